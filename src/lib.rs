@@ -1,0 +1,7 @@
+//! floatip: an OCF 1.1 resource agent that moves a floating IPv4/IPv6 address and announces it
+//! with gratuitous ARP and unsolicited Neighbor Advertisements.
+//!
+//! The pure parts (parameters, OCF codes, frames, schedules, decisions) live in this library so
+//! they are unit-tested without root; only `host` touches the kernel.
+
+pub mod packet;

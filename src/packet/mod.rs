@@ -1,0 +1,1 @@
+//! ARP and Neighbor Advertisement frames (pure).
