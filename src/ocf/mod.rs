@@ -1,0 +1,138 @@
+//! The OCF 1.1 protocol: exit codes, actions and the exit-reason line
+//! (../shared/ocf/resource-agent-api-1.1.md, "Return Codes" and "Actions").
+
+use std::fmt;
+
+/// OCF return codes that floatip uses. The numbers are fixed by the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Success = 0,
+    ErrGeneric = 1,
+    ErrArgs = 2,
+    ErrUnimplemented = 3,
+    ErrPerm = 4,
+    ErrInstalled = 5,
+    ErrConfigured = 6,
+    NotRunning = 7,
+}
+
+impl Status {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Success => "OCF_SUCCESS",
+            Status::ErrGeneric => "OCF_ERR_GENERIC",
+            Status::ErrArgs => "OCF_ERR_ARGS",
+            Status::ErrUnimplemented => "OCF_ERR_UNIMPLEMENTED",
+            Status::ErrPerm => "OCF_ERR_PERM",
+            Status::ErrInstalled => "OCF_ERR_INSTALLED",
+            Status::ErrConfigured => "OCF_ERR_CONFIGURED",
+            Status::NotRunning => "OCF_NOT_RUNNING",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.name(), self.code())
+    }
+}
+
+/// The actions floatip implements. Anything else is `ErrUnimplemented`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Start,
+    Stop,
+    Monitor,
+    ValidateAll,
+    ReloadAgent,
+    MetaData,
+    Usage,
+}
+
+impl Action {
+    /// Parses an OCF action name; `status` is IPaddr2's alias of monitor and `help` of usage.
+    pub fn from_name(name: &str) -> Option<Action> {
+        Some(match name {
+            "start" => Action::Start,
+            "stop" => Action::Stop,
+            "monitor" | "status" => Action::Monitor,
+            "validate-all" => Action::ValidateAll,
+            "reload-agent" => Action::ReloadAgent,
+            "meta-data" => Action::MetaData,
+            "usage" | "help" => Action::Usage,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Start => "start",
+            Action::Stop => "stop",
+            Action::Monitor => "monitor",
+            Action::ValidateAll => "validate-all",
+            Action::ReloadAgent => "reload-agent",
+            Action::MetaData => "meta-data",
+            Action::Usage => "usage",
+        }
+    }
+}
+
+/// The meta-data document, validated against the OCF 1.1 schema and the old DTD by tests.
+pub const META_DATA: &str = include_str!("../../metadata/FloatIP.xml");
+
+/// Formats the single line Pacemaker shows as the operation's exit reason. The spec wants one
+/// line, so embedded newlines are folded.
+pub fn exit_reason_line(reason: &str) -> String {
+    let one_line: String = reason
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+        .collect();
+    format!("ocf-exit-reason:{one_line}")
+}
+
+pub const USAGE: &str =
+    "usage: FloatIP {start|stop|monitor|status|validate-all|reload-agent|meta-data|usage}
+
+FloatIP manages a floating IPv4/IPv6 address for Pacemaker (OCF 1.1) and announces it with
+gratuitous ARP / unsolicited Neighbor Advertisements. Parameters come from OCF_RESKEY_*
+variables (or --flags when run by hand: floatip ACTION --help).
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_match_the_spec() {
+        let expected = [
+            (Status::Success, 0),
+            (Status::ErrGeneric, 1),
+            (Status::ErrArgs, 2),
+            (Status::ErrUnimplemented, 3),
+            (Status::ErrPerm, 4),
+            (Status::ErrInstalled, 5),
+            (Status::ErrConfigured, 6),
+            (Status::NotRunning, 7),
+        ];
+        for (status, code) in expected {
+            assert_eq!(status.code(), code, "{status}");
+        }
+    }
+
+    #[test]
+    fn status_is_an_alias_of_monitor_and_help_of_usage() {
+        assert_eq!(Action::from_name("status"), Some(Action::Monitor));
+        assert_eq!(Action::from_name("help"), Some(Action::Usage));
+        assert_eq!(Action::from_name("promote"), None);
+        assert_eq!(Action::from_name("migrate_to"), None);
+    }
+
+    #[test]
+    fn exit_reason_is_one_line() {
+        assert_eq!(exit_reason_line("bad\nthing"), "ocf-exit-reason:bad thing");
+    }
+}

@@ -1,0 +1,152 @@
+//! Gratuitous ARP (RFC 5227 § 3 "ARP Announcement", RFC 826).
+//!
+//! Each round sends both forms, broadcast from the interface's MAC, because stacks differ in
+//! which one refreshes a cache: the request (target MAC zero) and the reply (target MAC =
+//! sender MAC). Linux 6.18 with a fresh (< locktime) entry accepts only those two shapes.
+
+use super::{MacAddr, Observed, BROADCAST_MAC, ETHERNET_HEADER_LEN};
+use pnet_packet::arp::{
+    ArpHardwareTypes, ArpOperation, ArpOperations, ArpPacket, MutableArpPacket,
+};
+use pnet_packet::ethernet::{EtherTypes, EthernetPacket, MutableEthernetPacket};
+use pnet_packet::Packet;
+use std::net::Ipv4Addr;
+
+pub const ARP_LEN: usize = 28;
+pub const FRAME_LEN: usize = ETHERNET_HEADER_LEN + ARP_LEN;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    Request,
+    Reply,
+}
+
+/// Builds one gratuitous ARP frame: sender IP = target IP = `ip`, broadcast destination.
+pub fn announcement_frame(mac: MacAddr, ip: Ipv4Addr, form: Form) -> [u8; FRAME_LEN] {
+    let mut buffer = [0u8; FRAME_LEN];
+    {
+        let mut ethernet = MutableEthernetPacket::new(&mut buffer).expect("buffer fits Ethernet");
+        ethernet.set_destination(BROADCAST_MAC);
+        ethernet.set_source(mac);
+        ethernet.set_ethertype(EtherTypes::Arp);
+    }
+    {
+        let mut arp =
+            MutableArpPacket::new(&mut buffer[ETHERNET_HEADER_LEN..]).expect("buffer fits ARP");
+        arp.set_hardware_type(ArpHardwareTypes::Ethernet);
+        arp.set_protocol_type(EtherTypes::Ipv4);
+        arp.set_hw_addr_len(6);
+        arp.set_proto_addr_len(4);
+        let (operation, target_mac) = match form {
+            Form::Request => (ArpOperations::Request, MacAddr::zero()),
+            Form::Reply => (ArpOperations::Reply, mac),
+        };
+        arp.set_operation(operation);
+        arp.set_sender_hw_addr(mac);
+        arp.set_sender_proto_addr(ip);
+        arp.set_target_hw_addr(target_mac);
+        arp.set_target_proto_addr(ip);
+    }
+    buffer
+}
+
+/// Parses an Ethernet/IPv4 ARP frame of any operation.
+pub fn parse(frame: &[u8]) -> Option<Observed> {
+    let ethernet = EthernetPacket::new(frame)?;
+    if ethernet.get_ethertype() != EtherTypes::Arp {
+        return None;
+    }
+    let arp = ArpPacket::new(ethernet.payload())?;
+    if arp.get_hardware_type() != ArpHardwareTypes::Ethernet
+        || arp.get_protocol_type() != EtherTypes::Ipv4
+        || arp.get_hw_addr_len() != 6
+        || arp.get_proto_addr_len() != 4
+    {
+        return None;
+    }
+    let ArpOperation(operation) = arp.get_operation();
+    Some(Observed::Arp {
+        operation,
+        source_mac: ethernet.get_source(),
+        sender_mac: arp.get_sender_hw_addr(),
+        sender_ip: arp.get_sender_proto_addr(),
+        target_mac: arp.get_target_hw_addr(),
+        target_ip: arp.get_target_proto_addr(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAC: MacAddr = MacAddr(0x02, 0x00, 0x5e, 0x10, 0x20, 0x30);
+
+    fn vip() -> Ipv4Addr {
+        Ipv4Addr::new(198, 51, 100, 50)
+    }
+
+    #[test]
+    fn request_form_golden_bytes() {
+        let frame = announcement_frame(MAC, vip(), Form::Request);
+        #[rustfmt::skip]
+        let expected: [u8; FRAME_LEN] = [
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // destination: broadcast
+            0x02, 0x00, 0x5e, 0x10, 0x20, 0x30, // source: our MAC
+            0x08, 0x06,                         // EtherType ARP
+            0x00, 0x01,                         // hardware type Ethernet
+            0x08, 0x00,                         // protocol type IPv4
+            0x06, 0x04,                         // address lengths
+            0x00, 0x01,                         // operation: request
+            0x02, 0x00, 0x5e, 0x10, 0x20, 0x30, // sender MAC
+            198, 51, 100, 50,                   // sender IP = VIP
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // target MAC: zero
+            198, 51, 100, 50,                   // target IP = VIP
+        ];
+        assert_eq!(frame, expected);
+    }
+
+    #[test]
+    fn reply_form_golden_bytes() {
+        let frame = announcement_frame(MAC, vip(), Form::Reply);
+        #[rustfmt::skip]
+        let expected: [u8; FRAME_LEN] = [
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // destination: broadcast
+            0x02, 0x00, 0x5e, 0x10, 0x20, 0x30, // source: our MAC
+            0x08, 0x06,                         // EtherType ARP
+            0x00, 0x01, 0x08, 0x00, 0x06, 0x04, // Ethernet/IPv4, lengths 6 and 4
+            0x00, 0x02,                         // operation: reply
+            0x02, 0x00, 0x5e, 0x10, 0x20, 0x30, // sender MAC
+            198, 51, 100, 50,                   // sender IP = VIP
+            0x02, 0x00, 0x5e, 0x10, 0x20, 0x30, // target MAC = sender MAC
+            198, 51, 100, 50,                   // target IP = VIP
+        ];
+        assert_eq!(frame, expected);
+    }
+
+    #[test]
+    fn parse_round_trips_and_recognises_an_announcement() {
+        for form in [Form::Request, Form::Reply] {
+            let observed = parse(&announcement_frame(MAC, vip(), form)).expect("ARP");
+            assert!(observed.announces(vip().into()));
+            match observed {
+                Observed::Arp {
+                    sender_mac,
+                    operation,
+                    ..
+                } => {
+                    assert_eq!(sender_mac, MAC);
+                    assert_eq!(operation, if form == Form::Request { 1 } else { 2 });
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_frames_are_rejected() {
+        let frame = announcement_frame(MAC, vip(), Form::Request);
+        for len in 0..FRAME_LEN {
+            assert_eq!(parse(&frame[..len]), None, "length {len}");
+        }
+    }
+}

@@ -1,0 +1,1199 @@
+//! Instance parameters: the table of every parameter floatip accepts (IPaddr2 4.12's names plus
+//! `check_link_status`), and the one step that turns raw strings into validated [`Params`].
+//!
+//! Pure: values arrive as an already collected name → bytes map, so every bad input is
+//! table-tested without a process environment. Each rejection names the parameter and maps to
+//! OCF_ERR_CONFIGURED, as the OCF spec asks for a bad or missing parameter.
+
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::unix::ffi::OsStrExt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    String,
+    Integer,
+    Boolean,
+}
+
+impl Kind {
+    /// The content type as the meta-data spells it.
+    pub fn ocf_type(self) -> &'static str {
+        match self {
+            Kind::String => "string",
+            Kind::Integer => "integer",
+            Kind::Boolean => "boolean",
+        }
+    }
+}
+
+/// One parameter as the meta-data documents it.
+#[derive(Debug, Clone, Copy)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub default: Option<&'static str>,
+    pub reloadable: bool,
+    /// One line for `--help` and the man page; the meta-data carries the long text.
+    pub help: &'static str,
+}
+
+const fn spec(
+    name: &'static str,
+    kind: Kind,
+    default: Option<&'static str>,
+    reloadable: bool,
+    help: &'static str,
+) -> ParamSpec {
+    ParamSpec {
+        name,
+        kind,
+        default,
+        reloadable,
+        help,
+    }
+}
+
+use Kind::{Boolean, Integer, String as Str};
+
+/// Every parameter, in meta-data order. A test keeps this and metadata/FloatIP.xml in step.
+pub const PARAMETERS: &[ParamSpec] = &[
+    spec(
+        "ip",
+        Str,
+        None,
+        false,
+        "floating IPv4 or IPv6 address (required)",
+    ),
+    spec(
+        "nic",
+        Str,
+        None,
+        false,
+        "interface (default: found from the route covering ip)",
+    ),
+    spec(
+        "cidr_netmask",
+        Str,
+        None,
+        false,
+        "prefix length (default: from the covering route)",
+    ),
+    spec(
+        "broadcast",
+        Str,
+        None,
+        false,
+        "IPv4 broadcast address, + or - (default: computed)",
+    ),
+    spec(
+        "iflabel",
+        Str,
+        None,
+        false,
+        "IPv4 address label, shown as nic:label",
+    ),
+    spec(
+        "lvs_support",
+        Boolean,
+        Some("false"),
+        false,
+        "on stop keep the address on lo as /32 (IPv4)",
+    ),
+    spec(
+        "lvs_ipv6_addrlabel",
+        Boolean,
+        Some("false"),
+        false,
+        "not supported; true is rejected",
+    ),
+    spec(
+        "lvs_ipv6_addrlabel_value",
+        Integer,
+        Some("99"),
+        false,
+        "accepted for compatibility",
+    ),
+    spec("mac", Str, None, false, "CLUSTERIP MAC; not supported"),
+    spec(
+        "clusterip_hash",
+        Str,
+        Some("sourceip-sourceport"),
+        false,
+        "CLUSTERIP hash; not supported",
+    ),
+    spec(
+        "unique_clone_address",
+        Boolean,
+        Some("false"),
+        false,
+        "not supported; true is rejected",
+    ),
+    spec(
+        "arp_interval",
+        Integer,
+        Some("200"),
+        true,
+        "milliseconds between announcement rounds",
+    ),
+    spec(
+        "arp_count",
+        Integer,
+        Some("5"),
+        true,
+        "announcement rounds after start",
+    ),
+    spec(
+        "arp_count_refresh",
+        Integer,
+        Some("0"),
+        true,
+        "announcement rounds on each recurring monitor",
+    ),
+    spec(
+        "arp_bg",
+        Boolean,
+        Some("true"),
+        true,
+        "send rounds after the first in the background",
+    ),
+    spec(
+        "arp_sender",
+        Str,
+        None,
+        true,
+        "ignored: floatip sends in-process",
+    ),
+    spec(
+        "send_arp_opts",
+        Str,
+        None,
+        true,
+        "ignored: floatip sends in-process",
+    ),
+    spec(
+        "flush_routes",
+        Boolean,
+        Some("false"),
+        false,
+        "accepted; a no-op",
+    ),
+    spec(
+        "run_arping",
+        Boolean,
+        Some("false"),
+        false,
+        "duplicate probe before start; not supported yet",
+    ),
+    spec(
+        "nodad",
+        Boolean,
+        Some("false"),
+        false,
+        "IPv6: skip duplicate address detection",
+    ),
+    spec(
+        "noprefixroute",
+        Boolean,
+        Some("false"),
+        false,
+        "do not add the prefix route",
+    ),
+    spec(
+        "preferred_lft",
+        Str,
+        Some("forever"),
+        false,
+        "preferred lifetime: forever or seconds",
+    ),
+    spec(
+        "network_namespace",
+        Str,
+        None,
+        false,
+        "network namespace under /var/run/netns",
+    ),
+    spec(
+        "check_link_status",
+        Boolean,
+        Some("true"),
+        false,
+        "require the nic up with carrier",
+    ),
+];
+
+pub fn find_spec(name: &str) -> Option<&'static ParamSpec> {
+    PARAMETERS.iter().find(|p| p.name == name)
+}
+
+/// Raw parameter values as Pacemaker or the command line handed them over. An empty value is
+/// the same as an absent one, as in IPaddr2 (Pacemaker never passes empty strings on purpose).
+#[derive(Debug, Clone, Default)]
+pub struct RawParams {
+    values: BTreeMap<&'static str, OsString>,
+    /// `OCF_RESKEY_` names that are neither parameters nor Pacemaker's own: logged, not fatal,
+    /// because Pacemaker itself adds some (crm_feature_set) and a typo deserves a warning.
+    pub unknown: Vec<String>,
+}
+
+impl RawParams {
+    pub fn new() -> RawParams {
+        RawParams::default()
+    }
+
+    /// Sets a parameter by name; returns false for a name that is not a parameter.
+    pub fn set(&mut self, name: &str, value: impl Into<OsString>) -> bool {
+        match find_spec(name) {
+            Some(spec) => {
+                self.values.insert(spec.name, value.into());
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn is_set(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    fn get(&self, name: &str) -> Option<&OsStr> {
+        self.values
+            .get(name)
+            .map(OsString::as_os_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// Pacemaker's meta attributes and the check level, which shape validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meta {
+    /// `OCF_RESKEY_CRM_meta_interval`: 0 (or absent) means a probe for monitor.
+    pub interval_ms: u64,
+    /// `OCF_RESKEY_CRM_meta_timeout`: the operation's deadline.
+    pub timeout_ms: u64,
+    /// `OCF_RESKEY_CRM_meta_clone_max`: above 1 IPaddr2 would switch to CLUSTERIP.
+    pub clone_max: u64,
+}
+
+impl Default for Meta {
+    fn default() -> Meta {
+        Meta {
+            interval_ms: 0,
+            // IPaddr2's advertised start/stop timeout; used when run outside Pacemaker.
+            timeout_ms: 20_000,
+            clone_max: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Broadcast {
+    /// Host bits set, computed from the prefix: `+`, and the default.
+    HostBitsSet,
+    /// Host bits clear: `-`.
+    HostBitsClear,
+    Explicit(Ipv4Addr),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifetime {
+    Forever,
+    Seconds(u32),
+}
+
+/// How announcements are sent; the part that `reload-agent` may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Announce {
+    pub count: u32,
+    pub interval_ms: u32,
+    pub refresh_count: u32,
+    pub background: bool,
+}
+
+/// Validated parameters. The interface and prefix may still be unknown here: they are found
+/// from the routing table when not given (see `resolve`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Params {
+    pub ip: IpAddr,
+    pub nic: Option<String>,
+    /// The part after `nic:`; the kernel label is `nic:label`.
+    pub label: Option<String>,
+    pub prefix: Option<u8>,
+    pub broadcast: Broadcast,
+    pub lvs_support: bool,
+    pub announce: Announce,
+    pub nodad: bool,
+    pub noprefixroute: bool,
+    pub preferred_lft: Lifetime,
+    pub network_namespace: Option<String>,
+    pub check_link_status: bool,
+    /// Parameters that were set but have no effect in floatip (logged once per action).
+    pub ignored: Vec<&'static str>,
+    /// Warnings produced while parsing (e.g. a dotted-quad netmask).
+    pub warnings: Vec<String>,
+}
+
+impl Params {
+    pub fn is_ipv6(&self) -> bool {
+        self.ip.is_ipv6()
+    }
+}
+
+/// Longest interface name the kernel accepts (IFNAMSIZ - 1).
+pub const IFNAME_MAX: usize = 15;
+pub const ARP_COUNT_MAX: u32 = 1000;
+pub const ARP_INTERVAL_MAX_MS: u32 = 60_000;
+
+/// Shows a user's value inside a reason: escaped, non-UTF-8 bytes replaced, and cut short so
+/// the reason stays one readable line.
+pub fn shown(value: &OsStr) -> String {
+    let lossy = String::from_utf8_lossy(value.as_bytes());
+    let mut escaped: String = lossy.escape_debug().collect();
+    if escaped.chars().count() > 64 {
+        escaped = escaped.chars().take(61).collect::<String>() + "...";
+    }
+    format!("\"{escaped}\"")
+}
+
+fn bad(name: &str, value: &OsStr, why: &str) -> Error {
+    Error::configured(format!("invalid {name} {}: {why}", shown(value)))
+}
+
+/// The value as UTF-8 text, or a reason naming the parameter.
+fn text<'a>(name: &str, value: &'a OsStr) -> Result<&'a str> {
+    value
+        .to_str()
+        .ok_or_else(|| bad(name, value, "not valid UTF-8"))
+}
+
+/// Booleans as Pacemaker spells them.
+pub fn parse_bool(name: &str, value: &OsStr) -> Result<bool> {
+    match text(name, value)?.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "on" | "1" => Ok(true),
+        "no" | "false" | "off" | "0" => Ok(false),
+        _ => Err(bad(
+            name,
+            value,
+            "expected yes/no, true/false, on/off or 1/0",
+        )),
+    }
+}
+
+/// A decimal integer in `min..=max` (no sign, no spaces: what a user sees is what counts).
+pub fn parse_int(name: &str, value: &OsStr, min: u64, max: u64) -> Result<u64> {
+    let s = text(name, value)?;
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad(
+            name,
+            value,
+            &format!("expected a whole number from {min} to {max}"),
+        ));
+    }
+    match s.parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(bad(
+            name,
+            value,
+            &format!("expected a whole number from {min} to {max}"),
+        )),
+    }
+}
+
+fn boolean(raw: &RawParams, name: &str) -> Result<bool> {
+    let value = raw
+        .get(name)
+        .unwrap_or_else(|| OsStr::new(find_spec(name).and_then(|s| s.default).unwrap_or("false")));
+    parse_bool(name, value)
+}
+
+fn integer(raw: &RawParams, name: &str, min: u64, max: u64) -> Result<u64> {
+    match raw.get(name) {
+        Some(value) => parse_int(name, value, min, max),
+        None => {
+            let default = find_spec(name).and_then(|s| s.default).unwrap_or("0");
+            parse_int(name, OsStr::new(default), min, max)
+        }
+    }
+}
+
+/// Parses `ip`: IPv4 or IPv6, rejecting what can never be a floating service address.
+pub fn parse_ip(value: &OsStr) -> Result<IpAddr> {
+    let s = text("ip", value)?;
+    if s.contains('%') {
+        return Err(bad(
+            "ip",
+            value,
+            "zone suffixes are not accepted; set nic instead",
+        ));
+    }
+    let ip: IpAddr = s
+        .parse()
+        .map_err(|_| bad("ip", value, "not an IPv4 or IPv6 address"))?;
+    let why = match ip {
+        IpAddr::V4(v4) => ipv4_unusable(v4),
+        IpAddr::V6(v6) => ipv6_unusable(v6),
+    };
+    match why {
+        Some(why) => Err(bad("ip", value, why)),
+        None => Ok(ip),
+    }
+}
+
+fn ipv4_unusable(ip: Ipv4Addr) -> Option<&'static str> {
+    if ip.is_unspecified() || ip.octets()[0] == 0 {
+        Some("addresses in 0.0.0.0/8 cannot be assigned")
+    } else if ip.is_loopback() {
+        Some("a loopback address cannot float between nodes")
+    } else if ip.is_multicast() {
+        Some("a multicast address cannot be assigned to an interface")
+    } else if ip.is_broadcast() {
+        Some("the limited broadcast address cannot be assigned")
+    } else {
+        None
+    }
+}
+
+fn ipv6_unusable(ip: Ipv6Addr) -> Option<&'static str> {
+    if ip.is_unspecified() {
+        Some("the unspecified address cannot be assigned")
+    } else if ip.is_loopback() {
+        Some("a loopback address cannot float between nodes")
+    } else if ip.is_multicast() {
+        Some("a multicast address cannot be assigned to an interface")
+    } else if ip.to_ipv4_mapped().is_some() {
+        Some("IPv4-mapped IPv6 addresses are not assignable; use the IPv4 address")
+    } else {
+        None
+    }
+}
+
+/// True for fe80::/10, which is only meaningful together with an interface.
+pub fn is_ipv6_link_local(ip: Ipv6Addr) -> bool {
+    ip.segments()[0] & 0xffc0 == 0xfe80
+}
+
+/// Parses `cidr_netmask`: a prefix length, or (IPv4) a dotted-quad netmask as IPaddr2 accepts.
+fn parse_prefix(value: &OsStr, ipv6: bool, warnings: &mut Vec<String>) -> Result<u8> {
+    let max = if ipv6 { 128 } else { 32 };
+    let s = text("cidr_netmask", value)?;
+    if !ipv6 && s.contains('.') {
+        let mask: Ipv4Addr = s.parse().map_err(|_| {
+            bad(
+                "cidr_netmask",
+                value,
+                "not a prefix length or a dotted netmask",
+            )
+        })?;
+        let bits = u32::from(mask);
+        let len = bits.leading_ones();
+        if bits.count_ones() != len || len == 0 {
+            return Err(bad("cidr_netmask", value, "not a contiguous netmask"));
+        }
+        warnings.push(format!(
+            "cidr_netmask {s} is a dotted netmask; write it as {len}"
+        ));
+        return Ok(len as u8);
+    }
+    let family = if ipv6 { "IPv6" } else { "IPv4" };
+    Ok(parse_int("cidr_netmask", value, 1, max).map_err(|_| {
+        bad(
+            "cidr_netmask",
+            value,
+            &format!("expected a {family} prefix length from 1 to {max}"),
+        )
+    })? as u8)
+}
+
+/// Validates an interface name the way the kernel would accept it (dev_valid_name).
+pub fn check_ifname(param: &str, value: &OsStr, name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > IFNAME_MAX {
+        return Err(bad(
+            param,
+            value,
+            &format!("interface names are 1 to {IFNAME_MAX} bytes"),
+        ));
+    }
+    if name == "."
+        || name == ".."
+        || name.contains(['/', ':'])
+        || name.chars().any(char::is_whitespace)
+    {
+        return Err(bad(param, value, "not a valid interface name"));
+    }
+    Ok(())
+}
+
+fn parse_nic(value: &OsStr) -> Result<(String, Option<String>)> {
+    let s = text("nic", value)?;
+    if s.contains(',') {
+        return Err(bad(
+            "nic",
+            value,
+            "a list of interfaces is not supported; name one",
+        ));
+    }
+    let (name, label) = match s.split_once(':') {
+        Some((name, label)) => (name, Some(label.to_string())),
+        None => (s, None),
+    };
+    check_ifname("nic", value, name)?;
+    Ok((name.to_string(), label))
+}
+
+fn check_label(value: &OsStr, label: &str) -> Result<()> {
+    if label.is_empty()
+        || !label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return Err(bad(
+            "iflabel",
+            value,
+            "use letters, digits, '_', '-' or '.'",
+        ));
+    }
+    Ok(())
+}
+
+fn parse_broadcast(value: &OsStr) -> Result<Broadcast> {
+    match text("broadcast", value)? {
+        "+" => Ok(Broadcast::HostBitsSet),
+        "-" => Ok(Broadcast::HostBitsClear),
+        s => s
+            .parse::<Ipv4Addr>()
+            .map(Broadcast::Explicit)
+            .map_err(|_| bad("broadcast", value, "expected an IPv4 address, + or -")),
+    }
+}
+
+fn parse_lifetime(value: &OsStr) -> Result<Lifetime> {
+    let s = text("preferred_lft", value)?;
+    if s.eq_ignore_ascii_case("forever") {
+        return Ok(Lifetime::Forever);
+    }
+    // u32::MAX is the kernel's "infinity"; refuse it as a number so "forever" means one thing.
+    parse_int("preferred_lft", value, 0, u64::from(u32::MAX - 1))
+        .map(|n| Lifetime::Seconds(n as u32))
+        .map_err(|_| {
+            bad(
+                "preferred_lft",
+                value,
+                "expected forever or a number of seconds",
+            )
+        })
+}
+
+/// Checks a namespace name: it is joined to /var/run/netns, so no path tricks.
+pub fn check_netns(value: &OsStr) -> Result<String> {
+    let s = text("network_namespace", value)?;
+    if s.contains('/') || s == "." || s == ".." || s.contains('\0') {
+        return Err(bad(
+            "network_namespace",
+            value,
+            "a namespace name, without '/' and not . or ..",
+        ));
+    }
+    if s.len() > 255 {
+        return Err(bad("network_namespace", value, "longer than 255 bytes"));
+    }
+    Ok(s.to_string())
+}
+
+/// How long a burst without `arp_bg` may take before it risks the operation's timeout.
+pub const TIMEOUT_MARGIN_MS: u64 = 2_000;
+/// What start may spend waiting for IPv6 duplicate address detection.
+pub const DAD_ALLOWANCE_MS: u64 = 3_000;
+
+/// The whole validation: raw values in, typed parameters or the first reason out.
+pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
+    let ip_value = raw
+        .get("ip")
+        .ok_or_else(|| Error::configured("ip is required: set the floating address (ip=...)"))?;
+    let ip = parse_ip(ip_value)?;
+    let ipv6 = ip.is_ipv6();
+    let mut warnings = Vec::new();
+    let mut ignored = Vec::new();
+
+    let (nic, mut label) = match raw.get("nic") {
+        Some(v) => {
+            let (nic, label) = parse_nic(v)?;
+            (Some(nic), label)
+        }
+        None => (None, None),
+    };
+    if let Some(v) = raw.get("iflabel") {
+        let from_iflabel = text("iflabel", v)?.to_string();
+        if label.as_deref().is_some_and(|l| l != from_iflabel) {
+            return Err(bad(
+                "iflabel",
+                v,
+                "differs from the label given in nic (nic:label)",
+            ));
+        }
+        label = Some(from_iflabel);
+    }
+    if let Some(label) = &label {
+        let shown_value = OsString::from(label);
+        check_label(&shown_value, label)?;
+        if ipv6 {
+            return Err(bad(
+                "iflabel",
+                &shown_value,
+                "labels exist for IPv4 addresses only",
+            ));
+        }
+        if let Some(nic) = &nic {
+            if nic.len() + 1 + label.len() > IFNAME_MAX {
+                return Err(bad(
+                    "iflabel",
+                    &shown_value,
+                    &format!(
+                        "{nic}:{label} exceeds the kernel's {IFNAME_MAX}-character label limit"
+                    ),
+                ));
+            }
+        }
+    }
+
+    if let IpAddr::V6(v6) = ip {
+        if is_ipv6_link_local(v6) && nic.is_none() {
+            return Err(Error::configured(format!(
+                "nic is required for the link-local address {v6}"
+            )));
+        }
+    }
+
+    let prefix = raw
+        .get("cidr_netmask")
+        .map(|v| parse_prefix(v, ipv6, &mut warnings))
+        .transpose()?;
+
+    let broadcast = match raw.get("broadcast") {
+        Some(v) if ipv6 => return Err(bad("broadcast", v, "IPv6 has no broadcast address")),
+        Some(v) => parse_broadcast(v)?,
+        None => Broadcast::HostBitsSet,
+    };
+
+    if let (IpAddr::V4(v4), Some(len)) = (ip, prefix) {
+        if let Some(why) = network_or_broadcast(v4, len) {
+            return Err(bad("ip", ip_value, &why));
+        }
+    }
+
+    let lvs_support = boolean(raw, "lvs_support")?;
+    if lvs_support && ipv6 {
+        return Err(Error::configured("lvs_support is for IPv4 addresses only"));
+    }
+
+    // IPaddr2 features floatip does not implement: refuse rather than ignore.
+    if boolean(raw, "lvs_ipv6_addrlabel")? {
+        return Err(Error::configured(
+            "lvs_ipv6_addrlabel=true is not supported by floatip",
+        ));
+    }
+    integer(raw, "lvs_ipv6_addrlabel_value", 0, u64::from(u32::MAX))?;
+    if let Some(v) = raw.get("mac") {
+        return Err(bad("mac", v, "CLUSTERIP is not supported by floatip"));
+    }
+    if let Some(v) = raw.get("clusterip_hash") {
+        return Err(bad(
+            "clusterip_hash",
+            v,
+            "CLUSTERIP is not supported by floatip",
+        ));
+    }
+    if boolean(raw, "unique_clone_address")? {
+        return Err(Error::configured(
+            "unique_clone_address=true is not supported by floatip",
+        ));
+    }
+    if meta.clone_max > 1 {
+        return Err(Error::configured(format!(
+            "cloned with clone-max={}: IPaddr2's CLUSTERIP mode is not supported by floatip",
+            meta.clone_max
+        )));
+    }
+    if boolean(raw, "run_arping")? {
+        return Err(Error::configured(
+            "run_arping=true is not supported by floatip yet",
+        ));
+    }
+
+    let announce = Announce {
+        count: integer(raw, "arp_count", 1, u64::from(ARP_COUNT_MAX))? as u32,
+        interval_ms: integer(raw, "arp_interval", 1, u64::from(ARP_INTERVAL_MAX_MS))? as u32,
+        refresh_count: integer(raw, "arp_count_refresh", 0, u64::from(ARP_COUNT_MAX))? as u32,
+        background: boolean(raw, "arp_bg")?,
+    };
+    for name in ["arp_sender", "send_arp_opts"] {
+        if let Some(v) = raw.get(name) {
+            text(name, v)?;
+            ignored.push(find_spec(name).map(|s| s.name).unwrap_or(name));
+        }
+    }
+    if boolean(raw, "flush_routes")? {
+        ignored.push("flush_routes");
+    }
+
+    let nodad = boolean(raw, "nodad")?;
+    let noprefixroute = boolean(raw, "noprefixroute")?;
+    let preferred_lft = match raw.get("preferred_lft") {
+        Some(v) => parse_lifetime(v)?,
+        None if raw.values.contains_key("preferred_lft") => {
+            return Err(Error::configured(
+                "preferred_lft is empty: use forever or a number of seconds",
+            ))
+        }
+        None => Lifetime::Forever,
+    };
+    let network_namespace = raw.get("network_namespace").map(check_netns).transpose()?;
+    let check_link_status = boolean(raw, "check_link_status")?;
+
+    let params = Params {
+        ip,
+        nic,
+        label,
+        prefix,
+        broadcast,
+        lvs_support,
+        announce,
+        nodad,
+        noprefixroute,
+        preferred_lft,
+        network_namespace,
+        check_link_status,
+        ignored,
+        warnings,
+    };
+    check_burst_fits(&params, meta)?;
+    Ok(params)
+}
+
+/// Without `arp_bg` the agent sends every round itself, so the burst has to end before
+/// Pacemaker's timeout kills the operation.
+pub fn check_burst_fits(params: &Params, meta: &Meta) -> Result<()> {
+    if params.announce.background {
+        return Ok(());
+    }
+    let burst_ms =
+        u64::from(params.announce.count.saturating_sub(1)) * u64::from(params.announce.interval_ms);
+    let dad_ms = if params.is_ipv6() && !params.nodad {
+        DAD_ALLOWANCE_MS
+    } else {
+        0
+    };
+    let needed = burst_ms + dad_ms + TIMEOUT_MARGIN_MS;
+    if needed > meta.timeout_ms {
+        return Err(Error::configured(format!(
+            "arp_count={} x arp_interval={}ms with arp_bg=false needs {needed}ms, more than the {}ms operation timeout; enable arp_bg or send fewer rounds",
+            params.announce.count, params.announce.interval_ms, meta.timeout_ms
+        )));
+    }
+    Ok(())
+}
+
+/// For IPv4 prefixes up to /30, the all-zeros and all-ones host addresses are not host
+/// addresses (RFC 3021 makes /31 the exception).
+pub fn network_or_broadcast(ip: Ipv4Addr, prefix: u8) -> Option<String> {
+    if prefix >= 31 {
+        return None;
+    }
+    let host_mask = u32::MAX >> prefix;
+    let bits = u32::from(ip);
+    if bits & host_mask == 0 {
+        Some(format!("it is the network address of {ip}/{prefix}"))
+    } else if bits & host_mask == host_mask {
+        Some(format!("it is the broadcast address of {ip}/{prefix}"))
+    } else {
+        None
+    }
+}
+
+/// The broadcast address the kernel should get for an IPv4 address with this prefix.
+pub fn broadcast_address(ip: Ipv4Addr, prefix: u8, broadcast: Broadcast) -> Option<Ipv4Addr> {
+    if prefix >= 31 {
+        // Point-to-point style prefixes have no broadcast (RFC 3021), as `ip` does.
+        return match broadcast {
+            Broadcast::Explicit(b) => Some(b),
+            _ => None,
+        };
+    }
+    let host_mask = u32::MAX >> prefix;
+    let bits = u32::from(ip);
+    Some(match broadcast {
+        Broadcast::HostBitsSet => Ipv4Addr::from(bits | host_mask),
+        Broadcast::HostBitsClear => Ipv4Addr::from(bits & !host_mask),
+        Broadcast::Explicit(b) => b,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ocf::Status;
+    use std::os::unix::ffi::OsStringExt;
+
+    fn raw(pairs: &[(&str, &str)]) -> RawParams {
+        let mut raw = RawParams::new();
+        for (k, v) in pairs {
+            assert!(raw.set(k, *v), "{k} is not a parameter");
+        }
+        raw
+    }
+
+    fn ok(pairs: &[(&str, &str)]) -> Params {
+        parse(&raw(pairs), &Meta::default()).expect("valid")
+    }
+
+    #[test]
+    fn minimal_ipv4_gets_ipaddr2_defaults() {
+        let p = ok(&[("ip", "198.51.100.50")]);
+        assert_eq!(p.ip, "198.51.100.50".parse::<IpAddr>().unwrap());
+        assert_eq!(p.nic, None);
+        assert_eq!(p.prefix, None);
+        assert_eq!(
+            p.announce,
+            Announce {
+                count: 5,
+                interval_ms: 200,
+                refresh_count: 0,
+                background: true
+            }
+        );
+        assert!(p.check_link_status);
+        assert_eq!(p.preferred_lft, Lifetime::Forever);
+    }
+
+    #[test]
+    fn ipv6_is_normalised() {
+        let p = ok(&[("ip", "2001:DB8:0:0::0:50")]);
+        assert_eq!(p.ip.to_string(), "2001:db8::50");
+    }
+
+    #[test]
+    fn nic_label_form_sets_the_label() {
+        let p = ok(&[("ip", "198.51.100.50"), ("nic", "eth0:vip")]);
+        assert_eq!(p.nic.as_deref(), Some("eth0"));
+        assert_eq!(p.label.as_deref(), Some("vip"));
+    }
+
+    #[test]
+    fn dotted_netmask_is_converted_with_a_warning() {
+        let p = ok(&[("ip", "198.51.100.50"), ("cidr_netmask", "255.255.255.0")]);
+        assert_eq!(p.prefix, Some(24));
+        assert_eq!(p.warnings.len(), 1);
+    }
+
+    #[test]
+    fn booleans_take_every_pacemaker_spelling() {
+        for (v, want) in [
+            ("yes", true),
+            ("TRUE", true),
+            ("on", true),
+            ("1", true),
+            ("no", false),
+            ("False", false),
+            ("off", false),
+            ("0", false),
+        ] {
+            assert_eq!(parse_bool("nodad", OsStr::new(v)).unwrap(), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn ignored_parameters_are_reported() {
+        let p = ok(&[
+            ("ip", "198.51.100.50"),
+            ("arp_sender", "send_arp"),
+            ("flush_routes", "true"),
+        ]);
+        assert_eq!(p.ignored, vec!["arp_sender", "flush_routes"]);
+    }
+
+    /// Every value a user could mistype: the code and a reason that names the parameter.
+    #[test]
+    fn bad_input_table() {
+        let base = [("ip", "198.51.100.50")];
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[], "ip is required"),
+            (&[("ip", "300.1.1.1")], "invalid ip \"300.1.1.1\""),
+            (&[("ip", "198.51.100")], "invalid ip"),
+            (&[("ip", " 198.51.100.50")], "invalid ip"),
+            (&[("ip", "198.51.100.50; reboot")], "invalid ip"),
+            (&[("ip", "$(reboot)")], "invalid ip"),
+            (&[("ip", "127.0.0.2")], "loopback"),
+            (&[("ip", "::1")], "loopback"),
+            (&[("ip", "224.0.0.5")], "multicast"),
+            (&[("ip", "ff02::1")], "multicast"),
+            (&[("ip", "255.255.255.255")], "broadcast"),
+            (&[("ip", "0.0.0.0")], "0.0.0.0/8"),
+            (&[("ip", "::")], "unspecified"),
+            (&[("ip", "::ffff:198.51.100.50")], "IPv4-mapped"),
+            (&[("ip", "fe80::2")], "nic is required"),
+            (&[("ip", "fe80::2%eth0"), ("nic", "eth0")], "zone"),
+            (
+                &[("ip", "198.51.100.0"), ("cidr_netmask", "24")],
+                "network address",
+            ),
+            (
+                &[("ip", "198.51.100.255"), ("cidr_netmask", "24")],
+                "broadcast address",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("cidr_netmask", "33")],
+                "invalid cidr_netmask",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("cidr_netmask", "0")],
+                "invalid cidr_netmask",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("cidr_netmask", "-1")],
+                "invalid cidr_netmask",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("cidr_netmask", "255.0.255.0")],
+                "contiguous",
+            ),
+            (
+                &[("ip", "2001:db8::50"), ("cidr_netmask", "129")],
+                "invalid cidr_netmask",
+            ),
+            (
+                &[("ip", "2001:db8::50"), ("cidr_netmask", "255.255.255.0")],
+                "invalid cidr_netmask",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("broadcast", "198.51.100")],
+                "invalid broadcast",
+            ),
+            (
+                &[("ip", "2001:db8::50"), ("broadcast", "+")],
+                "IPv6 has no broadcast",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("nic", "a-very-long-interface")],
+                "invalid nic",
+            ),
+            (&[("ip", "198.51.100.50"), ("nic", "../etc")], "invalid nic"),
+            (
+                &[("ip", "198.51.100.50"), ("nic", "eth0,eth1")],
+                "invalid nic",
+            ),
+            (&[("ip", "198.51.100.50"), ("nic", "eth 0")], "invalid nic"),
+            (
+                &[
+                    ("ip", "198.51.100.50"),
+                    ("nic", "eth0"),
+                    ("iflabel", "a-long-label"),
+                ],
+                "15-character",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("iflabel", "x;y")],
+                "invalid iflabel",
+            ),
+            (
+                &[("ip", "2001:db8::50"), ("iflabel", "v6")],
+                "IPv4 addresses only",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("arp_count", "0")],
+                "invalid arp_count",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("arp_count", "-5")],
+                "invalid arp_count",
+            ),
+            (
+                &[
+                    ("ip", "198.51.100.50"),
+                    ("arp_count", "99999999999999999999999"),
+                ],
+                "invalid arp_count",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("arp_count", "5x")],
+                "invalid arp_count",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("arp_interval", "0")],
+                "invalid arp_interval",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("arp_interval", "60001")],
+                "invalid arp_interval",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("arp_count_refresh", "1001")],
+                "invalid arp_count_refresh",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("arp_bg", "maybe")],
+                "invalid arp_bg",
+            ),
+            (&[("ip", "198.51.100.50"), ("nodad", "2")], "invalid nodad"),
+            (
+                &[("ip", "198.51.100.50"), ("preferred_lft", "soon")],
+                "invalid preferred_lft",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("network_namespace", "../x")],
+                "invalid network_namespace",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("network_namespace", "a/b")],
+                "invalid network_namespace",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("network_namespace", "..")],
+                "invalid network_namespace",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("mac", "01:02:03:04:05:06")],
+                "CLUSTERIP",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("clusterip_hash", "sourceip")],
+                "CLUSTERIP",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("unique_clone_address", "true")],
+                "unique_clone_address",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("lvs_ipv6_addrlabel", "yes")],
+                "lvs_ipv6_addrlabel",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("lvs_ipv6_addrlabel_value", "-1")],
+                "invalid lvs_ipv6_addrlabel_value",
+            ),
+            (
+                &[("ip", "2001:db8::50"), ("lvs_support", "true")],
+                "lvs_support",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("run_arping", "true")],
+                "run_arping",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("check_link_status", "sometimes")],
+                "invalid check_link_status",
+            ),
+            (
+                &[
+                    ("ip", "198.51.100.50"),
+                    ("arp_bg", "false"),
+                    ("arp_count", "1000"),
+                    ("arp_interval", "1000"),
+                ],
+                "operation timeout",
+            ),
+        ];
+        for (pairs, want) in cases {
+            let mut r = raw(&base);
+            if pairs.iter().all(|(k, _)| *k != "ip") && pairs.is_empty() {
+                r = RawParams::new();
+            }
+            for (k, v) in *pairs {
+                r.set(k, *v);
+            }
+            let err = parse(&r, &Meta::default()).expect_err(&format!("{pairs:?} must fail"));
+            assert_eq!(err.status, Status::ErrConfigured, "{pairs:?}: {err}");
+            assert!(
+                err.reason.contains(want),
+                "{pairs:?}: reason {:?} lacks {want:?}",
+                err.reason
+            );
+            assert!(
+                !err.reason.contains('\n'),
+                "{pairs:?}: reason is not one line"
+            );
+        }
+    }
+
+    #[test]
+    fn non_utf8_values_are_rejected_and_shown_safely() {
+        let mut r = RawParams::new();
+        r.set("ip", OsString::from_vec(vec![0x31, 0xff, 0xfe]));
+        let err = parse(&r, &Meta::default()).unwrap_err();
+        assert_eq!(err.status, Status::ErrConfigured);
+        assert!(err.reason.starts_with("invalid ip"), "{}", err.reason);
+    }
+
+    #[test]
+    fn long_values_are_cut_in_reasons() {
+        let long = "9".repeat(5000);
+        let err = parse(&raw(&[("ip", &long)]), &Meta::default()).unwrap_err();
+        assert!(err.reason.len() < 200, "{}", err.reason);
+    }
+
+    #[test]
+    fn clones_are_refused() {
+        let meta = Meta {
+            clone_max: 2,
+            ..Meta::default()
+        };
+        let err = parse(&raw(&[("ip", "198.51.100.50")]), &meta).unwrap_err();
+        assert_eq!(err.status, Status::ErrConfigured);
+    }
+
+    #[test]
+    fn a_foreground_burst_that_fits_is_accepted() {
+        let meta = Meta {
+            timeout_ms: 20_000,
+            ..Meta::default()
+        };
+        let r = raw(&[
+            ("ip", "198.51.100.50"),
+            ("arp_bg", "false"),
+            ("arp_count", "5"),
+            ("arp_interval", "200"),
+        ]);
+        assert!(parse(&r, &meta).is_ok());
+    }
+
+    #[test]
+    fn broadcast_is_computed_from_the_prefix() {
+        let ip: Ipv4Addr = "198.51.100.50".parse().unwrap();
+        assert_eq!(
+            broadcast_address(ip, 24, Broadcast::HostBitsSet),
+            Some("198.51.100.255".parse().unwrap())
+        );
+        assert_eq!(
+            broadcast_address(ip, 24, Broadcast::HostBitsClear),
+            Some("198.51.100.0".parse().unwrap())
+        );
+        assert_eq!(
+            broadcast_address(ip, 16, Broadcast::HostBitsSet),
+            Some("198.51.255.255".parse().unwrap())
+        );
+        assert_eq!(broadcast_address(ip, 32, Broadcast::HostBitsSet), None);
+    }
+
+    #[test]
+    fn slash_31_and_32_have_no_network_or_broadcast_address() {
+        assert_eq!(
+            network_or_broadcast("198.51.100.0".parse().unwrap(), 31),
+            None
+        );
+        assert_eq!(
+            network_or_broadcast("198.51.100.0".parse().unwrap(), 32),
+            None
+        );
+    }
+
+    #[test]
+    fn table_names_are_unique() {
+        for (i, a) in PARAMETERS.iter().enumerate() {
+            assert!(
+                PARAMETERS[i + 1..].iter().all(|b| b.name != a.name),
+                "{}",
+                a.name
+            );
+        }
+    }
+}
