@@ -1,0 +1,7 @@
+//! Shared support for integration tests. Each test binary includes this with `mod common;`
+//! and uses only part of it, hence the allows.
+#![allow(dead_code, unused_imports)]
+
+pub mod lab;
+
+pub use lab::*;
