@@ -4,7 +4,9 @@
 //! The pure parts (parameters, OCF codes, frames, schedules, decisions) live in this library so
 //! they are unit-tested without root; only `host` touches the kernel.
 
+pub mod agent;
 pub mod error;
 pub mod ocf;
 pub mod packet;
 pub mod params;
+pub mod resolve;

@@ -1,0 +1,867 @@
+//! start / stop / monitor / validate decisions over a [`Host`], the seam between the agent's
+//! logic and the kernel. Every observed state maps to an outcome here, in one place, so the
+//! decisions are unit-tested with a fake host and run for real with the netlink one.
+
+use crate::error::{Error, Result};
+use crate::ocf::Status;
+use crate::packet::MacAddr;
+use crate::params::{
+    broadcast_address, Lifetime, Meta, Params, DAD_ALLOWANCE_MS, TIMEOUT_MARGIN_MS,
+};
+use crate::resolve::{place, Route};
+use log::{debug, info, warn};
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+/// An interface as the agent needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub index: u32,
+    pub name: String,
+    pub mac: Option<MacAddr>,
+    /// IFF_UP: administratively up.
+    pub up: bool,
+    /// IFF_LOWER_UP: the cable (or veth peer) is there.
+    pub carrier: bool,
+    /// Ethernet without IFF_NOARP: announcements make sense.
+    pub announces: bool,
+    /// IPv6 forwarding on this interface: the NA's Router flag.
+    pub forwarding: bool,
+}
+
+/// One address found on an interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assigned {
+    pub prefix_len: u8,
+    pub tentative: bool,
+    pub dadfailed: bool,
+}
+
+/// Everything needed to add the address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressRequest {
+    pub ifindex: u32,
+    pub ip: IpAddr,
+    pub prefix_len: u8,
+    pub label: Option<String>,
+    pub broadcast: Option<Ipv4Addr>,
+    pub nodad: bool,
+    pub noprefixroute: bool,
+    pub preferred_lft: Lifetime,
+}
+
+/// What start recorded, so stop and monitor find the address when the route that placed it
+/// is gone (e.g. noprefixroute and the base address removed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub ip: IpAddr,
+    pub nic: String,
+    pub prefix_len: u8,
+}
+
+/// The kernel and process operations the agent needs. Implemented by `host::SystemHost`.
+pub trait Host {
+    fn link_by_name(&mut self, name: &str) -> Result<Option<Link>>;
+    fn link_by_index(&mut self, index: u32) -> Result<Option<Link>>;
+    /// Routes of the main table in the address family of `ip`.
+    fn routes(&mut self, ip: IpAddr) -> Result<Vec<Route>>;
+    /// The address on this interface only (the cost must not grow with other interfaces).
+    fn address(&mut self, ifindex: u32, ip: IpAddr) -> Result<Option<Assigned>>;
+    /// Any interface that holds `ip` (used only on the rare paths: start finding a conflict).
+    fn interface_holding(&mut self, ip: IpAddr) -> Result<Option<u32>>;
+    fn add_address(&mut self, request: &AddressRequest) -> Result<()>;
+    fn delete_address(&mut self, ifindex: u32, ip: IpAddr, prefix_len: u8) -> Result<()>;
+    /// Sends one announcement round for `ip` from `link`.
+    fn announce(&mut self, link: &Link, ip: IpAddr) -> Result<()>;
+    /// Starts a detached process that sends `rounds` more rounds, `interval` apart.
+    fn spawn_burst(
+        &mut self,
+        link: &Link,
+        ip: IpAddr,
+        rounds: u32,
+        interval: Duration,
+    ) -> Result<()>;
+    /// Ends this resource's background burst, if one runs, and waits until it is gone.
+    fn end_burst(&mut self) -> Result<()>;
+    fn record(&mut self, record: &Record) -> Result<()>;
+    fn recorded(&mut self) -> Option<Record>;
+    fn forget(&mut self) -> Result<()>;
+    fn sleep(&mut self, duration: Duration);
+}
+
+/// Where the managed address lives on this node.
+#[derive(Debug, Clone)]
+struct Target {
+    link: Link,
+    prefix_len: u8,
+}
+
+/// A configured nic that does not exist is something this node lacks (OCF_ERR_INSTALLED).
+fn configured_link<H: Host>(host: &mut H, nic: &str) -> Result<Link> {
+    host.link_by_name(nic)?
+        .ok_or_else(|| Error::installed(format!("nic {nic} does not exist on this node")))
+}
+
+/// Finds interface and prefix from the parameters and, where they leave gaps, the routes.
+fn locate<H: Host>(host: &mut H, p: &Params) -> Result<Target> {
+    let nic = p
+        .nic
+        .as_deref()
+        .map(|n| configured_link(host, n))
+        .transpose()?;
+    if let (Some(link), Some(prefix_len)) = (&nic, p.prefix) {
+        return Ok(Target {
+            link: link.clone(),
+            prefix_len,
+        });
+    }
+    let routes = host.routes(p.ip)?;
+    let placement =
+        place(p.ip, nic.as_ref().map(|l| l.index), p.prefix, &routes).map_err(|e| match &nic {
+            Some(link) => Error::new(
+                e.status,
+                e.reason.replace("on nic", &format!("on {}", link.name)),
+            ),
+            None => e,
+        })?;
+    let link = match nic {
+        Some(link) => link,
+        None => host.link_by_index(placement.ifindex)?.ok_or_else(|| {
+            Error::generic(format!(
+                "interface {} vanished while placing {}",
+                placement.ifindex, p.ip
+            ))
+        })?,
+    };
+    Ok(Target {
+        link,
+        prefix_len: placement.prefix_len,
+    })
+}
+
+/// For stop and monitor: the parameters first, then what start recorded.
+fn locate_managed<H: Host>(host: &mut H, p: &Params) -> Result<Option<Target>> {
+    let recorded = host.recorded().filter(|r| r.ip == p.ip);
+    match locate(host, p) {
+        Ok(mut target) => {
+            // Without cidr_netmask the route may have changed since start; the record knows.
+            if p.prefix.is_none() {
+                if let Some(r) = recorded.filter(|r| r.nic == target.link.name) {
+                    target.prefix_len = r.prefix_len;
+                }
+            }
+            Ok(Some(target))
+        }
+        Err(e) => {
+            let Some(r) = recorded else {
+                debug!("cannot place {}: {}", p.ip, e.reason);
+                return Ok(None);
+            };
+            if p.nic.as_deref().is_some_and(|n| n != r.nic) {
+                return Ok(None);
+            }
+            Ok(host.link_by_name(&r.nic)?.map(|link| Target {
+                link,
+                prefix_len: r.prefix_len,
+            }))
+        }
+    }
+}
+
+fn link_problem(link: &Link) -> Option<String> {
+    if !link.up {
+        Some(format!(
+            "link down on NIC {} (administratively down)",
+            link.name
+        ))
+    } else if !link.carrier {
+        Some(format!("link down on NIC {} (no carrier)", link.name))
+    } else {
+        None
+    }
+}
+
+/// The kernel label: `nic:label`.
+fn kernel_label(p: &Params, link: &Link) -> Result<Option<String>> {
+    let Some(label) = &p.label else {
+        return Ok(None);
+    };
+    let full = format!("{}:{label}", link.name);
+    if full.len() > crate::params::IFNAME_MAX {
+        return Err(Error::configured(format!(
+            "invalid iflabel \"{label}\": {full} exceeds the kernel's 15-character label limit"
+        )));
+    }
+    Ok(Some(full))
+}
+
+/// validate-all beyond syntax: the node can place the address (check level 10, the default).
+pub fn validate_environment<H: Host>(host: &mut H, p: &Params) -> Result<()> {
+    let target = locate(host, p)?;
+    kernel_label(p, &target.link)?;
+    Ok(())
+}
+
+pub fn start<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
+    let target = locate(host, p)?;
+    let link = &target.link;
+    let label = kernel_label(p, link)?;
+    if p.check_link_status {
+        if let Some(problem) = link_problem(link) {
+            return Err(Error::generic(problem));
+        }
+    }
+    match host.address(link.index, p.ip)? {
+        Some(a) if a.prefix_len == target.prefix_len && !a.dadfailed => {
+            info!(
+                "{}/{} is already on {}; announcing it again",
+                p.ip, a.prefix_len, link.name
+            );
+        }
+        Some(a) if a.prefix_len != target.prefix_len => {
+            return Err(Error::generic(format!(
+                "{} is already on {} as /{}, not /{}: it is not this resource's address, so it is left alone",
+                p.ip, link.name, a.prefix_len, target.prefix_len
+            )));
+        }
+        found => {
+            if found.is_some() {
+                // Our own address that failed DAD earlier: try again from scratch.
+                host.delete_address(link.index, p.ip, target.prefix_len)?;
+            } else if let Some(other) = host.interface_holding(p.ip)? {
+                let name = host
+                    .link_by_index(other)?
+                    .map(|l| l.name)
+                    .unwrap_or_else(|| other.to_string());
+                if !(p.lvs_support && name == "lo") {
+                    return Err(Error::generic(format!(
+                        "{} is already assigned to {name}; not adding it to {} as well",
+                        p.ip, link.name
+                    )));
+                }
+                // lvs_support parks the address on lo at stop; take it back.
+                host.delete_address(other, p.ip, 32)?;
+            }
+            add(host, p, meta, &target, label)?;
+        }
+    }
+    host.record(&Record {
+        ip: p.ip,
+        nic: link.name.clone(),
+        prefix_len: target.prefix_len,
+    })?;
+    if let Err(e) = announce_burst(host, p, meta, link, p.announce.count) {
+        // Nothing half-configured: an address nobody was told about is taken back.
+        let _ = host.delete_address(link.index, p.ip, target.prefix_len);
+        let _ = host.forget();
+        return Err(e);
+    }
+    Ok(())
+}
+
+fn add<H: Host>(
+    host: &mut H,
+    p: &Params,
+    meta: &Meta,
+    target: &Target,
+    label: Option<String>,
+) -> Result<()> {
+    let link = &target.link;
+    let broadcast = match p.ip {
+        IpAddr::V4(v4) => broadcast_address(v4, target.prefix_len, p.broadcast),
+        IpAddr::V6(_) => None,
+    };
+    host.add_address(&AddressRequest {
+        ifindex: link.index,
+        ip: p.ip,
+        prefix_len: target.prefix_len,
+        label,
+        broadcast,
+        nodad: p.nodad,
+        noprefixroute: p.noprefixroute,
+        preferred_lft: p.preferred_lft,
+    })?;
+    info!("added {}/{} to {}", p.ip, target.prefix_len, link.name);
+    if p.is_ipv6() && !p.nodad {
+        wait_for_dad(host, p, meta, target)?;
+    }
+    // Re-check after adding, as IPaddr2 does: a racing delete must not pass as success.
+    match host.address(link.index, p.ip)? {
+        Some(a) if !a.dadfailed => Ok(()),
+        _ => Err(Error::generic(format!(
+            "{} vanished from {} right after it was added",
+            p.ip, link.name
+        ))),
+    }
+}
+
+const DAD_POLL: Duration = Duration::from_millis(10);
+
+fn wait_for_dad<H: Host>(host: &mut H, p: &Params, meta: &Meta, target: &Target) -> Result<()> {
+    let link = &target.link;
+    let budget_ms = meta
+        .timeout_ms
+        .saturating_sub(TIMEOUT_MARGIN_MS)
+        .max(DAD_ALLOWANCE_MS);
+    let polls = budget_ms / DAD_POLL.as_millis() as u64;
+    for _ in 0..polls {
+        match host.address(link.index, p.ip)? {
+            Some(a) if a.dadfailed => {
+                let _ = host.delete_address(link.index, p.ip, target.prefix_len);
+                return Err(Error::generic(format!(
+                    "duplicate address detected: another node on {}'s link already uses {}",
+                    link.name, p.ip
+                )));
+            }
+            Some(a) if !a.tentative => return Ok(()),
+            Some(_) => host.sleep(DAD_POLL),
+            None => {
+                return Err(Error::generic(format!(
+                    "{} vanished from {} during DAD",
+                    p.ip, link.name
+                )))
+            }
+        }
+    }
+    let _ = host.delete_address(link.index, p.ip, target.prefix_len);
+    Err(Error::generic(format!(
+        "duplicate address detection for {} did not finish within {budget_ms}ms",
+        p.ip
+    )))
+}
+
+/// Sends `count` rounds: the first now, the rest from a background process or in the
+/// foreground. Any earlier burst of this resource is ended first, so two never overlap.
+fn announce_burst<H: Host>(
+    host: &mut H,
+    p: &Params,
+    meta: &Meta,
+    link: &Link,
+    count: u32,
+) -> Result<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    if !link.announces {
+        info!(
+            "{} does not use ARP/ND; {} is not announced",
+            link.name, p.ip
+        );
+        return Ok(());
+    }
+    host.end_burst()?;
+    host.announce(link, p.ip)?;
+    let rest = count - 1;
+    info!("announced {} on {} (round 1 of {count})", p.ip, link.name);
+    if rest == 0 {
+        return Ok(());
+    }
+    let interval = Duration::from_millis(u64::from(p.announce.interval_ms));
+    if p.announce.background {
+        return host.spawn_burst(link, p.ip, rest, interval);
+    }
+    let _ = meta;
+    for _ in 0..rest {
+        host.sleep(interval);
+        host.announce(link, p.ip)?;
+    }
+    debug!("sent {count} rounds for {} in the foreground", p.ip);
+    Ok(())
+}
+
+pub fn stop<H: Host>(host: &mut H, p: &Params) -> Result<()> {
+    // Before the address goes: after stop returns, this node must never announce it again.
+    host.end_burst()?;
+    let Some(target) = locate_managed(host, p)? else {
+        info!("{} is not placed on this node; nothing to stop", p.ip);
+        host.forget()?;
+        return Ok(());
+    };
+    let link = &target.link;
+    match host.address(link.index, p.ip)? {
+        None => info!("{} is not on {}; already stopped", p.ip, link.name),
+        Some(a) if a.prefix_len != target.prefix_len => {
+            warn!(
+                "{} is on {} as /{}, not /{}: not this resource's address, left alone",
+                p.ip, link.name, a.prefix_len, target.prefix_len
+            );
+        }
+        Some(_) => {
+            host.delete_address(link.index, p.ip, target.prefix_len)?;
+            if host
+                .address(link.index, p.ip)?
+                .is_some_and(|a| a.prefix_len == target.prefix_len)
+            {
+                return Err(Error::generic(format!(
+                    "{} is still on {} after deleting it",
+                    p.ip, link.name
+                )));
+            }
+            info!("removed {}/{} from {}", p.ip, target.prefix_len, link.name);
+        }
+    }
+    if p.lvs_support {
+        park_on_loopback(host, p)?;
+    }
+    host.forget()
+}
+
+/// lvs_support: keep the address on lo as /32 so LVS direct-routing traffic is still accepted.
+fn park_on_loopback<H: Host>(host: &mut H, p: &Params) -> Result<()> {
+    let lo = host
+        .link_by_name("lo")?
+        .ok_or_else(|| Error::generic("lvs_support: no loopback interface"))?;
+    if host.address(lo.index, p.ip)?.is_none() {
+        host.add_address(&AddressRequest {
+            ifindex: lo.index,
+            ip: p.ip,
+            prefix_len: 32,
+            label: None,
+            broadcast: None,
+            nodad: true,
+            noprefixroute: false,
+            preferred_lft: Lifetime::Forever,
+        })?;
+        info!("lvs_support: kept {}/32 on lo", p.ip);
+    }
+    Ok(())
+}
+
+/// monitor: Success or NotRunning, or an error for a failed resource.
+pub fn monitor<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<Status> {
+    let Some(target) = locate_managed(host, p)? else {
+        return Ok(Status::NotRunning);
+    };
+    let link = &target.link;
+    let assigned = match host.address(link.index, p.ip)? {
+        None => return Ok(Status::NotRunning),
+        Some(a) if a.prefix_len != target.prefix_len => {
+            warn!(
+                "{} is on {} as /{}, expected /{}",
+                p.ip, link.name, a.prefix_len, target.prefix_len
+            );
+            return Ok(Status::NotRunning);
+        }
+        Some(a) => a,
+    };
+    if assigned.dadfailed {
+        return Err(Error::generic(format!(
+            "duplicate address detected: {} on {} failed DAD",
+            p.ip, link.name
+        )));
+    }
+    if assigned.tentative && !p.nodad {
+        // DAD restarts after a link flap; the address is not usable until it ends.
+        return Err(Error::generic(format!(
+            "{} on {} is tentative (DAD in progress)",
+            p.ip, link.name
+        )));
+    }
+    if p.check_link_status {
+        if let Some(problem) = link_problem(link) {
+            return Err(Error::generic(problem));
+        }
+    }
+    if meta.interval_ms > 0 && p.announce.refresh_count > 0 {
+        announce_burst(host, p, meta, link, p.announce.refresh_count)?;
+    }
+    Ok(Status::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::{parse, RawParams};
+    use crate::resolve::RouteKind;
+    use std::collections::BTreeMap;
+
+    /// A host in memory: links, addresses, and a log of what was sent and spawned.
+    #[derive(Default)]
+    struct FakeHost {
+        links: Vec<Link>,
+        routes: Vec<Route>,
+        addresses: BTreeMap<(u32, IpAddr), Assigned>,
+        rounds_sent: u32,
+        bursts_spawned: Vec<u32>,
+        bursts_ended: u32,
+        record: Option<Record>,
+        dad_polls_until_done: u32,
+        dad_fails: bool,
+    }
+
+    impl FakeHost {
+        fn lab() -> FakeHost {
+            let eth0 = Link {
+                index: 2,
+                name: "eth0".into(),
+                mac: Some(MacAddr(2, 0, 0, 0, 0, 1)),
+                up: true,
+                carrier: true,
+                announces: true,
+                forwarding: false,
+            };
+            FakeHost {
+                links: vec![
+                    Link {
+                        index: 1,
+                        name: "lo".into(),
+                        mac: None,
+                        announces: false,
+                        ..eth0.clone()
+                    },
+                    eth0,
+                ],
+                routes: vec![Route {
+                    destination: "198.51.100.0".parse().unwrap(),
+                    prefix_len: 24,
+                    ifindex: Some(2),
+                    kind: RouteKind::Unicast,
+                    link_scope: true,
+                    has_gateway: false,
+                }],
+                ..FakeHost::default()
+            }
+        }
+    }
+
+    impl Host for FakeHost {
+        fn link_by_name(&mut self, name: &str) -> Result<Option<Link>> {
+            Ok(self.links.iter().find(|l| l.name == name).cloned())
+        }
+        fn link_by_index(&mut self, index: u32) -> Result<Option<Link>> {
+            Ok(self.links.iter().find(|l| l.index == index).cloned())
+        }
+        fn routes(&mut self, _ip: IpAddr) -> Result<Vec<Route>> {
+            Ok(self.routes.clone())
+        }
+        fn address(&mut self, ifindex: u32, ip: IpAddr) -> Result<Option<Assigned>> {
+            let entry = self.addresses.get_mut(&(ifindex, ip));
+            if let Some(a) = entry {
+                if a.tentative {
+                    if self.dad_polls_until_done == 0 {
+                        a.tentative = false;
+                        a.dadfailed = self.dad_fails;
+                    } else {
+                        self.dad_polls_until_done -= 1;
+                    }
+                }
+                return Ok(Some(*a));
+            }
+            Ok(None)
+        }
+        fn interface_holding(&mut self, ip: IpAddr) -> Result<Option<u32>> {
+            Ok(self
+                .addresses
+                .keys()
+                .find(|(_, a)| *a == ip)
+                .map(|(i, _)| *i))
+        }
+        fn add_address(&mut self, r: &AddressRequest) -> Result<()> {
+            let tentative = r.ip.is_ipv6() && !r.nodad;
+            self.addresses.insert(
+                (r.ifindex, r.ip),
+                Assigned {
+                    prefix_len: r.prefix_len,
+                    tentative,
+                    dadfailed: false,
+                },
+            );
+            Ok(())
+        }
+        fn delete_address(&mut self, ifindex: u32, ip: IpAddr, _prefix_len: u8) -> Result<()> {
+            self.addresses.remove(&(ifindex, ip));
+            Ok(())
+        }
+        fn announce(&mut self, _link: &Link, _ip: IpAddr) -> Result<()> {
+            self.rounds_sent += 1;
+            Ok(())
+        }
+        fn spawn_burst(
+            &mut self,
+            _link: &Link,
+            _ip: IpAddr,
+            rounds: u32,
+            _interval: Duration,
+        ) -> Result<()> {
+            self.bursts_spawned.push(rounds);
+            Ok(())
+        }
+        fn end_burst(&mut self) -> Result<()> {
+            self.bursts_ended += 1;
+            Ok(())
+        }
+        fn record(&mut self, record: &Record) -> Result<()> {
+            self.record = Some(record.clone());
+            Ok(())
+        }
+        fn recorded(&mut self) -> Option<Record> {
+            self.record.clone()
+        }
+        fn forget(&mut self) -> Result<()> {
+            self.record = None;
+            Ok(())
+        }
+        fn sleep(&mut self, _duration: Duration) {}
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> Params {
+        let mut raw = RawParams::new();
+        for (k, v) in pairs {
+            raw.set(k, *v);
+        }
+        parse(&raw, &Meta::default()).unwrap()
+    }
+
+    fn vip() -> IpAddr {
+        "198.51.100.50".parse().unwrap()
+    }
+
+    #[test]
+    fn start_adds_announces_once_and_backgrounds_the_rest() {
+        let mut host = FakeHost::lab();
+        start(
+            &mut host,
+            &params(&[("ip", "198.51.100.50")]),
+            &Meta::default(),
+        )
+        .unwrap();
+        assert_eq!(host.addresses[&(2, vip())].prefix_len, 24);
+        assert_eq!(host.rounds_sent, 1);
+        assert_eq!(host.bursts_spawned, vec![4]);
+        assert_eq!(host.record.as_ref().unwrap().nic, "eth0");
+    }
+
+    #[test]
+    fn start_twice_succeeds_and_announces_again() {
+        let mut host = FakeHost::lab();
+        let p = params(&[("ip", "198.51.100.50")]);
+        start(&mut host, &p, &Meta::default()).unwrap();
+        start(&mut host, &p, &Meta::default()).unwrap();
+        assert_eq!(host.rounds_sent, 2);
+        assert_eq!(host.addresses.len(), 1);
+    }
+
+    #[test]
+    fn foreground_burst_sends_every_round_itself() {
+        let mut host = FakeHost::lab();
+        let p = params(&[
+            ("ip", "198.51.100.50"),
+            ("arp_bg", "false"),
+            ("arp_count", "3"),
+        ]);
+        start(&mut host, &p, &Meta::default()).unwrap();
+        assert_eq!(host.rounds_sent, 3);
+        assert!(host.bursts_spawned.is_empty());
+    }
+
+    #[test]
+    fn missing_nic_is_not_installed() {
+        let mut host = FakeHost::lab();
+        let err = start(
+            &mut host,
+            &params(&[("ip", "198.51.100.50"), ("nic", "eth9")]),
+            &Meta::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.status, Status::ErrInstalled);
+        assert!(host.addresses.is_empty());
+    }
+
+    #[test]
+    fn start_refuses_a_foreign_prefix_and_leaves_it() {
+        let mut host = FakeHost::lab();
+        host.addresses.insert(
+            (2, vip()),
+            Assigned {
+                prefix_len: 16,
+                tentative: false,
+                dadfailed: false,
+            },
+        );
+        let err = start(
+            &mut host,
+            &params(&[("ip", "198.51.100.50")]),
+            &Meta::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.status, Status::ErrGeneric);
+        assert_eq!(host.addresses[&(2, vip())].prefix_len, 16);
+    }
+
+    #[test]
+    fn start_refuses_an_address_held_by_another_interface() {
+        let mut host = FakeHost::lab();
+        host.links.push(Link {
+            index: 3,
+            name: "eth1".into(),
+            ..host.links[1].clone()
+        });
+        host.addresses.insert(
+            (3, vip()),
+            Assigned {
+                prefix_len: 24,
+                tentative: false,
+                dadfailed: false,
+            },
+        );
+        let err = start(
+            &mut host,
+            &params(&[("ip", "198.51.100.50")]),
+            &Meta::default(),
+        )
+        .unwrap_err();
+        assert!(err.reason.contains("eth1"), "{}", err.reason);
+        assert!(!host.addresses.contains_key(&(2, vip())));
+    }
+
+    #[test]
+    fn start_on_a_link_without_carrier_fails_without_adding() {
+        let mut host = FakeHost::lab();
+        host.links[1].carrier = false;
+        let err = start(
+            &mut host,
+            &params(&[("ip", "198.51.100.50")]),
+            &Meta::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.reason.contains("link down on NIC eth0"),
+            "{}",
+            err.reason
+        );
+        assert!(host.addresses.is_empty());
+    }
+
+    #[test]
+    fn ipv6_dad_failure_removes_the_address() {
+        let mut host = FakeHost::lab();
+        host.routes.push(Route {
+            destination: "2001:db8:100::".parse().unwrap(),
+            prefix_len: 64,
+            ifindex: Some(2),
+            kind: RouteKind::Unicast,
+            link_scope: false,
+            has_gateway: false,
+        });
+        host.dad_polls_until_done = 3;
+        host.dad_fails = true;
+        let err = start(
+            &mut host,
+            &params(&[("ip", "2001:db8:100::50")]),
+            &Meta::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.reason.contains("duplicate address detected"),
+            "{}",
+            err.reason
+        );
+        assert!(host.addresses.is_empty());
+        assert_eq!(host.rounds_sent, 0);
+    }
+
+    #[test]
+    fn stop_ends_the_burst_before_deleting_and_is_idempotent() {
+        let mut host = FakeHost::lab();
+        let p = params(&[("ip", "198.51.100.50")]);
+        start(&mut host, &p, &Meta::default()).unwrap();
+        let ended_before = host.bursts_ended;
+        stop(&mut host, &p).unwrap();
+        assert!(host.bursts_ended > ended_before);
+        assert!(host.addresses.is_empty());
+        stop(&mut host, &p).unwrap();
+    }
+
+    #[test]
+    fn stop_leaves_a_foreign_prefix_alone() {
+        let mut host = FakeHost::lab();
+        host.addresses.insert(
+            (2, vip()),
+            Assigned {
+                prefix_len: 16,
+                tentative: false,
+                dadfailed: false,
+            },
+        );
+        stop(
+            &mut host,
+            &params(&[("ip", "198.51.100.50"), ("cidr_netmask", "24")]),
+        )
+        .unwrap();
+        assert!(host.addresses.contains_key(&(2, vip())));
+    }
+
+    #[test]
+    fn stop_with_a_missing_nic_succeeds() {
+        let mut host = FakeHost::lab();
+        stop(
+            &mut host,
+            &params(&[("ip", "198.51.100.50"), ("nic", "eth9")]),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn lvs_support_parks_the_address_on_lo() {
+        let mut host = FakeHost::lab();
+        let p = params(&[("ip", "198.51.100.50"), ("lvs_support", "true")]);
+        start(&mut host, &p, &Meta::default()).unwrap();
+        stop(&mut host, &p).unwrap();
+        assert_eq!(host.addresses[&(1, vip())].prefix_len, 32);
+        start(&mut host, &p, &Meta::default()).unwrap();
+        assert!(!host.addresses.contains_key(&(1, vip())));
+    }
+
+    #[test]
+    fn monitor_codes() {
+        let mut host = FakeHost::lab();
+        let p = params(&[("ip", "198.51.100.50")]);
+        assert_eq!(
+            monitor(&mut host, &p, &Meta::default()).unwrap(),
+            Status::NotRunning
+        );
+        start(&mut host, &p, &Meta::default()).unwrap();
+        assert_eq!(
+            monitor(&mut host, &p, &Meta::default()).unwrap(),
+            Status::Success
+        );
+        host.links[1].carrier = false;
+        let err = monitor(&mut host, &p, &Meta::default()).unwrap_err();
+        assert_eq!(err.status, Status::ErrGeneric);
+        assert!(err.reason.contains("link down on NIC"));
+        let lenient = params(&[("ip", "198.51.100.50"), ("check_link_status", "false")]);
+        assert_eq!(
+            monitor(&mut host, &lenient, &Meta::default()).unwrap(),
+            Status::Success
+        );
+    }
+
+    #[test]
+    fn monitor_falls_back_to_the_record_when_no_route_places_the_address() {
+        let mut host = FakeHost::lab();
+        let p = params(&[("ip", "198.51.100.50")]);
+        start(&mut host, &p, &Meta::default()).unwrap();
+        host.routes.clear();
+        assert_eq!(
+            monitor(&mut host, &p, &Meta::default()).unwrap(),
+            Status::Success
+        );
+    }
+
+    #[test]
+    fn recurring_monitor_refreshes_only_when_asked() {
+        let mut host = FakeHost::lab();
+        let p = params(&[("ip", "198.51.100.50"), ("arp_count_refresh", "2")]);
+        start(&mut host, &p, &Meta::default()).unwrap();
+        let sent = host.rounds_sent;
+        monitor(&mut host, &p, &Meta::default()).unwrap();
+        assert_eq!(host.rounds_sent, sent, "a probe never announces");
+        let recurring = Meta {
+            interval_ms: 10_000,
+            ..Meta::default()
+        };
+        monitor(&mut host, &p, &recurring).unwrap();
+        assert_eq!(host.rounds_sent, sent + 1);
+        assert_eq!(host.bursts_spawned.last(), Some(&1));
+    }
+}
