@@ -25,8 +25,6 @@ pub struct Link {
     pub carrier: bool,
     /// Ethernet without IFF_NOARP: announcements make sense.
     pub announces: bool,
-    /// IPv6 forwarding on this interface: the NA's Router flag.
-    pub forwarding: bool,
 }
 
 /// One address found on an interface.
@@ -498,7 +496,6 @@ mod tests {
                 up: true,
                 carrier: true,
                 announces: true,
-                forwarding: false,
             };
             FakeHost {
                 links: vec![

@@ -5,7 +5,9 @@
 //! they are unit-tested without root; only `host` touches the kernel.
 
 pub mod agent;
+pub mod cli;
 pub mod error;
+pub mod host;
 pub mod ocf;
 pub mod packet;
 pub mod params;

@@ -1,1 +1,215 @@
-fn main() {}
+//! The process shell: environment and argv in, logging set up, one action run, one exit code
+//! out. The only place that exits, and the only place a panic is caught.
+
+use floatip::agent;
+use floatip::cli::{self, Environment, Invocation, Request};
+use floatip::error::{Error, Result};
+use floatip::host::state::{StateDir, DEFAULT_STATE_DIR};
+use floatip::host::{burst, system, SystemHost};
+use floatip::ocf::{self, Action, Status};
+use floatip::params::{self, Params};
+use log::{info, warn};
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+fn environment() -> Environment {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v)))
+        .filter(|(k, _)| {
+            k.starts_with("OCF_")
+                || k.starts_with("HA_")
+                || k == "RUST_LOG"
+                || k == "FLOATIP_STATE_DIR"
+        })
+        .collect()
+}
+
+/// One line per event on stderr, which pacemaker-execd records in its log, prefixed the way
+/// other agents' lines are: `FloatIP(instance)[pid]: LEVEL: message`.
+fn init_logging(env: &Environment, instance: &str) {
+    let debug = env
+        .get("HA_debug")
+        .is_some_and(|v| v == "1" || v == "yes" || v == "true");
+    let mut builder = env_logger::Builder::new();
+    builder.filter_level(if debug {
+        log::LevelFilter::Debug
+    } else {
+        log::LevelFilter::Info
+    });
+    if let Some(spec) = env.get("RUST_LOG").and_then(|s| s.to_str()) {
+        builder.parse_filters(spec);
+    }
+    let prefix = format!("FloatIP({instance})[{}]", std::process::id());
+    builder
+        .format(move |buf, record| writeln!(buf, "{prefix}: {}: {}", record.level(), record.args()))
+        .target(env_logger::Target::Stderr)
+        .init();
+}
+
+fn state_dir(env: &Environment, instance: &str) -> StateDir {
+    let dir = env
+        .get("FLOATIP_STATE_DIR")
+        .filter(|d| !d.is_empty())
+        .cloned()
+        .unwrap_or_else(|| OsString::from(DEFAULT_STATE_DIR));
+    StateDir::new(dir, instance)
+}
+
+/// The resource's name for logs and state: Pacemaker's, or derived from the address by hand.
+fn instance_name(request: &Request) -> String {
+    request.instance.clone().unwrap_or_else(|| {
+        let ip = floatip::params::RawParams::clone(&request.raw);
+        match params::parse(&ip, &request.meta) {
+            Ok(p) => format!("ip-{}", p.ip),
+            Err(_) => "floatip".to_string(),
+        }
+    })
+}
+
+fn log_parameter_notes(p: &Params, request: &Request) {
+    for warning in &p.warnings {
+        warn!("{warning}");
+    }
+    for name in &p.ignored {
+        info!("{name} is accepted for IPaddr2 compatibility and has no effect: floatip sends announcements in-process");
+    }
+    for name in &request.raw.unknown {
+        warn!("unknown parameter {name} (OCF_RESKEY_{name}) is ignored; check its spelling");
+    }
+}
+
+/// stop with parameters that never validated: nothing of ours can be on the interface, but a
+/// burst might still run from an older configuration, so it is ended all the same.
+fn stop_without_parameters(state: &StateDir, why: &Error) -> Result<Status> {
+    warn!(
+        "stop with invalid parameters ({}); nothing to remove",
+        why.reason
+    );
+    let _lock = state.lock()?;
+    let mut saved = state.load();
+    if let Some(b) = saved.burst.take() {
+        burst::end(b, std::time::Duration::from_secs(5))?;
+        state.save(&saved)?;
+    }
+    Ok(Status::Success)
+}
+
+fn run(request: &Request, env: &Environment, instance: &str) -> Result<Status> {
+    let action = request.action;
+    let state = state_dir(env, instance);
+    let p = match params::parse(&request.raw, &request.meta) {
+        Ok(p) => p,
+        Err(e) if action == Action::Stop => return stop_without_parameters(&state, &e),
+        Err(e) => return Err(e),
+    };
+    log_parameter_notes(&p, request);
+    let probe = action == Action::Monitor && request.meta.interval_ms == 0;
+    let changes_things = matches!(action, Action::Start | Action::Stop)
+        || (action == Action::Monitor && !probe && p.announce.refresh_count > 0);
+    if changes_things {
+        system::require_network_privileges(action.name())?;
+    }
+    if action == Action::ValidateAll && request.check_level < 10 {
+        return Ok(Status::Success);
+    }
+    if action == Action::ReloadAgent {
+        info!("reloaded announcement settings: arp_count={} arp_interval={}ms arp_bg={} arp_count_refresh={}",
+            p.announce.count, p.announce.interval_ms, p.announce.background, p.announce.refresh_count);
+        return Ok(Status::Success);
+    }
+    if let Some(ns) = &p.network_namespace {
+        match (system::enter_network_namespace(ns), action) {
+            (Ok(()), _) => {}
+            // No namespace, so no address of ours in it.
+            (Err(e), Action::Stop) if e.status == Status::ErrInstalled => {
+                info!("{}; nothing to stop", e.reason);
+                return Ok(Status::Success);
+            }
+            (Err(e), Action::Monitor) if e.status == Status::ErrInstalled => {
+                info!("{}", e.reason);
+                return Ok(Status::NotRunning);
+            }
+            (Err(e), _) => return Err(e),
+        }
+    }
+    let _lock = if changes_things {
+        Some(state.lock()?)
+    } else {
+        None
+    };
+    let mut host = SystemHost::new(state)?;
+    match action {
+        Action::Start => agent::start(&mut host, &p, &request.meta).map(|()| Status::Success),
+        Action::Stop => agent::stop(&mut host, &p).map(|()| Status::Success),
+        Action::Monitor => match agent::monitor(&mut host, &p, &request.meta) {
+            // A configured nic that is missing means the address cannot be here.
+            Err(e) if e.status == Status::ErrInstalled => Ok(Status::NotRunning),
+            Ok(Status::NotRunning) if !probe => Err(Error::not_running(format!(
+                "{} is not assigned on this node",
+                p.ip
+            ))),
+            other => other,
+        },
+        Action::ValidateAll => agent::validate_environment(&mut host, &p).map(|()| Status::Success),
+        Action::ReloadAgent | Action::MetaData | Action::Usage => Ok(Status::Success),
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
+}
+
+fn exit_with(result: Result<Status>) -> ExitCode {
+    match result {
+        Ok(status) => ExitCode::from(status.code()),
+        Err(e) => {
+            eprintln!("{}", ocf::exit_reason_line(&e.reason));
+            ExitCode::from(e.status.code())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let env = environment();
+    let request = match cli::parse(&args, &env) {
+        Invocation::Agent(request) => request,
+        Invocation::Worker(worker_args) => {
+            return ExitCode::from(burst::run_worker(&worker_args) as u8)
+        }
+        Invocation::Print(text, status) => {
+            print!("{text}");
+            return ExitCode::from(status.code());
+        }
+        Invocation::Fail(e) => return exit_with(Err(e)),
+    };
+    // Answered before any validation and without privileges.
+    match request.action {
+        Action::MetaData => {
+            print!("{}", ocf::META_DATA);
+            return ExitCode::SUCCESS;
+        }
+        Action::Usage => {
+            print!("{}", ocf::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
+    let instance = instance_name(&request);
+    init_logging(&env, &instance);
+    // A panic must never reach Pacemaker as exit 101: it becomes OCF_ERR_GENERIC with a reason.
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(|| run(&request, &env, &instance));
+    match outcome {
+        Ok(result) => exit_with(result),
+        Err(payload) => exit_with(Err(Error::generic(format!(
+            "internal error (please report): {}",
+            panic_message(payload.as_ref())
+        )))),
+    }
+}

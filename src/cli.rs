@@ -1,0 +1,323 @@
+//! The command line, for Pacemaker and for people (pure: argv and environment come in as
+//! values). Pacemaker calls `FloatIP ACTION` with parameters in `OCF_RESKEY_*`; people may
+//! add `--flag value` for any parameter, which overrides the variable.
+//!
+//! clap's own exit codes would lie to Pacemaker (its usage error is 2 = OCF_ERR_ARGS, which is
+//! right, but an unknown subcommand must be 3 = OCF_ERR_UNIMPLEMENTED), so every clap outcome
+//! is mapped here deliberately.
+
+use crate::error::Error;
+use crate::ocf::{Action, Status};
+use crate::params::{find_spec, Meta, RawParams, PARAMETERS};
+use clap::error::ErrorKind;
+use clap::{Arg, ArgAction, Command};
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const GIT_REVISION: &str = env!("FLOATIP_GIT_REVISION");
+
+/// The environment, as far as floatip reads it.
+pub type Environment = BTreeMap<String, OsString>;
+
+#[derive(Debug)]
+pub enum Invocation {
+    Agent(Request),
+    /// The detached burst worker (see host::burst).
+    Worker(Vec<String>),
+    /// Text for stdout (help, version) and the code to exit with.
+    Print(String, Status),
+    Fail(Error),
+}
+
+#[derive(Debug)]
+pub struct Request {
+    pub action: Action,
+    pub raw: RawParams,
+    pub meta: Meta,
+    /// OCF_CHECK_LEVEL; validate-all checks the node too from 10 (our default).
+    pub check_level: u32,
+    pub instance: Option<String>,
+}
+
+const ACTIONS: &[(&str, &str)] = &[
+    ("start", "add the address and announce it"),
+    ("stop", "end announcements and remove the address"),
+    (
+        "monitor",
+        "check the address (a probe when OCF_RESKEY_CRM_meta_interval is 0)",
+    ),
+    ("status", "the same as monitor"),
+    (
+        "validate-all",
+        "check the parameters (and, at check level 10, this node)",
+    ),
+    ("reload-agent", "apply changed announcement settings"),
+    ("meta-data", "print the OCF meta-data"),
+    ("usage", "print a short usage text"),
+];
+
+fn flag_name(param: &str) -> String {
+    param.replace('_', "-")
+}
+
+/// The clap definition, also used to generate the man page.
+pub fn command() -> Command {
+    let version: &'static str = Box::leak(format!("{VERSION} ({GIT_REVISION})").into_boxed_str());
+    let mut cmd = Command::new("floatip")
+        .about("OCF resource agent for a floating IPv4/IPv6 address, announced by gratuitous ARP and unsolicited NA")
+        .long_about(
+            "floatip is the Pacemaker resource agent ocf:floatip:FloatIP. Pacemaker runs it as \
+             /usr/lib/ocf/resource.d/floatip/FloatIP ACTION with parameters in OCF_RESKEY_<name> \
+             variables; run by hand, every parameter is also a --flag that overrides its variable.",
+        )
+        .version(version)
+        .subcommand_required(true)
+        .disable_help_subcommand(true);
+    for (name, about) in ACTIONS {
+        let mut sub = Command::new(*name).about(*about);
+        if !matches!(*name, "meta-data" | "usage") {
+            for spec in PARAMETERS {
+                let flag: &'static str = Box::leak(flag_name(spec.name).into_boxed_str());
+                let mut arg = Arg::new(spec.name)
+                    .long(flag)
+                    .value_name("VALUE")
+                    .action(ArgAction::Set)
+                    .value_parser(clap::value_parser!(OsString))
+                    .help(spec.help);
+                if flag != spec.name {
+                    arg = arg.alias(spec.name);
+                }
+                sub = sub.arg(arg);
+            }
+        }
+        cmd = cmd.subcommand(sub);
+    }
+    cmd
+}
+
+fn env_params(env: &Environment) -> RawParams {
+    let mut raw = RawParams::new();
+    for (key, value) in env {
+        let Some(name) = key.strip_prefix("OCF_RESKEY_") else {
+            continue;
+        };
+        if raw.set(name, value.clone())
+            || name.starts_with("CRM_meta_")
+            || name == "crm_feature_set"
+        {
+            continue;
+        }
+        raw.unknown.push(name.to_string());
+    }
+    raw
+}
+
+fn env_number(env: &Environment, key: &str) -> Option<u64> {
+    env.get(key)?.to_str()?.trim().parse().ok()
+}
+
+fn meta(env: &Environment) -> Meta {
+    let defaults = Meta::default();
+    Meta {
+        interval_ms: env_number(env, "OCF_RESKEY_CRM_meta_interval")
+            .unwrap_or(defaults.interval_ms),
+        timeout_ms: env_number(env, "OCF_RESKEY_CRM_meta_timeout")
+            .filter(|t| *t > 0)
+            .unwrap_or(defaults.timeout_ms),
+        clone_max: env_number(env, "OCF_RESKEY_CRM_meta_clone_max").unwrap_or(defaults.clone_max),
+    }
+}
+
+fn request(action: Action, raw: RawParams, env: &Environment) -> Request {
+    Request {
+        action,
+        raw,
+        meta: meta(env),
+        // Our chosen default: validate-all also checks that this node can place the address.
+        check_level: env_number(env, "OCF_CHECK_LEVEL")
+            .map_or(10, |l| l.min(u64::from(u32::MAX)) as u32),
+        instance: env
+            .get("OCF_RESOURCE_INSTANCE")
+            .and_then(|s| s.to_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+    }
+}
+
+fn unknown_action(name: &str) -> Invocation {
+    Invocation::Fail(Error::new(
+        Status::ErrUnimplemented,
+        format!("action {name:?} is not implemented by FloatIP"),
+    ))
+}
+
+pub fn parse(args: &[OsString], env: &Environment) -> Invocation {
+    let first = args.get(1).and_then(|a| a.to_str());
+    if first == Some(crate::host::burst::WORKER_ARG) {
+        return Invocation::Worker(
+            args[2..]
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+        );
+    }
+    // What Pacemaker does on every call: one action, parameters in the environment. Answered
+    // without building the clap command, which is most of a monitor's start-up cost.
+    if args.len() == 2 {
+        if let Some(name) = first.filter(|a| !a.starts_with('-')) {
+            return match Action::from_name(name) {
+                Some(action) => Invocation::Agent(request(action, env_params(env), env)),
+                None => unknown_action(name),
+            };
+        }
+    }
+    let matches = match command().try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) => {
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    Invocation::Print(e.to_string(), Status::Success)
+                }
+                ErrorKind::InvalidSubcommand => unknown_action(first.unwrap_or("?")),
+                ErrorKind::MissingSubcommand
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    Invocation::Print(crate::ocf::USAGE.to_string(), Status::ErrArgs)
+                }
+                _ => Invocation::Fail(Error::new(
+                    Status::ErrArgs,
+                    e.to_string()
+                        .lines()
+                        .next()
+                        .unwrap_or("invalid arguments")
+                        .trim_start_matches("error: ")
+                        .to_string(),
+                )),
+            };
+        }
+    };
+    let Some((name, sub)) = matches.subcommand() else {
+        return Invocation::Print(crate::ocf::USAGE.to_string(), Status::ErrArgs);
+    };
+    let Some(action) = Action::from_name(name) else {
+        return unknown_action(name);
+    };
+    let mut raw = env_params(env);
+    for spec in PARAMETERS {
+        if let Ok(Some(value)) = sub.try_get_one::<OsString>(spec.name) {
+            raw.set(spec.name, value.clone());
+        }
+    }
+    debug_assert!(PARAMETERS.iter().all(|s| find_spec(s.name).is_some()));
+    Invocation::Agent(request(action, raw, env))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Environment {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect()
+    }
+
+    #[test]
+    fn pacemaker_call_reads_the_environment() {
+        let e = env(&[
+            ("OCF_RESKEY_ip", "198.51.100.50"),
+            ("OCF_RESKEY_CRM_meta_interval", "10000"),
+            ("OCF_RESOURCE_INSTANCE", "vip"),
+        ]);
+        match parse(&args(&["FloatIP", "monitor"]), &e) {
+            Invocation::Agent(r) => {
+                assert_eq!(r.action, Action::Monitor);
+                assert!(r.raw.is_set("ip"));
+                assert_eq!(r.meta.interval_ms, 10_000);
+                assert_eq!(r.instance.as_deref(), Some("vip"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn flags_override_the_environment() {
+        let e = env(&[("OCF_RESKEY_ip", "198.51.100.50")]);
+        match parse(
+            &args(&[
+                "floatip",
+                "start",
+                "--ip",
+                "198.51.100.60",
+                "--cidr-netmask",
+                "24",
+            ]),
+            &e,
+        ) {
+            Invocation::Agent(r) => {
+                let p = crate::params::parse(&r.raw, &r.meta).unwrap();
+                assert_eq!(p.ip.to_string(), "198.51.100.60");
+                assert_eq!(p.prefix, Some(24));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_action_is_unimplemented_and_bad_flags_are_args_errors() {
+        let e = Environment::new();
+        for argv in [
+            &["FloatIP", "promote"][..],
+            &["FloatIP", "migrate_to", "--ip", "x"][..],
+        ] {
+            match parse(&args(argv), &e) {
+                Invocation::Fail(err) => {
+                    assert_eq!(err.status, Status::ErrUnimplemented, "{argv:?}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        match parse(&args(&["floatip", "start", "--no-such-flag", "1"]), &e) {
+            Invocation::Fail(err) => assert_eq!(err.status, Status::ErrArgs),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn help_and_version_print_and_succeed() {
+        for argv in [
+            &["floatip", "--help"][..],
+            &["floatip", "--version"][..],
+            &["floatip", "start", "--help"][..],
+        ] {
+            match parse(&args(argv), &Environment::new()) {
+                Invocation::Print(_, Status::Success) => {}
+                other => panic!("{argv:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_ocf_variables_are_collected_but_pacemaker_ones_are_not() {
+        let e = env(&[
+            ("OCF_RESKEY_ip", "198.51.100.50"),
+            ("OCF_RESKEY_cidr_netmsk", "24"),
+            ("OCF_RESKEY_crm_feature_set", "3.16"),
+            ("OCF_RESKEY_CRM_meta_timeout", "20000"),
+        ]);
+        match parse(&args(&["FloatIP", "start"]), &e) {
+            Invocation::Agent(r) => assert_eq!(r.raw.unknown, vec!["cidr_netmsk".to_string()]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        command().debug_assert();
+    }
+}

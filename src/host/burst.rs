@@ -1,0 +1,198 @@
+//! The background burst: a detached copy of floatip that sends the rounds after the first, and
+//! the safe way to end it.
+//!
+//! Ending it uses a pidfd: the PID is opened first, then the process behind the descriptor is
+//! checked (start time and command line), then signalled through the descriptor, so a recycled
+//! PID can never be killed. stop waits until the process is gone before it removes the address.
+
+use super::netlink::Netlink;
+use super::state::BurstId;
+use crate::agent::Link;
+use crate::error::{Error, Result};
+use log::{debug, warn};
+use std::net::IpAddr;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// argv[1] that selects the worker; not an OCF action, so Pacemaker can never call it.
+pub const WORKER_ARG: &str = "__burst";
+
+/// Reads field 22 (starttime) of /proc/PID/stat. The command name (field 2) may contain
+/// spaces and parentheses, so fields are counted after its closing parenthesis.
+pub fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_start_time(&stat)
+}
+
+pub fn parse_start_time(stat: &str) -> Option<u64> {
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    // After ") " come fields 3.. ; starttime is field 22, i.e. the 20th from here.
+    after_comm.split_whitespace().nth(19)?.parse().ok()
+}
+
+fn is_our_worker(pid: i32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|cmdline| cmdline.split(|b| *b == 0).nth(1) == Some(WORKER_ARG.as_bytes()))
+        .unwrap_or(false)
+}
+
+/// Starts the worker for `rounds` more rounds and returns its identity.
+pub fn spawn(link: &Link, ip: IpAddr, rounds: u32, interval: Duration) -> Result<Option<BurstId>> {
+    let mut command = Command::new("/proc/self/exe");
+    command
+        .arg(WORKER_ARG)
+        .args([
+            link.index.to_string(),
+            ip.to_string(),
+            rounds.to_string(),
+            interval.as_millis().to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        // Pacemaker reads the agent's stderr until EOF; a worker holding it would stall it.
+        .stderr(Stdio::null())
+        .env_clear();
+    // SAFETY: setsid is async-signal-safe; it detaches the worker from Pacemaker's session
+    // and process group, so signals aimed at the agent's group do not reach it.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let child = command
+        .spawn()
+        .map_err(|e| Error::generic(format!("cannot start the background burst: {e}")))?;
+    let pid = child.id() as i32;
+    // The worker is never waited for here: it outlives this process and init reaps it.
+    drop(child);
+    Ok(start_time(pid).map(|start_time| BurstId { pid, start_time }))
+}
+
+fn pidfd_open(pid: i32) -> Option<i32> {
+    // SAFETY: plain syscall; a negative result is an error code in errno.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    (fd >= 0).then_some(fd as i32)
+}
+
+/// Ends the worker if it is still the process we started; waits up to `patience` for it.
+pub fn end(burst: BurstId, patience: Duration) -> Result<()> {
+    let Some(fd) = pidfd_open(burst.pid) else {
+        debug!("burst process {} already gone", burst.pid);
+        return Ok(());
+    };
+    let result = (|| {
+        if start_time(burst.pid) != Some(burst.start_time) || !is_our_worker(burst.pid) {
+            warn!(
+                "PID {} is no longer our burst process; not signalling it",
+                burst.pid
+            );
+            return Ok(());
+        }
+        // SAFETY: signal through the pidfd, which pins the exact process checked above.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                fd,
+                libc::SIGKILL,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        if rc != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::ESRCH) {
+                return Ok(());
+            }
+            return Err(Error::generic(format!(
+                "cannot end burst process {}: {e}",
+                burst.pid
+            )));
+        }
+        // A pidfd becomes readable when the process has exited.
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let timeout = patience.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: one valid pollfd.
+        let ready = unsafe { libc::poll(&mut pfd, 1, timeout) };
+        if ready == 1 {
+            debug!("ended burst process {}", burst.pid);
+            Ok(())
+        } else {
+            Err(Error::generic(format!(
+                "burst process {} did not exit after SIGKILL",
+                burst.pid
+            )))
+        }
+    })();
+    // SAFETY: closing the descriptor we opened.
+    unsafe { libc::close(fd) };
+    result
+}
+
+/// The worker: sends the remaining rounds on schedule, re-checking before every round that
+/// the address is still on this interface and usable, so it never announces an address this
+/// node gave up. Exits quietly when it is not.
+pub fn run_worker(args: &[String]) -> i32 {
+    let parsed = (|| {
+        let ifindex: u32 = args.first()?.parse().ok()?;
+        let ip: IpAddr = args.get(1)?.parse().ok()?;
+        let rounds: u32 = args.get(2)?.parse().ok()?;
+        let interval_ms: u64 = args.get(3)?.parse().ok()?;
+        Some((ifindex, ip, rounds, Duration::from_millis(interval_ms)))
+    })();
+    let Some((ifindex, ip, rounds, interval)) = parsed else {
+        return 2;
+    };
+    let Ok(mut netlink) = Netlink::open() else {
+        return 1;
+    };
+    let begin = Instant::now();
+    let mut announcer = None;
+    for round in 1..=rounds {
+        let due = begin + interval * round;
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let still_ours =
+            matches!(netlink.address(ifindex, ip), Ok(Some(a)) if !a.tentative && !a.dadfailed);
+        let link = match netlink.link_by_index(ifindex) {
+            Ok(Some(link)) if still_ours && link.up => link,
+            _ => return 0,
+        };
+        if announcer.is_none() {
+            match super::announce::Announcer::open(&link) {
+                Ok(a) => announcer = Some(a),
+                Err(_) => return 1,
+            }
+        }
+        if let Some(a) = announcer.as_mut() {
+            if a.round(ip).is_err() {
+                return 1;
+            }
+        }
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_time_survives_odd_command_names() {
+        let stat =
+            "4242 (a b) c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 987654 1000 10";
+        assert_eq!(parse_start_time(stat), Some(987654));
+        assert_eq!(parse_start_time("garbage"), None);
+    }
+
+    #[test]
+    fn our_own_start_time_is_readable() {
+        assert!(start_time(std::process::id() as i32).is_some());
+    }
+}

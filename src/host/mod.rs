@@ -1,0 +1,117 @@
+//! The only code that touches the kernel: netlink, raw sockets, processes and the state
+//! directory. [`SystemHost`] implements the agent's [`Host`] over them.
+
+pub mod announce;
+pub mod burst;
+pub mod netlink;
+pub mod state;
+pub mod system;
+
+use crate::agent::{AddressRequest, Assigned, Host, Link, Record};
+use crate::error::Result;
+use crate::resolve::Route;
+use announce::Announcer;
+use netlink::Netlink;
+use state::StateDir;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// How long stop waits for a killed burst process to be gone.
+const BURST_EXIT_PATIENCE: Duration = Duration::from_secs(5);
+
+pub struct SystemHost {
+    netlink: Netlink,
+    state: StateDir,
+    announcer: Option<Announcer>,
+}
+
+impl SystemHost {
+    pub fn new(state: StateDir) -> Result<SystemHost> {
+        Ok(SystemHost {
+            netlink: Netlink::open()?,
+            state,
+            announcer: None,
+        })
+    }
+}
+
+impl Host for SystemHost {
+    fn link_by_name(&mut self, name: &str) -> Result<Option<Link>> {
+        self.netlink.link_by_name(name)
+    }
+
+    fn link_by_index(&mut self, index: u32) -> Result<Option<Link>> {
+        self.netlink.link_by_index(index)
+    }
+
+    fn routes(&mut self, ip: IpAddr) -> Result<Vec<Route>> {
+        self.netlink.routes(ip)
+    }
+
+    fn address(&mut self, ifindex: u32, ip: IpAddr) -> Result<Option<Assigned>> {
+        self.netlink.address(ifindex, ip)
+    }
+
+    fn interface_holding(&mut self, ip: IpAddr) -> Result<Option<u32>> {
+        self.netlink.interface_holding(ip)
+    }
+
+    fn add_address(&mut self, request: &AddressRequest) -> Result<()> {
+        self.netlink.add_address(request)
+    }
+
+    fn delete_address(&mut self, ifindex: u32, ip: IpAddr, prefix_len: u8) -> Result<()> {
+        self.netlink.delete_address(ifindex, ip, prefix_len)
+    }
+
+    fn announce(&mut self, link: &Link, ip: IpAddr) -> Result<()> {
+        if self.announcer.is_none() {
+            self.announcer = Some(Announcer::open(link)?);
+        }
+        self.announcer.as_mut().expect("opened above").round(ip)
+    }
+
+    fn spawn_burst(
+        &mut self,
+        link: &Link,
+        ip: IpAddr,
+        rounds: u32,
+        interval: Duration,
+    ) -> Result<()> {
+        // The raw socket is not inherited by the worker; it opens its own.
+        self.announcer = None;
+        let burst = burst::spawn(link, ip, rounds, interval)?;
+        let mut state = self.state.load();
+        state.burst = burst;
+        self.state.save(&state)
+    }
+
+    fn end_burst(&mut self) -> Result<()> {
+        let mut state = self.state.load();
+        if let Some(burst) = state.burst.take() {
+            burst::end(burst, BURST_EXIT_PATIENCE)?;
+            self.state.save(&state)?;
+        }
+        Ok(())
+    }
+
+    fn record(&mut self, record: &Record) -> Result<()> {
+        let mut state = self.state.load();
+        state.record = Some(record.clone());
+        self.state.save(&state)
+    }
+
+    fn recorded(&mut self) -> Option<Record> {
+        self.state.load().record
+    }
+
+    fn forget(&mut self) -> Result<()> {
+        let mut state = self.state.load();
+        state.record = None;
+        self.state.save(&state)
+    }
+
+    fn sleep(&mut self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+}

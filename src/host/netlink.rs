@@ -1,0 +1,344 @@
+//! Addresses, links and routes through rtnetlink on a single-threaded tokio runtime.
+//!
+//! Message builders (`*_message`) stay apart from `exchange`, the only I/O. The socket has
+//! NETLINK_GET_STRICT_CHK on, so the kernel itself filters address dumps by interface and
+//! route dumps by table: a monitor's cost does not grow with other interfaces' addresses.
+
+use crate::agent::{AddressRequest, Assigned, Link};
+use crate::error::{Error, Result};
+use crate::packet::MacAddr;
+use crate::params::Lifetime;
+use crate::resolve::{Route, RouteKind};
+use futures::StreamExt;
+use rtnetlink::packet_core::{
+    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST,
+};
+use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, CacheInfo};
+use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkLayerType, LinkMessage};
+use rtnetlink::packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteScope, RouteType,
+};
+use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
+use std::io;
+use std::net::IpAddr;
+
+pub struct Netlink {
+    runtime: tokio::runtime::Runtime,
+    handle: rtnetlink::Handle,
+}
+
+fn family(ip: IpAddr) -> AddressFamily {
+    if ip.is_ipv4() {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    }
+}
+
+fn netlink_error(what: &str, e: io::Error) -> Error {
+    match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => {
+            Error::perm(format!("{what}: {e} (needs CAP_NET_ADMIN)"))
+        }
+        _ => Error::generic(format!("{what}: {e}")),
+    }
+}
+
+impl Netlink {
+    pub fn open() -> Result<Netlink> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .map_err(|e| Error::generic(format!("cannot start the netlink runtime: {e}")))?;
+        // The socket registers with the reactor, so it is made inside the runtime.
+        let (connection, handle, _) = runtime
+            .block_on(async { rtnetlink::new_connection_with_strict_check() })
+            .map_err(|e| netlink_error("cannot open a netlink socket", e))?;
+        runtime.spawn(connection);
+        Ok(Netlink { runtime, handle })
+    }
+
+    /// Sends one request and collects every answer; a NACK becomes its errno.
+    fn exchange(
+        &mut self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+    ) -> io::Result<Vec<RouteNetlinkMessage>> {
+        let mut request = NetlinkMessage::from(message);
+        request.header.flags = flags;
+        let mut handle = self.handle.clone();
+        self.runtime.block_on(async move {
+            let mut responses = handle
+                .request(request)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            let mut answers = Vec::new();
+            while let Some(answer) = responses.next().await {
+                match answer.payload {
+                    NetlinkPayload::InnerMessage(inner) => answers.push(inner),
+                    NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
+                    _ => {}
+                }
+            }
+            Ok(answers)
+        })
+    }
+
+    fn get_link(&mut self, message: LinkMessage) -> Result<Option<Link>> {
+        match self.exchange(RouteNetlinkMessage::GetLink(message), NLM_F_REQUEST) {
+            Ok(answers) => Ok(answers.into_iter().find_map(|a| match a {
+                RouteNetlinkMessage::NewLink(link) => Some(link_from_message(&link)),
+                _ => None,
+            })),
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(None),
+            Err(e) => Err(netlink_error("cannot read the interface", e)),
+        }
+    }
+
+    pub fn link_by_name(&mut self, name: &str) -> Result<Option<Link>> {
+        let mut message = LinkMessage::default();
+        message
+            .attributes
+            .push(LinkAttribute::IfName(name.to_string()));
+        self.get_link(message)
+    }
+
+    pub fn link_by_index(&mut self, index: u32) -> Result<Option<Link>> {
+        let mut message = LinkMessage::default();
+        message.header.index = index;
+        self.get_link(message)
+    }
+
+    pub fn routes(&mut self, ip: IpAddr) -> Result<Vec<Route>> {
+        let mut message = RouteMessage::default();
+        message.header.address_family = family(ip);
+        message.header.table = RouteHeader::RT_TABLE_MAIN;
+        let answers = self
+            .exchange(
+                RouteNetlinkMessage::GetRoute(message),
+                NLM_F_REQUEST | NLM_F_DUMP,
+            )
+            .map_err(|e| netlink_error("cannot read the routing table", e))?;
+        Ok(answers
+            .iter()
+            .filter_map(|a| match a {
+                RouteNetlinkMessage::NewRoute(r) => route_from_message(r),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// All addresses of one family, optionally of one interface only (filtered in the kernel).
+    fn addresses(&mut self, ip: IpAddr, ifindex: Option<u32>) -> Result<Vec<AddressMessage>> {
+        let mut message = AddressMessage::default();
+        message.header.family = family(ip);
+        message.header.index = ifindex.unwrap_or(0);
+        let answers = self
+            .exchange(
+                RouteNetlinkMessage::GetAddress(message),
+                NLM_F_REQUEST | NLM_F_DUMP,
+            )
+            .map_err(|e| netlink_error("cannot read addresses", e))?;
+        Ok(answers
+            .into_iter()
+            .filter_map(|a| match a {
+                RouteNetlinkMessage::NewAddress(m) if address_of(&m) == Some(ip) => Some(m),
+                _ => None,
+            })
+            .collect())
+    }
+
+    pub fn address(&mut self, ifindex: u32, ip: IpAddr) -> Result<Option<Assigned>> {
+        Ok(self
+            .addresses(ip, Some(ifindex))?
+            .iter()
+            .find(|m| m.header.index == ifindex)
+            .map(assigned_from_message))
+    }
+
+    pub fn interface_holding(&mut self, ip: IpAddr) -> Result<Option<u32>> {
+        Ok(self.addresses(ip, None)?.first().map(|m| m.header.index))
+    }
+
+    pub fn add_address(&mut self, request: &AddressRequest) -> Result<()> {
+        let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+        self.exchange(
+            RouteNetlinkMessage::NewAddress(add_address_message(request)),
+            flags,
+        )
+        .map(drop)
+        .map_err(|e| {
+            netlink_error(
+                &format!("cannot add {}/{}", request.ip, request.prefix_len),
+                e,
+            )
+        })
+    }
+
+    /// Deletes the address; one that is already gone is not an error.
+    pub fn delete_address(&mut self, ifindex: u32, ip: IpAddr, prefix_len: u8) -> Result<()> {
+        match self.exchange(
+            RouteNetlinkMessage::DelAddress(address_message(ifindex, ip, prefix_len)),
+            NLM_F_REQUEST | NLM_F_ACK,
+        ) {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EADDRNOTAVAIL) | Some(libc::ENODEV)
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(netlink_error(
+                &format!("cannot delete {ip}/{prefix_len}"),
+                e,
+            )),
+        }
+    }
+}
+
+fn address_of(m: &AddressMessage) -> Option<IpAddr> {
+    // For IPv4, IFA_LOCAL is the interface's own address (IFA_ADDRESS is the peer on
+    // point-to-point links); IPv6 only has IFA_ADDRESS.
+    let local = m.attributes.iter().find_map(|a| match a {
+        AddressAttribute::Local(ip) => Some(*ip),
+        _ => None,
+    });
+    local.or_else(|| {
+        m.attributes.iter().find_map(|a| match a {
+            AddressAttribute::Address(ip) => Some(*ip),
+            _ => None,
+        })
+    })
+}
+
+fn assigned_from_message(m: &AddressMessage) -> Assigned {
+    // IFA_FLAGS carries all 32 bits; the header's byte is the legacy subset.
+    let flags = m
+        .attributes
+        .iter()
+        .find_map(|a| match a {
+            AddressAttribute::Flags(f) => Some(*f),
+            _ => None,
+        })
+        .unwrap_or_else(|| AddressFlags::from_bits_retain(u32::from(m.header.flags.bits())));
+    Assigned {
+        prefix_len: m.header.prefix_len,
+        tentative: flags.contains(AddressFlags::Tentative),
+        dadfailed: flags.contains(AddressFlags::Dadfailed),
+    }
+}
+
+fn link_from_message(m: &LinkMessage) -> Link {
+    let name = m
+        .attributes
+        .iter()
+        .find_map(|a| match a {
+            LinkAttribute::IfName(n) => Some(n.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let mac = m.attributes.iter().find_map(|a| match a {
+        LinkAttribute::Address(b) if b.len() == 6 => {
+            Some(MacAddr(b[0], b[1], b[2], b[3], b[4], b[5]))
+        }
+        _ => None,
+    });
+    let flags = m.header.flags;
+    Link {
+        index: m.header.index,
+        name,
+        mac,
+        up: flags.contains(LinkFlags::Up),
+        carrier: flags.contains(LinkFlags::LowerUp),
+        announces: m.header.link_layer_type == LinkLayerType::Ether
+            && !flags.contains(LinkFlags::Noarp)
+            && mac.is_some(),
+    }
+}
+
+fn route_from_message(r: &RouteMessage) -> Option<Route> {
+    let destination = r.attributes.iter().find_map(|a| match a {
+        RouteAttribute::Destination(RouteAddress::Inet(v4)) => Some(IpAddr::V4(*v4)),
+        RouteAttribute::Destination(RouteAddress::Inet6(v6)) => Some(IpAddr::V6(*v6)),
+        _ => None,
+    });
+    let destination = match (destination, r.header.address_family) {
+        (Some(d), _) => d,
+        // The default route carries no destination attribute.
+        (None, AddressFamily::Inet) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        (None, AddressFamily::Inet6) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        _ => return None,
+    };
+    let table = r
+        .attributes
+        .iter()
+        .find_map(|a| match a {
+            RouteAttribute::Table(t) => Some(*t),
+            _ => None,
+        })
+        .unwrap_or(u32::from(r.header.table));
+    if table != u32::from(RouteHeader::RT_TABLE_MAIN) {
+        return None;
+    }
+    Some(Route {
+        destination,
+        prefix_len: r.header.destination_prefix_length,
+        ifindex: r.attributes.iter().find_map(|a| match a {
+            RouteAttribute::Oif(i) => Some(*i),
+            _ => None,
+        }),
+        kind: if r.header.kind == RouteType::Unicast {
+            RouteKind::Unicast
+        } else {
+            RouteKind::Other
+        },
+        link_scope: r.header.scope == RouteScope::Link,
+        has_gateway: r.attributes.iter().any(|a| {
+            matches!(
+                a,
+                RouteAttribute::Gateway(_) | RouteAttribute::Via(_) | RouteAttribute::MultiPath(_)
+            )
+        }),
+    })
+}
+
+/// The identifying part of an address message: family, prefix, interface, address.
+fn address_message(ifindex: u32, ip: IpAddr, prefix_len: u8) -> AddressMessage {
+    let mut m = AddressMessage::default();
+    m.header.family = family(ip);
+    m.header.prefix_len = prefix_len;
+    m.header.index = ifindex;
+    m.attributes.push(AddressAttribute::Local(ip));
+    m.attributes.push(AddressAttribute::Address(ip));
+    m
+}
+
+/// RTM_NEWADDR as `ip address add` would send it for these options.
+pub fn add_address_message(r: &AddressRequest) -> AddressMessage {
+    let mut m = address_message(r.ifindex, r.ip, r.prefix_len);
+    if let Some(label) = &r.label {
+        m.attributes.push(AddressAttribute::Label(label.clone()));
+    }
+    if let Some(broadcast) = r.broadcast {
+        m.attributes.push(AddressAttribute::Broadcast(broadcast));
+    }
+    let mut flags = AddressFlags::empty();
+    if r.nodad {
+        flags |= AddressFlags::Nodad;
+    }
+    if r.noprefixroute {
+        flags |= AddressFlags::Noprefixroute;
+    }
+    if !flags.is_empty() {
+        m.attributes.push(AddressAttribute::Flags(flags));
+    }
+    if let Lifetime::Seconds(preferred) = r.preferred_lft {
+        // Only the preferred lifetime is finite; the address itself never expires.
+        let mut lifetimes = CacheInfo::default();
+        lifetimes.ifa_preferred = preferred;
+        lifetimes.ifa_valid = u32::MAX;
+        m.attributes.push(AddressAttribute::CacheInfo(lifetimes));
+    }
+    m
+}
