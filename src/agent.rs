@@ -248,7 +248,7 @@ pub fn start<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
         nic: link.name.clone(),
         prefix_len: target.prefix_len,
     })?;
-    if let Err(e) = announce_burst(host, p, meta, link, p.announce.count) {
+    if let Err(e) = announce_burst(host, p, link, p.announce.count) {
         // Nothing half-configured: an address nobody was told about is taken back.
         let _ = host.delete_address(link.index, p.ip, target.prefix_len);
         let _ = host.forget();
@@ -330,13 +330,7 @@ fn wait_for_dad<H: Host>(host: &mut H, p: &Params, meta: &Meta, target: &Target)
 
 /// Sends `count` rounds: the first now, the rest from a background process or in the
 /// foreground. Any earlier burst of this resource is ended first, so two never overlap.
-fn announce_burst<H: Host>(
-    host: &mut H,
-    p: &Params,
-    meta: &Meta,
-    link: &Link,
-    count: u32,
-) -> Result<()> {
+fn announce_burst<H: Host>(host: &mut H, p: &Params, link: &Link, count: u32) -> Result<()> {
     if count == 0 {
         return Ok(());
     }
@@ -358,7 +352,6 @@ fn announce_burst<H: Host>(
     if p.announce.background {
         return host.spawn_burst(link, p.ip, rest, interval);
     }
-    let _ = meta;
     for _ in 0..rest {
         host.sleep(interval);
         host.announce(link, p.ip)?;
@@ -461,7 +454,7 @@ pub fn monitor<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<Status>
         }
     }
     if meta.interval_ms > 0 && p.announce.refresh_count > 0 {
-        announce_burst(host, p, meta, link, p.announce.refresh_count)?;
+        announce_burst(host, p, link, p.announce.refresh_count)?;
     }
     Ok(Status::Success)
 }
