@@ -1,0 +1,161 @@
+//! The built binary as Pacemaker and people call it, without privileges or a lab: meta-data,
+//! usage, exit codes for unknown actions and bad flags, validate-all at check level 0, and
+//! one exit-reason line per failure.
+
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_floatip");
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn reasons(out: &Output) -> Vec<String> {
+    stderr(out)
+        .lines()
+        .filter(|l| l.starts_with("ocf-exit-reason:"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn usage_and_help_answer_without_parameters() {
+    for action in ["usage", "help"] {
+        let out = run(&[action], &[]);
+        assert_eq!(out.status.code(), Some(0), "{action}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("meta-data"));
+    }
+}
+
+#[test]
+fn no_action_is_an_argument_error() {
+    let out = run(&[], &[]);
+    assert_eq!(out.status.code(), Some(2), "OCF_ERR_ARGS");
+}
+
+#[test]
+fn unknown_actions_are_unimplemented() {
+    for action in [
+        "promote",
+        "demote",
+        "notify",
+        "migrate_to",
+        "reload",
+        "frobnicate",
+    ] {
+        let out = run(&[action], &[("OCF_RESKEY_ip", "198.51.100.50")]);
+        assert_eq!(out.status.code(), Some(3), "{action}: {}", stderr(&out));
+        assert_eq!(reasons(&out).len(), 1, "{action}");
+    }
+}
+
+#[test]
+fn a_mistyped_flag_is_an_argument_error_with_one_reason() {
+    let out = run(
+        &["start", "--ip", "198.51.100.50", "--cidr-netmsk", "24"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(reasons(&out).len(), 1);
+}
+
+#[test]
+fn version_names_the_git_revision() {
+    let out = run(&["--version"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(&format!("floatip {} (", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+}
+
+#[test]
+fn validate_all_at_level_0_checks_only_the_parameters() {
+    let good = run(
+        &["validate-all"],
+        &[
+            ("OCF_RESKEY_ip", "198.51.100.50"),
+            ("OCF_RESKEY_nic", "nosuchnic0"),
+            ("OCF_CHECK_LEVEL", "0"),
+        ],
+    );
+    assert_eq!(good.status.code(), Some(0), "{}", stderr(&good));
+    let bad = run(
+        &["validate-all"],
+        &[
+            ("OCF_RESKEY_ip", "198.51.100.500"),
+            ("OCF_CHECK_LEVEL", "0"),
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(6));
+    assert_eq!(
+        reasons(&bad),
+        vec![
+            "ocf-exit-reason:invalid ip \"198.51.100.500\": not an IPv4 or IPv6 address"
+                .to_string()
+        ]
+    );
+}
+
+#[test]
+fn flags_and_variables_are_the_same_parameters() {
+    let by_flag = run(
+        &["validate-all", "--ip", "198.51.100.50", "--arp-count", "0"],
+        &[("OCF_CHECK_LEVEL", "0")],
+    );
+    let by_env = run(
+        &["validate-all"],
+        &[
+            ("OCF_RESKEY_ip", "198.51.100.50"),
+            ("OCF_RESKEY_arp_count", "0"),
+            ("OCF_CHECK_LEVEL", "0"),
+        ],
+    );
+    assert_eq!(by_flag.status.code(), Some(6));
+    assert_eq!(reasons(&by_flag), reasons(&by_env));
+}
+
+#[test]
+fn unknown_parameters_are_warned_about_not_fatal() {
+    let out = run(
+        &["validate-all"],
+        &[
+            ("OCF_RESKEY_ip", "198.51.100.50"),
+            ("OCF_RESKEY_cidr_netmsk", "24"),
+            ("OCF_CHECK_LEVEL", "0"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("unknown parameter cidr_netmsk"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn log_lines_carry_the_resource_name() {
+    let out = run(
+        &["validate-all"],
+        &[
+            ("OCF_RESKEY_ip", "198.51.100.50"),
+            ("OCF_RESKEY_arp_sender", "send_arp"),
+            ("OCF_RESOURCE_INSTANCE", "vip"),
+            ("OCF_CHECK_LEVEL", "0"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let log = stderr(&out);
+    assert!(log.lines().all(|l| l.starts_with("FloatIP(vip)[")), "{log}");
+    assert!(log.contains("arp_sender"), "{log}");
+}
