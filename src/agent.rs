@@ -33,7 +33,13 @@ pub struct Assigned {
     pub prefix_len: u8,
     pub tentative: bool,
     pub dadfailed: bool,
+    /// Time since the kernel last updated the address (IFA_CACHEINFO), when known.
+    pub age: Option<Duration>,
 }
+
+/// How long an address may stay tentative before monitor calls it a failure: DAD takes
+/// DupAddrDetectTransmits x RetransTimer (1 s by default) after a random delay of up to 1 s.
+pub const DAD_GRACE: Duration = Duration::from_secs(5);
 
 /// Everything needed to add the address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,12 +249,12 @@ pub fn start<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
             add(host, p, meta, &target, label)?;
         }
     }
-    host.record(&Record {
+    let recorded = host.record(&Record {
         ip: p.ip,
         nic: link.name.clone(),
         prefix_len: target.prefix_len,
-    })?;
-    if let Err(e) = announce_burst(host, p, link, p.announce.count) {
+    });
+    if let Err(e) = recorded.and_then(|()| announce_burst(host, p, link, p.announce.count)) {
         // Nothing half-configured: an address nobody was told about is taken back.
         let _ = host.delete_address(link.index, p.ip, target.prefix_len);
         let _ = host.forget();
@@ -362,10 +368,14 @@ fn announce_burst<H: Host>(host: &mut H, p: &Params, link: &Link, count: u32) ->
 
 pub fn stop<H: Host>(host: &mut H, p: &Params) -> Result<()> {
     // Before the address goes: after stop returns, this node must never announce it again.
-    host.end_burst()?;
+    // A burst that cannot be ended is no reason to fail (and get fenced): it re-checks the
+    // address before every round, and the address is about to go.
+    if let Err(e) = host.end_burst() {
+        warn!("{}", e.reason);
+    }
     let Some(target) = locate_managed(host, p)? else {
         info!("{} is not placed on this node; nothing to stop", p.ip);
-        host.forget()?;
+        forget_quietly(host);
         return Ok(());
     };
     let link = &target.link;
@@ -394,7 +404,16 @@ pub fn stop<H: Host>(host: &mut H, p: &Params) -> Result<()> {
     if p.lvs_support {
         park_on_loopback(host, p)?;
     }
-    host.forget()
+    forget_quietly(host);
+    Ok(())
+}
+
+/// The record only helps later operations find the address; failing to drop it must not fail
+/// a stop whose address is gone.
+fn forget_quietly<H: Host>(host: &mut H) {
+    if let Err(e) = host.forget() {
+        warn!("{}", e.reason);
+    }
 }
 
 /// lvs_support: keep the address on lo as /32 so LVS direct-routing traffic is still accepted.
@@ -441,11 +460,15 @@ pub fn monitor<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<Status>
             p.ip, link.name
         )));
     }
-    if assigned.tentative && !p.nodad {
-        // DAD restarts after a link flap; the address is not usable until it ends.
+    if assigned.tentative && assigned.age.is_none_or(|age| age < DAD_GRACE) {
+        // DAD restarts after a link flap; a short window of it is normal.
+        info!("{} on {} is tentative (DAD in progress)", p.ip, link.name);
+    } else if assigned.tentative {
         return Err(Error::generic(format!(
-            "{} on {} is tentative (DAD in progress)",
-            p.ip, link.name
+            "{} on {} has been tentative for over {}s: DAD does not complete",
+            p.ip,
+            link.name,
+            DAD_GRACE.as_secs()
         )));
     }
     if p.check_link_status {
@@ -478,6 +501,7 @@ mod tests {
         record: Option<Record>,
         dad_polls_until_done: u32,
         dad_fails: bool,
+        end_burst_fails: bool,
     }
 
     impl FakeHost {
@@ -554,6 +578,7 @@ mod tests {
                     prefix_len: r.prefix_len,
                     tentative,
                     dadfailed: false,
+                    age: None,
                 },
             );
             Ok(())
@@ -578,6 +603,9 @@ mod tests {
         }
         fn end_burst(&mut self) -> Result<()> {
             self.bursts_ended += 1;
+            if self.end_burst_fails {
+                return Err(Error::generic("burst process did not exit"));
+            }
             Ok(())
         }
         fn record(&mut self, record: &Record) -> Result<()> {
@@ -666,6 +694,7 @@ mod tests {
                 prefix_len: 16,
                 tentative: false,
                 dadfailed: false,
+                age: None,
             },
         );
         let err = start(
@@ -692,6 +721,7 @@ mod tests {
                 prefix_len: 24,
                 tentative: false,
                 dadfailed: false,
+                age: None,
             },
         );
         let err = start(
@@ -771,6 +801,7 @@ mod tests {
                 prefix_len: 16,
                 tentative: false,
                 dadfailed: false,
+                age: None,
             },
         );
         stop(
@@ -853,5 +884,42 @@ mod tests {
         monitor(&mut host, &p, &recurring).unwrap();
         assert_eq!(host.rounds_sent, sent + 1);
         assert_eq!(host.bursts_spawned.last(), Some(&1));
+    }
+
+    #[test]
+    fn monitor_tolerates_a_short_dad_but_not_a_stuck_one() {
+        let mut host = FakeHost::lab();
+        let p = params(&[
+            ("ip", "198.51.100.50"),
+            ("nic", "eth0"),
+            ("cidr_netmask", "24"),
+        ]);
+        let tentative = |age| Assigned {
+            prefix_len: 24,
+            tentative: true,
+            dadfailed: false,
+            age: Some(age),
+        };
+        host.dad_polls_until_done = u32::MAX;
+        host.addresses
+            .insert((2, vip()), tentative(Duration::from_secs(1)));
+        assert_eq!(
+            monitor(&mut host, &p, &Meta::default()).unwrap(),
+            Status::Success
+        );
+        host.addresses
+            .insert((2, vip()), tentative(Duration::from_secs(60)));
+        let err = monitor(&mut host, &p, &Meta::default()).unwrap_err();
+        assert!(err.reason.contains("tentative"), "{}", err.reason);
+    }
+
+    #[test]
+    fn stop_succeeds_when_the_burst_cannot_be_ended_but_the_address_goes() {
+        let mut host = FakeHost::lab();
+        let p = params(&[("ip", "198.51.100.50")]);
+        start(&mut host, &p, &Meta::default()).unwrap();
+        host.end_burst_fails = true;
+        stop(&mut host, &p).unwrap();
+        assert!(host.addresses.is_empty());
     }
 }

@@ -142,15 +142,21 @@ fn run(request: &Request, env: &Environment, instance: &str) -> Result<Status> {
     match action {
         Action::Start => agent::start(&mut host, &p, &request.meta).map(|()| Status::Success),
         Action::Stop => agent::stop(&mut host, &p).map(|()| Status::Success),
-        Action::Monitor => match agent::monitor(&mut host, &p, &request.meta) {
-            // A configured nic that is missing means the address cannot be here.
-            Err(e) if e.status == Status::ErrInstalled => Ok(Status::NotRunning),
-            Ok(Status::NotRunning) if !probe => Err(Error::not_running(format!(
-                "{} is not assigned on this node",
-                p.ip
-            ))),
-            other => other,
-        },
+        Action::Monitor => {
+            let observed = match agent::monitor(&mut host, &p, &request.meta) {
+                // A configured nic that is missing means the address cannot be here.
+                Err(e) if e.status == Status::ErrInstalled => Ok(Status::NotRunning),
+                other => other,
+            };
+            match observed {
+                // Expected for a probe; worth a reason when a running resource is lost.
+                Ok(Status::NotRunning) if !probe => Err(Error::not_running(format!(
+                    "{} is not assigned on this node",
+                    p.ip
+                ))),
+                other => other,
+            }
+        }
         Action::ValidateAll => agent::validate_environment(&mut host, &p).map(|()| Status::Success),
         Action::ReloadAgent | Action::MetaData | Action::Usage => Ok(Status::Success),
     }

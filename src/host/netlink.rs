@@ -21,6 +21,7 @@ use rtnetlink::packet_route::route::{
 use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 use std::io;
 use std::net::IpAddr;
+use std::time::Duration;
 
 pub struct Netlink {
     runtime: tokio::runtime::Runtime,
@@ -222,11 +223,35 @@ fn assigned_from_message(m: &AddressMessage) -> Assigned {
             _ => None,
         })
         .unwrap_or_else(|| AddressFlags::from_bits_retain(u32::from(m.header.flags.bits())));
+    let updated = m.attributes.iter().find_map(|a| match a {
+        AddressAttribute::CacheInfo(c) => Some(c.tstamp),
+        _ => None,
+    });
     Assigned {
         prefix_len: m.header.prefix_len,
         tentative: flags.contains(AddressFlags::Tentative),
         dadfailed: flags.contains(AddressFlags::Dadfailed),
+        age: updated.and_then(|tstamp| {
+            let now = monotonic_centiseconds()?;
+            Some(Duration::from_millis(
+                now.saturating_sub(u64::from(tstamp)) * 10,
+            ))
+        }),
     }
+}
+
+/// The kernel stamps addresses in hundredths of a second of jiffies since boot, which is the
+/// clock CLOCK_MONOTONIC counts too.
+fn monotonic_centiseconds() -> Option<u64> {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) } != 0 {
+        return None;
+    }
+    Some(now.tv_sec as u64 * 100 + now.tv_nsec as u64 / 10_000_000)
 }
 
 fn link_from_message(m: &LinkMessage) -> Link {
