@@ -22,7 +22,13 @@ fn main() {
         None => "unknown revision".to_string(),
     };
     println!("cargo:rustc-env=FLOATIP_GIT_REVISION={revision}");
-    println!("cargo:rerun-if-changed=.git/HEAD");
-    println!("cargo:rerun-if-changed=.git/index");
+    // Only inside a checkout: a release tarball has no .git, and naming missing files would
+    // rerun this script on every build.
+    if std::path::Path::new(".git/HEAD").exists() {
+        println!("cargo:rerun-if-changed=.git/HEAD");
+        println!("cargo:rerun-if-changed=.git/index");
+    } else {
+        println!("cargo:rerun-if-changed=build.rs");
+    }
     println!("cargo:rerun-if-env-changed=FLOATIP_GIT_REVISION");
 }

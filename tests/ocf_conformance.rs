@@ -63,6 +63,24 @@ fn meta_data_and_parser_table_agree() {
 }
 
 #[test]
+fn meta_data_version_is_the_crate_version() {
+    let xml = std::fs::read_to_string(repo().join("metadata/FloatIP.xml")).unwrap();
+    let tag = xml
+        .lines()
+        .find(|l| l.starts_with("<resource-agent "))
+        .unwrap();
+    assert_eq!(
+        attribute(tag, "version").as_deref(),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
+    // crmsh hands the text to lxml, which refuses a string with an encoding declaration.
+    assert!(
+        xml.starts_with("<?xml version=\"1.0\"?>"),
+        "no encoding declaration for crmsh"
+    );
+}
+
+#[test]
 fn binary_prints_the_shipped_meta_data_without_privileges_or_parameters() {
     let out = Command::new(AGENT_BIN)
         .arg("meta-data")
