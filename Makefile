@@ -1,0 +1,62 @@
+# floatip: build, install, test, package, demo. Every target that needs system packages
+# installs them first (tests/setup.sh), so each works on a fresh Debian machine as root.
+
+PREFIX   ?= /usr
+SBINDIR  ?= $(PREFIX)/sbin
+OCFDIR   ?= /usr/lib/ocf/resource.d/floatip
+MANDIR   ?= $(PREFIX)/share/man/man8
+CARGO    ?= cargo
+BIN      := target/release/floatip
+
+.PHONY: all build install uninstall test lint unit lab cluster packages deb rpm demo bench clean
+
+all: build
+
+build:
+	$(CARGO) build --release --locked
+
+# Installs the binary and the OCF agent path Pacemaker looks in (a link: the binary reads
+# the action from its first argument, whatever name it is called by).
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/floatip
+	install -d -m 0755 $(DESTDIR)$(OCFDIR)
+	ln -sfn $(SBINDIR)/floatip $(DESTDIR)$(OCFDIR)/FloatIP
+	install -D -m 0644 packaging/floatip.8 $(DESTDIR)$(MANDIR)/floatip.8
+
+uninstall:
+	rm -f $(DESTDIR)$(OCFDIR)/FloatIP $(DESTDIR)$(SBINDIR)/floatip $(DESTDIR)$(MANDIR)/floatip.8
+	-rmdir $(DESTDIR)$(OCFDIR)
+
+# The README's test command: set-up, style, every Rust test (unit, binary, namespace labs,
+# ocft, ocf-tester), the packages (installs the .deb), then real Pacemaker clusters.
+test: lint unit packages cluster
+
+lint:
+	bash tests/setup.sh
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+unit:
+	bash tests/setup.sh
+	$(CARGO) test --locked -- --test-threads=2
+
+packages: build
+	bash tests/packaging.sh
+
+cluster: packages
+	bash tests/cluster/run.sh
+
+deb: build
+	bash packaging/build-deb.sh --no-build
+
+rpm: build
+	bash packaging/build-rpm.sh --no-build
+
+# The main job, in a throwaway lab: a 2-node Pacemaker cluster moves a VIP and a client follows.
+demo:
+	bash tests/setup.sh
+	$(CARGO) build --release --locked
+	bash tests/cluster/demo.sh
+
+clean:
+	$(CARGO) clean

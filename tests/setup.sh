@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need on a fresh Debian machine (as root), and nothing
+# when it is all there already. Used by `make test`, `make demo` and .ci/run.
+set -euo pipefail
+
+packages=(
+  iproute2 iputils-ping procps util-linux psmisc   # namespaces, ping, ps, setpriv/nsenter
+  libxml2-utils                                     # xmllint for the meta-data checks
+  resource-agents                                   # IPaddr2 (reference), ocft, ocf-tester, DTD
+  pacemaker corosync crmsh                          # real clusters in tests/cluster
+  dpkg-dev lintian rpm man-db groff-base            # packaging checks
+  python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages ${missing[*]}; run as root to install them" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # Debian's pacemaker and corosync try to start services through policy-rc.d-less
+  # postinst scripts; there is no init system here, so starting is simply refused.
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# ocft keeps its generated cases here.
+mkdir -p /var/lib/resource-agents/ocft/cases 2>/dev/null || true
+command -v cargo >/dev/null || { echo "setup: cargo (Rust) is required" >&2; exit 1; }
