@@ -56,15 +56,16 @@ fn state_dir(env: &Environment, instance: &str) -> StateDir {
     StateDir::new(dir, instance)
 }
 
-/// The resource's name for logs and state: Pacemaker's, or derived from the address by hand.
+/// The resource's name for logs and state: Pacemaker's, or derived from the address by hand
+/// (made file-name safe by the state directory).
 fn instance_name(request: &Request) -> String {
-    request.instance.clone().unwrap_or_else(|| {
-        let ip = floatip::params::RawParams::clone(&request.raw);
-        match params::parse(&ip, &request.meta) {
-            Ok(p) => format!("ip-{}", p.ip),
-            Err(_) => "floatip".to_string(),
-        }
-    })
+    request
+        .instance
+        .clone()
+        .unwrap_or_else(|| match request.raw.value("ip") {
+            Some(ip) => format!("ip-{}", ip.to_string_lossy()),
+            None => "floatip".to_string(),
+        })
 }
 
 fn log_parameter_notes(p: &Params, request: &Request) {

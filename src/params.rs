@@ -258,6 +258,11 @@ impl RawParams {
         self.get(name).is_some()
     }
 
+    /// The raw value of a parameter, unvalidated (for naming things before validation).
+    pub fn value(&self, name: &str) -> Option<&OsStr> {
+        self.get(name)
+    }
+
     fn get(&self, name: &str) -> Option<&OsStr> {
         self.values
             .get(name)
