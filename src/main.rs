@@ -80,6 +80,19 @@ fn log_parameter_notes(p: &Params, request: &Request) {
     }
 }
 
+/// Serialises operations on one resource. stop goes on without the lock when the state
+/// directory is unusable: a stop that fails over bookkeeping would get the node fenced.
+fn lock(state: &StateDir, action: Action) -> Result<Option<std::fs::File>> {
+    match state.lock() {
+        Ok(file) => Ok(Some(file)),
+        Err(e) if action == Action::Stop => {
+            warn!("{}; stopping without the resource lock", e.reason);
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// stop with parameters that never validated: nothing of ours can be on the interface, but a
 /// burst might still run from an older configuration, so it is ended all the same.
 fn stop_without_parameters(state: &StateDir, why: &Error) -> Result<Status> {
@@ -87,7 +100,7 @@ fn stop_without_parameters(state: &StateDir, why: &Error) -> Result<Status> {
         "stop with invalid parameters ({}); nothing to remove",
         why.reason
     );
-    let _lock = state.lock()?;
+    let _lock = lock(state, Action::Stop)?;
     let mut saved = state.load();
     if let Some(b) = saved.burst.take() {
         burst::end(b, std::time::Duration::from_secs(5))?;
@@ -135,7 +148,7 @@ fn run(request: &Request, env: &Environment, instance: &str) -> Result<Status> {
         }
     }
     let _lock = if changes_things {
-        Some(state.lock()?)
+        lock(&state, action)?
     } else {
         None
     };

@@ -10,9 +10,10 @@ use super::state::BurstId;
 use crate::agent::Link;
 use crate::error::{Error, Result};
 use log::{debug, warn};
+use std::io::{Read, Write};
 use std::net::IpAddr;
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::{ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// argv[1] that selects the worker; not an OCF action, so Pacemaker can never call it.
@@ -37,8 +38,27 @@ fn is_our_worker(pid: i32) -> bool {
         .unwrap_or(false)
 }
 
-/// Starts the worker for `rounds` more rounds and returns its identity.
-pub fn spawn(link: &Link, ip: IpAddr, rounds: u32, interval: Duration) -> Result<Option<BurstId>> {
+/// A worker that has started but sends nothing until released: its identity is recorded
+/// first, so no burst ever runs that stop could not find. If this process dies before
+/// `release`, the pipe closes and the worker exits without sending.
+pub struct PendingBurst {
+    pub id: Option<BurstId>,
+    go: ChildStdin,
+}
+
+/// The byte that lets a pending worker send.
+const GO: u8 = b'g';
+
+impl PendingBurst {
+    pub fn release(mut self) -> Result<()> {
+        self.go
+            .write_all(&[GO])
+            .map_err(|e| Error::generic(format!("cannot release the background burst: {e}")))
+    }
+}
+
+/// Starts the worker for `rounds` more rounds, held until released.
+pub fn spawn(link: &Link, ip: IpAddr, rounds: u32, interval: Duration) -> Result<PendingBurst> {
     let mut command = Command::new("/proc/self/exe");
     command
         .arg(WORKER_ARG)
@@ -48,7 +68,7 @@ pub fn spawn(link: &Link, ip: IpAddr, rounds: u32, interval: Duration) -> Result
             rounds.to_string(),
             interval.as_millis().to_string(),
         ])
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::null())
         // Pacemaker reads the agent's stderr until EOF; a worker holding it would stall it.
         .stderr(Stdio::null())
@@ -61,13 +81,17 @@ pub fn spawn(link: &Link, ip: IpAddr, rounds: u32, interval: Duration) -> Result
             Ok(())
         });
     }
-    let child = command
+    let mut child = command
         .spawn()
         .map_err(|e| Error::generic(format!("cannot start the background burst: {e}")))?;
     let pid = child.id() as i32;
+    let go = child.stdin.take().expect("stdin is piped");
     // The worker is never waited for here: it outlives this process and init reaps it.
     drop(child);
-    Ok(start_time(pid).map(|start_time| BurstId { pid, start_time }))
+    Ok(PendingBurst {
+        id: start_time(pid).map(|start_time| BurstId { pid, start_time }),
+        go,
+    })
 }
 
 fn pidfd_open(pid: i32) -> Option<i32> {
@@ -148,10 +172,15 @@ pub fn run_worker(args: &[String]) -> i32 {
     let Some((ifindex, ip, rounds, interval)) = parsed else {
         return 2;
     };
+    let begin = Instant::now();
+    // Wait to be released (see PendingBurst); end of input means the agent died first.
+    let mut go = [0u8; 1];
+    if !matches!(std::io::stdin().read(&mut go), Ok(1) if go[0] == GO) {
+        return 0;
+    }
     let Ok(mut netlink) = Netlink::open() else {
         return 1;
     };
-    let begin = Instant::now();
     let mut announcer = None;
     for round in 1..=rounds {
         let due = begin + interval * round;

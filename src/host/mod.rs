@@ -80,10 +80,12 @@ impl Host for SystemHost {
     ) -> Result<()> {
         // The raw socket is not inherited by the worker; it opens its own.
         self.announcer = None;
-        let burst = burst::spawn(link, ip, rounds, interval)?;
+        let pending = burst::spawn(link, ip, rounds, interval)?;
         let mut state = self.state.load();
-        state.burst = burst;
-        self.state.save(&state)
+        state.burst = pending.id;
+        // Recorded before it may send; if recording fails, dropping `pending` ends it.
+        self.state.save(&state)?;
+        pending.release()
     }
 
     fn end_burst(&mut self) -> Result<()> {
