@@ -85,8 +85,10 @@ pub trait Host {
         rounds: u32,
         interval: Duration,
     ) -> Result<()>;
-    /// Ends this resource's background burst, if one runs, and waits until it is gone.
-    fn end_burst(&mut self) -> Result<()>;
+    /// Ends this resource's background burst, if one runs, and waits until it is gone. With
+    /// `lost_track_of`, also any unrecorded burst for that address in this network namespace
+    /// when the state no longer records one (the state directory was removed or garbled).
+    fn end_burst(&mut self, lost_track_of: Option<IpAddr>) -> Result<()>;
     fn record(&mut self, record: &Record) -> Result<()>;
     fn recorded(&mut self) -> Option<Record>;
     fn forget(&mut self) -> Result<()>;
@@ -347,7 +349,7 @@ fn announce_burst<H: Host>(host: &mut H, p: &Params, link: &Link, count: u32) ->
         );
         return Ok(());
     }
-    host.end_burst()?;
+    host.end_burst(None)?;
     host.announce(link, p.ip)?;
     let rest = count - 1;
     info!("announced {} on {} (round 1 of {count})", p.ip, link.name);
@@ -370,7 +372,7 @@ pub fn stop<H: Host>(host: &mut H, p: &Params) -> Result<()> {
     // Before the address goes: after stop returns, this node must never announce it again.
     // A burst that cannot be ended is no reason to fail (and get fenced): it re-checks the
     // address before every round, and the address is about to go.
-    if let Err(e) = host.end_burst() {
+    if let Err(e) = host.end_burst(Some(p.ip)) {
         warn!("{}", e.reason);
     }
     let Some(target) = locate_managed(host, p)? else {
@@ -601,7 +603,7 @@ mod tests {
             self.bursts_spawned.push(rounds);
             Ok(())
         }
-        fn end_burst(&mut self) -> Result<()> {
+        fn end_burst(&mut self, _lost_track_of: Option<IpAddr>) -> Result<()> {
             self.bursts_ended += 1;
             if self.end_burst_fails {
                 return Err(Error::generic("burst process did not exit"));

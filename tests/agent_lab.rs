@@ -5,62 +5,11 @@
 mod common;
 
 use common::*;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::Ipv6Addr;
 use std::time::{Duration, Instant};
 
 const VIP4: &str = "198.51.100.50";
 const VIP6: &str = "2001:db8:100::50";
-
-/// Runs the agent as resource `vip` on a node, each node with its own state directory (as
-/// separate machines would have).
-fn agent(lab: &Lab, node: usize, action: &str, params: &[(&str, &str)]) -> AgentRun {
-    let state = lab.state_dir().join(format!("node{node}"));
-    let state = state.to_str().unwrap().to_string();
-    let mut env: Vec<(&str, &str)> = vec![
-        ("OCF_RESOURCE_INSTANCE", "vip"),
-        ("FLOATIP_STATE_DIR", &state),
-    ];
-    env.extend_from_slice(params);
-    let run = lab.agent(Host::Node(node), action, &env);
-    eprintln!(
-        "node{node} {action} {params:?} -> {} in {:?}\n{}",
-        run.code, run.elapsed, run.stderr
-    );
-    run
-}
-
-fn assert_code(run: &AgentRun, code: i32, what: &str) {
-    assert_eq!(run.code, code, "{what}: stderr:\n{}", run.stderr);
-}
-
-fn exit_reasons(run: &AgentRun) -> Vec<&str> {
-    run.stderr
-        .lines()
-        .filter(|l| l.starts_with("ocf-exit-reason:"))
-        .collect()
-}
-
-fn has_address(lab: &Lab, node: usize, cidr: &str) -> bool {
-    lab.addresses(Host::Node(node), "eth0")
-        .iter()
-        .any(|a| a == cidr)
-}
-
-fn announcements(frames: &[(Instant, Vec<u8>)], vip: &str, from_mac: &str) -> Vec<Instant> {
-    let mac = mac_bytes(from_mac);
-    match vip.parse::<IpAddr>().unwrap() {
-        IpAddr::V4(v4) => arp_announcements(frames, v4)
-            .into_iter()
-            .filter(|(_, a)| a.sender_mac == mac)
-            .map(|(t, _)| t)
-            .collect(),
-        IpAddr::V6(v6) => neighbor_advertisements(frames, v6)
-            .into_iter()
-            .filter(|(_, n)| n.tlla == Some(mac) && !n.solicited)
-            .map(|(t, _)| t)
-            .collect(),
-    }
-}
 
 #[test]
 fn start_adds_the_address_stop_removes_it_both_idempotent() {
@@ -117,37 +66,6 @@ fn start_adds_the_address_stop_removes_it_both_idempotent() {
             "a recurring monitor says why"
         );
     }
-}
-
-/// OCF_RESKEY_ prefixes for readability: the tests pass parameters by their OCF names.
-fn ocf(params: &[(&'static str, &'static str)]) -> Vec<(String, String)> {
-    params
-        .iter()
-        .map(|(k, v)| {
-            (
-                if k.starts_with("OCF_") {
-                    k.to_string()
-                } else {
-                    format!("OCF_RESKEY_{k}")
-                },
-                v.to_string(),
-            )
-        })
-        .collect()
-}
-
-fn agent_ocf(
-    lab: &Lab,
-    node: usize,
-    action: &str,
-    params: &[(&'static str, &'static str)],
-) -> AgentRun {
-    let owned = ocf(params);
-    let borrowed: Vec<(&str, &str)> = owned
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    agent(lab, node, action, &borrowed)
 }
 
 #[test]

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use log::{debug, warn};
 use std::io::{Read, Write};
 use std::net::IpAddr;
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::process::{ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -92,6 +93,33 @@ pub fn spawn(link: &Link, ip: IpAddr, rounds: u32, interval: Duration) -> Result
         id: start_time(pid).map(|start_time| BurstId { pid, start_time }),
         go,
     })
+}
+
+/// Workers for `ip` in this network namespace, found by their command line. Used only when
+/// the state lost its record (a /proc scan costs milliseconds on a busy host).
+pub fn find_workers(ip: IpAddr) -> Vec<BurstId> {
+    let Ok(our_netns) = std::fs::metadata("/proc/self/ns/net").map(|m| m.ino()) else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let ip = ip.to_string();
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                return false;
+            };
+            let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+            args.get(1) == Some(&WORKER_ARG.as_bytes())
+                && args.get(3) == Some(&ip.as_bytes())
+                // The same address in another namespace (another container or lab node) is
+                // someone else's.
+                && std::fs::metadata(format!("/proc/{pid}/ns/net")).map(|m| m.ino()).ok() == Some(our_netns)
+        })
+        .filter_map(|pid| Some(BurstId { pid, start_time: start_time(pid)? }))
+        .collect()
 }
 
 fn pidfd_open(pid: i32) -> Option<i32> {

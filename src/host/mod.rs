@@ -88,11 +88,18 @@ impl Host for SystemHost {
         pending.release()
     }
 
-    fn end_burst(&mut self) -> Result<()> {
+    fn end_burst(&mut self, lost_track_of: Option<IpAddr>) -> Result<()> {
         let mut state = self.state.load();
         if let Some(burst) = state.burst.take() {
             burst::end(burst, BURST_EXIT_PATIENCE)?;
-            self.state.save(&state)?;
+            return self.state.save(&state);
+        }
+        if let (Some(ip), None) = (lost_track_of, &state.record) {
+            // Nothing recorded at all: look for a worker the state no longer knows about.
+            for stray in burst::find_workers(ip) {
+                log::warn!("ending unrecorded burst process {} for {ip}", stray.pid);
+                burst::end(stray, BURST_EXIT_PATIENCE)?;
+            }
         }
         Ok(())
     }

@@ -2,6 +2,8 @@
 //! and uses only part of it, hence the allows.
 #![allow(dead_code, unused_imports)]
 
+pub mod agent;
 pub mod lab;
 
+pub use agent::*;
 pub use lab::*;

@@ -1,0 +1,93 @@
+//! Running the agent in a lab node the way the tests need it: as resource `vip`, each node
+//! with its own state directory (as separate machines would have), and reading its results.
+
+use super::lab::*;
+use std::net::IpAddr;
+use std::time::Instant;
+
+/// Runs the agent as resource `vip` on a node, each node with its own state directory (as
+/// separate machines would have).
+pub fn agent(lab: &Lab, node: usize, action: &str, params: &[(&str, &str)]) -> AgentRun {
+    let state = node_state_dir(lab, node);
+    let state = state.to_str().unwrap().to_string();
+    let mut env: Vec<(&str, &str)> = vec![
+        ("OCF_RESOURCE_INSTANCE", "vip"),
+        ("FLOATIP_STATE_DIR", &state),
+    ];
+    env.extend_from_slice(params);
+    let run = lab.agent(Host::Node(node), action, &env);
+    eprintln!(
+        "node{node} {action} {params:?} -> {} in {:?}\n{}",
+        run.code, run.elapsed, run.stderr
+    );
+    run
+}
+
+/// The state directory node `node` uses (FLOATIP_STATE_DIR).
+pub fn node_state_dir(lab: &Lab, node: usize) -> std::path::PathBuf {
+    lab.state_dir().join(format!("node{node}"))
+}
+
+pub fn assert_code(run: &AgentRun, code: i32, what: &str) {
+    assert_eq!(run.code, code, "{what}: stderr:\n{}", run.stderr);
+}
+
+pub fn exit_reasons(run: &AgentRun) -> Vec<&str> {
+    run.stderr
+        .lines()
+        .filter(|l| l.starts_with("ocf-exit-reason:"))
+        .collect()
+}
+
+pub fn has_address(lab: &Lab, node: usize, cidr: &str) -> bool {
+    lab.addresses(Host::Node(node), "eth0")
+        .iter()
+        .any(|a| a == cidr)
+}
+
+pub fn announcements(frames: &[(Instant, Vec<u8>)], vip: &str, from_mac: &str) -> Vec<Instant> {
+    let mac = mac_bytes(from_mac);
+    match vip.parse::<IpAddr>().unwrap() {
+        IpAddr::V4(v4) => arp_announcements(frames, v4)
+            .into_iter()
+            .filter(|(_, a)| a.sender_mac == mac)
+            .map(|(t, _)| t)
+            .collect(),
+        IpAddr::V6(v6) => neighbor_advertisements(frames, v6)
+            .into_iter()
+            .filter(|(_, n)| n.tlla == Some(mac) && !n.solicited)
+            .map(|(t, _)| t)
+            .collect(),
+    }
+}
+
+/// OCF_RESKEY_ prefixes for readability: the tests pass parameters by their OCF names.
+pub fn ocf(params: &[(&'static str, &'static str)]) -> Vec<(String, String)> {
+    params
+        .iter()
+        .map(|(k, v)| {
+            (
+                if k.starts_with("OCF_") {
+                    k.to_string()
+                } else {
+                    format!("OCF_RESKEY_{k}")
+                },
+                v.to_string(),
+            )
+        })
+        .collect()
+}
+
+pub fn agent_ocf(
+    lab: &Lab,
+    node: usize,
+    action: &str,
+    params: &[(&'static str, &'static str)],
+) -> AgentRun {
+    let owned = ocf(params);
+    let borrowed: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    agent(lab, node, action, &borrowed)
+}
