@@ -8,19 +8,45 @@ use std::time::Instant;
 /// Runs the agent as resource `vip` on a node, each node with its own state directory (as
 /// separate machines would have).
 pub fn agent(lab: &Lab, node: usize, action: &str, params: &[(&str, &str)]) -> AgentRun {
-    let state = node_state_dir(lab, node);
-    let state = state.to_str().unwrap().to_string();
-    let mut env: Vec<(&str, &str)> = vec![
-        ("OCF_RESOURCE_INSTANCE", "vip"),
-        ("FLOATIP_STATE_DIR", &state),
-    ];
-    env.extend_from_slice(params);
+    let env = agent_env(lab, node, params);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let run = lab.agent(Host::Node(node), action, &env);
     eprintln!(
         "node{node} {action} {params:?} -> {} in {:?}\n{}",
         run.code, run.elapsed, run.stderr
     );
     run
+}
+
+/// The environment `agent` runs with: resource `vip`, the node's state directory, `params`.
+pub fn agent_env(lab: &Lab, node: usize, params: &[(&str, &str)]) -> Vec<(String, String)> {
+    let state = node_state_dir(lab, node);
+    let mut env = vec![
+        ("OCF_RESOURCE_INSTANCE".to_string(), "vip".to_string()),
+        (
+            "FLOATIP_STATE_DIR".to_string(),
+            state.to_str().unwrap().to_string(),
+        ),
+    ];
+    env.extend(params.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env
+}
+
+/// PIDs of floatip burst workers running in a node's network namespace.
+pub fn burst_workers(lab: &Lab, node: usize) -> Vec<i32> {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "pids", &lab.ns(Host::Node(node))])
+        .output()
+        .expect("ip netns pids");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|p| p.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| c.split(|b| *b == 0).nth(1) == Some(b"__burst".as_slice()))
+                .unwrap_or(false)
+        })
+        .collect()
 }
 
 /// The state directory node `node` uses (FLOATIP_STATE_DIR).
@@ -90,4 +116,20 @@ pub fn agent_ocf(
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     agent(lab, node, action, &borrowed)
+}
+
+/// `(name, value)` pairs with plain parameter names turned into `OCF_RESKEY_` variables;
+/// names that already start with `OCF_` are kept.
+pub fn ocf_params(params: &[(&str, &str)]) -> Vec<(String, String)> {
+    params
+        .iter()
+        .map(|(k, v)| {
+            let key = if k.starts_with("OCF_") {
+                k.to_string()
+            } else {
+                format!("OCF_RESKEY_{k}")
+            };
+            (key, v.to_string())
+        })
+        .collect()
 }
