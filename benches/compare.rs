@@ -1,0 +1,1528 @@
+//! IPaddr2 against floatip, in a namespace lab: `cargo bench --bench compare` (needs root).
+//!
+//! Not part of the test suite: under `cargo test --benches` (no `--bench` argument) it only
+//! prints how to run it. Everything that sends packets or changes addresses happens inside the
+//! lab's network namespaces (tests/common/lab.rs); the root namespace is never touched.
+//!
+//! Both agents run alternately in the same run (ABAB, the order swapped every iteration) with
+//! the same parameters: `ip`, `cidr_netmask`, `nic=eth0`, `arp_count=5`, `arp_interval=200`,
+//! `arp_bg=true` (IPaddr2's default for IPv6 is `false`, which would make its start wait for
+//! the whole burst) and, for IPv6, `nodad=true` (so DAD does not dominate; without it IPaddr2
+//! polls for the end of DAD with `sleep 1`).
+//!
+//! How a run is measured: a helper process (`spawn`), forked at the very start of `main`
+//! while this process is still small, forks each agent, which `setns(2)`s into the node's
+//! namespace, stamps CLOCK_MONOTONIC into a shared page and `execve`s the agent itself (no
+//! `ip netns exec`, no `nsenter`). The helper reaps it with `wait4(2)`:
+//!
+//! * wall time: from that exec stamp to the reap;
+//! * CPU: ru_utime + ru_stime, which includes the children the agent waited for (IPaddr2's
+//!   `ip`, `sed`, `awk`, ...; not a background `send_arp` / `send_ua`, nor floatip's detached
+//!   burst worker);
+//! * peak RSS: ru_maxrss, the largest of the agent and its waited-for children. Linux carries
+//!   the forking process's RSS high-water mark across `execve`, so the value is never below
+//!   the helper's own (reported as the floor, measured with /bin/true); above it, it is exact.
+//!
+//! Announcements are timed from the exec stamp to the frame's arrival on the client's eth0
+//! (an AF_PACKET capture in the client's namespace), and the client's neighbour entry from the
+//! exec stamp to the RTM_NEWNEIGH notification (a netlink socket subscribed to RTMGRP_NEIGH in
+//! the client's namespace, so no polling) that shows node0's MAC; before each start, node1
+//! owned the address and the client had pinged it, so its entry pointed at node1.
+//!
+//! Scale: IPv6, because 1,000 addresses of one family do not fit in the two IPv4 /24s allowed
+//! here; fillers 2001:db8:100::1:N/64 (nodad) are added with `ip -batch`.
+//!
+//! Output: a table on stdout, target/bench/compare.json and target/bench/scale.svg.
+//! FLOATIP_BENCH_ITERS (default 30) sets the iterations per measurement.
+
+#[path = "../tests/common/lab.rs"]
+#[allow(dead_code)]
+mod lab;
+
+use lab::{Host, Lab};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::ffi::CString;
+use std::io::{BufRead, BufReader, Write};
+use std::net::IpAddr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const IPADDR2: &str = "/usr/lib/ocf/resource.d/heartbeat/IPaddr2";
+const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const VIP4: &str = "198.51.100.50";
+const VIP6: &str = "2001:db8:100::50";
+const VIP6_MORE: &str = "2001:db8:100::51";
+const SCALE: [usize; 4] = [1, 10, 100, 1000];
+const RUN_TIMEOUT: Duration = Duration::from_secs(30);
+/// An announcement burst is over when none has been seen for this long (> arp_interval).
+const QUIET: Duration = Duration::from_millis(300);
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+fn check_interrupted() {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        // Unwinds, so the lab's Drop removes the namespaces.
+        panic!("interrupted");
+    }
+}
+
+fn mono_ns() -> u64 {
+    // SAFETY: clock_gettime with a valid timespec.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Maps CLOCK_MONOTONIC nanoseconds to `Instant` (which is CLOCK_MONOTONIC on Linux).
+#[derive(Clone, Copy)]
+struct Clock {
+    instant: Instant,
+    ns: u64,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        let instant = Instant::now();
+        let ns = mono_ns();
+        Clock { instant, ns }
+    }
+    fn instant(&self, ns: u64) -> Instant {
+        if ns >= self.ns {
+            self.instant + Duration::from_nanos(ns - self.ns)
+        } else {
+            self.instant - Duration::from_nanos(self.ns - ns)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The spawn helper.
+
+mod spawn {
+    use super::*;
+
+    pub struct Request<'a> {
+        pub program: &'a str,
+        pub args: Vec<String>,
+        pub env: Vec<(String, String)>,
+        pub netns: Option<String>,
+        pub out: &'a Path,
+        pub err: &'a Path,
+        pub timeout: Duration,
+    }
+
+    #[derive(Clone, Copy, Debug)]
+    pub struct Outcome {
+        /// Exit code, or 128 + signal.
+        pub code: i32,
+        pub timed_out: bool,
+        pub exec_ns: u64,
+        pub end_ns: u64,
+        pub cpu_us: u64,
+        pub maxrss_kib: u64,
+    }
+
+    impl Outcome {
+        pub fn wall_ms(&self) -> f64 {
+            self.end_ns.saturating_sub(self.exec_ns) as f64 / 1e6
+        }
+        pub fn cpu_ms(&self) -> f64 {
+            self.cpu_us as f64 / 1e3
+        }
+        pub fn rss_mib(&self) -> f64 {
+            self.maxrss_kib as f64 / 1024.0
+        }
+    }
+
+    pub struct Spawner {
+        to: Option<std::fs::File>,
+        from: BufReader<std::fs::File>,
+        pid: libc::pid_t,
+    }
+
+    fn pipe() -> (OwnedFd, OwnedFd) {
+        let mut fds = [0; 2];
+        // SAFETY: valid array of two ints.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            panic!("pipe2: {}", std::io::Error::last_os_error());
+        }
+        // SAFETY: both fds were just created and are owned here.
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+    }
+
+    impl Spawner {
+        /// Must be called while the process is single-threaded (first thing in main).
+        pub fn start() -> Spawner {
+            let (req_r, req_w) = pipe();
+            let (resp_r, resp_w) = pipe();
+            // SAFETY: the process is single-threaded here, so the child may run Rust code.
+            let pid = unsafe { libc::fork() };
+            if pid < 0 {
+                panic!("fork: {}", std::io::Error::last_os_error());
+            }
+            if pid == 0 {
+                drop(req_w);
+                drop(resp_r);
+                serve(req_r, resp_w);
+            }
+            drop(req_r);
+            drop(resp_w);
+            Spawner {
+                to: Some(std::fs::File::from(req_w)),
+                from: BufReader::new(std::fs::File::from(resp_r)),
+                pid,
+            }
+        }
+
+        pub fn run(&mut self, r: &Request) -> Outcome {
+            let req = json!({
+                "program": r.program,
+                "args": r.args,
+                "env": r.env,
+                "netns": r.netns,
+                "out": r.out.to_str().unwrap(),
+                "err": r.err.to_str().unwrap(),
+                "timeout_ms": r.timeout.as_millis() as u64,
+            });
+            let to = self.to.as_mut().expect("spawn helper open");
+            writeln!(to, "{req}").expect("spawn helper gone");
+            let mut line = String::new();
+            let n = self
+                .from
+                .read_line(&mut line)
+                .expect("read from spawn helper");
+            if n == 0 {
+                panic!("spawn helper gone (interrupted?)");
+            }
+            let v: Value = serde_json::from_str(&line).expect("spawn helper answer");
+            if let Some(e) = v.get("error").and_then(Value::as_str) {
+                panic!("spawn {}: {e}", r.program);
+            }
+            let u = |k: &str| v[k].as_u64().unwrap_or(0);
+            Outcome {
+                code: v["code"].as_i64().unwrap_or(-1) as i32,
+                timed_out: v["timed_out"].as_bool().unwrap_or(false),
+                exec_ns: u("exec_ns"),
+                end_ns: u("end_ns"),
+                cpu_us: u("cpu_us"),
+                maxrss_kib: u("maxrss_kib"),
+            }
+        }
+    }
+
+    impl Drop for Spawner {
+        fn drop(&mut self) {
+            // Closing the request pipe ends the helper; then reap it (our own child, by PID).
+            drop(self.to.take());
+            let mut status = 0;
+            // SAFETY: waits for our own child.
+            unsafe { libc::waitpid(self.pid, &mut status, 0) };
+        }
+    }
+
+    fn open_file(path: &str, flags: libc::c_int) -> Result<OwnedFd, String> {
+        let c = CString::new(path).map_err(|e| e.to_string())?;
+        // SAFETY: valid C string.
+        let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC, 0o600) };
+        if fd < 0 {
+            return Err(format!("open {path}: {}", std::io::Error::last_os_error()));
+        }
+        // SAFETY: just opened, owned here.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    fn serve(req: OwnedFd, resp: OwnedFd) -> ! {
+        // SAFETY: one anonymous shared page, for the exec stamp written by the agent's child.
+        let page = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if page == libc::MAP_FAILED {
+            // SAFETY: plain _exit.
+            unsafe { libc::_exit(2) };
+        }
+        let stamp = page as *mut u64;
+        let mut reader = BufReader::new(std::fs::File::from(req));
+        let mut w = std::fs::File::from(resp);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => unsafe { libc::_exit(0) },
+                Ok(_) => {}
+            }
+            let answer = match handle(&line, stamp) {
+                Ok(v) => v,
+                Err(e) => json!({ "error": e }),
+            };
+            if writeln!(w, "{answer}").is_err() {
+                // SAFETY: plain _exit.
+                unsafe { libc::_exit(0) };
+            }
+        }
+    }
+
+    fn cstrings(v: &Value) -> Result<Vec<CString>, String> {
+        v.as_array()
+            .ok_or("not an array")?
+            .iter()
+            .map(|s| CString::new(s.as_str().unwrap_or("")).map_err(|e| e.to_string()))
+            .collect()
+    }
+
+    fn handle(line: &str, stamp: *mut u64) -> Result<Value, String> {
+        let v: Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        let program = v["program"].as_str().ok_or("no program")?;
+        let prog = CString::new(program).map_err(|e| e.to_string())?;
+        let mut argv = vec![prog.clone()];
+        argv.extend(cstrings(&v["args"])?);
+        let envv: Vec<CString> = v["env"]
+            .as_array()
+            .ok_or("no env")?
+            .iter()
+            .map(|kv| {
+                CString::new(format!(
+                    "{}={}",
+                    kv[0].as_str().unwrap_or(""),
+                    kv[1].as_str().unwrap_or("")
+                ))
+                .map_err(|e| e.to_string())
+            })
+            .collect::<Result<_, _>>()?;
+        let mut argp: Vec<*const libc::c_char> = argv.iter().map(|c| c.as_ptr()).collect();
+        argp.push(std::ptr::null());
+        let mut envp: Vec<*const libc::c_char> = envv.iter().map(|c| c.as_ptr()).collect();
+        envp.push(std::ptr::null());
+        let ns = match v["netns"].as_str() {
+            Some(n) => Some(open_file(&format!("/var/run/netns/{n}"), libc::O_RDONLY)?),
+            None => None,
+        };
+        let nsfd = ns.as_ref().map_or(-1, |f| f.as_raw_fd());
+        let wr = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC;
+        let out = open_file(v["out"].as_str().ok_or("no out")?, wr)?;
+        let err = open_file(v["err"].as_str().ok_or("no err")?, wr)?;
+        let null = open_file("/dev/null", libc::O_RDONLY)?;
+        let timeout_ms = v["timeout_ms"].as_u64().unwrap_or(30_000) as i32;
+        let (outfd, errfd, nullfd) = (out.as_raw_fd(), err.as_raw_fd(), null.as_raw_fd());
+        // SAFETY: the shared page is valid for the life of this process.
+        unsafe { std::ptr::write_volatile(stamp, 0) };
+        // SAFETY: this helper is single-threaded; the child only makes raw syscalls (nothing
+        // allocates between fork and execve, so the child's RSS stays the helper's).
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(format!("fork: {}", std::io::Error::last_os_error()));
+        }
+        if pid == 0 {
+            // SAFETY: async-signal-safe calls on valid fds and pointers prepared before fork.
+            unsafe {
+                if nsfd >= 0 && libc::setns(nsfd, libc::CLONE_NEWNET) != 0 {
+                    libc::_exit(126);
+                }
+                libc::dup2(nullfd, 0);
+                libc::dup2(outfd, 1);
+                libc::dup2(errfd, 2);
+                let mut ts: libc::timespec = std::mem::zeroed();
+                libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts);
+                std::ptr::write_volatile(
+                    stamp,
+                    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64,
+                );
+                libc::execve(prog.as_ptr(), argp.as_ptr(), envp.as_ptr());
+                libc::_exit(127);
+            }
+        }
+        drop((out, err, null, ns));
+        // SAFETY: pidfd_open on our own unreaped child.
+        let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+        let mut timed_out = false;
+        if pidfd >= 0 {
+            // SAFETY: just opened, owned here.
+            let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+            let deadline = Instant::now() + Duration::from_millis(timeout_ms as u64);
+            for _ in 0..1000 {
+                let left = deadline
+                    .saturating_duration_since(Instant::now())
+                    .as_millis() as i32;
+                let mut pfd = libc::pollfd {
+                    fd: pidfd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd.
+                let r = unsafe { libc::poll(&mut pfd, 1, left) };
+                if r > 0 {
+                    break;
+                }
+                if r == 0 || left <= 0 {
+                    timed_out = true;
+                    // SAFETY: our own child, not reaped yet, so the PID is still its own.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    break;
+                }
+            }
+        }
+        let mut status = 0;
+        // SAFETY: rusage is plain old data.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        loop {
+            // SAFETY: waits for our own child.
+            let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+            if r == pid {
+                break;
+            }
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EINTR) {
+                return Err(format!("wait4: {e}"));
+            }
+        }
+        let end_ns = mono_ns();
+        // SAFETY: the page is valid; the child is gone.
+        let exec_ns = unsafe { std::ptr::read_volatile(stamp) };
+        let code = if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            128 + libc::WTERMSIG(status)
+        };
+        let tv = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+        Ok(json!({
+            "code": code,
+            "timed_out": timed_out,
+            "exec_ns": exec_ns,
+            "end_ns": end_ns,
+            "cpu_us": tv(ru.ru_utime) + tv(ru.ru_stime),
+            "maxrss_kib": ru.ru_maxrss as u64,
+        }))
+    }
+}
+
+use spawn::{Outcome, Spawner};
+
+// ---------------------------------------------------------------------------------------------
+// The client's neighbour table, watched through netlink notifications.
+
+#[derive(Clone, Debug)]
+struct NeighEvent {
+    at: Instant,
+    dst: IpAddr,
+    lladdr: Option<[u8; 6]>,
+}
+
+struct NeighWatch {
+    events: Arc<Mutex<Vec<NeighEvent>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn parse_neigh_messages(buf: &[u8], at: Instant, out: &mut Vec<NeighEvent>) {
+    let mut off = 0;
+    for _ in 0..10_000 {
+        if off + 16 > buf.len() {
+            break;
+        }
+        let len = u32::from_ne_bytes(buf[off..off + 4].try_into().unwrap()) as usize;
+        let kind = u16::from_ne_bytes(buf[off + 4..off + 6].try_into().unwrap());
+        if len < 16 || off + len > buf.len() {
+            break;
+        }
+        if kind == libc::RTM_NEWNEIGH && len >= 16 + 12 {
+            let msg = &buf[off + 16..off + len];
+            let family = msg[0] as i32;
+            let mut dst = None;
+            let mut lladdr = None;
+            let mut a = 12;
+            while a + 4 <= msg.len() {
+                let alen = u16::from_ne_bytes(msg[a..a + 2].try_into().unwrap()) as usize;
+                let atype = u16::from_ne_bytes(msg[a + 2..a + 4].try_into().unwrap());
+                if alen < 4 || a + alen > msg.len() {
+                    break;
+                }
+                let data = &msg[a + 4..a + alen];
+                match (atype, family) {
+                    (1, libc::AF_INET) if data.len() == 4 => {
+                        dst = Some(IpAddr::from(<[u8; 4]>::try_from(data).unwrap()))
+                    }
+                    (1, libc::AF_INET6) if data.len() == 16 => {
+                        dst = Some(IpAddr::from(<[u8; 16]>::try_from(data).unwrap()))
+                    }
+                    (2, _) if data.len() == 6 => lladdr = Some(data.try_into().unwrap()),
+                    _ => {}
+                }
+                a += (alen + 3) & !3;
+            }
+            if let Some(dst) = dst {
+                out.push(NeighEvent { at, dst, lladdr });
+            }
+        }
+        off += (len + 3) & !3;
+    }
+}
+
+impl NeighWatch {
+    fn start(ns: &str) -> NeighWatch {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel::<Result<(), String>>();
+        let (ns2, ev2, st2) = (ns.to_string(), events.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let sock = match open_neigh_socket(&ns2) {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = tx.send(Ok(()));
+            let mut buf = vec![0u8; 1 << 16];
+            while !st2.load(Ordering::SeqCst) {
+                // SAFETY: valid buffer.
+                let n =
+                    unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+                let at = Instant::now();
+                if n <= 0 {
+                    continue;
+                }
+                let mut got = Vec::new();
+                parse_neigh_messages(&buf[..n as usize], at, &mut got);
+                ev2.lock().unwrap_or_else(|e| e.into_inner()).extend(got);
+            }
+        });
+        match rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("neighbour watch in {ns}: {e}"),
+            Err(_) => panic!("neighbour watch thread died"),
+        }
+        NeighWatch {
+            events,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn events(&self) -> Vec<NeighEvent> {
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+impl Drop for NeighWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn open_neigh_socket(ns: &str) -> Result<OwnedFd, String> {
+    lab::enter_netns(ns)?;
+    // SAFETY: plain socket(2).
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        )
+    };
+    if fd < 0 {
+        return Err(format!("socket: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: just created, owned here.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: sockaddr_nl is plain old data.
+    let mut sa: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    sa.nl_family = libc::AF_NETLINK as u16;
+    sa.nl_groups = libc::RTMGRP_NEIGH as u32;
+    // SAFETY: valid address of the given size.
+    if unsafe {
+        libc::bind(
+            sock.as_raw_fd(),
+            (&sa as *const libc::sockaddr_nl).cast(),
+            std::mem::size_of::<libc::sockaddr_nl>() as u32,
+        )
+    } != 0
+    {
+        return Err(format!("bind: {}", std::io::Error::last_os_error()));
+    }
+    let tv = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 20_000,
+    };
+    let rcvbuf: libc::c_int = 1 << 20;
+    // SAFETY: valid option values of the given sizes.
+    unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as u32,
+        );
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&rcvbuf as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as u32,
+        );
+    }
+    Ok(sock)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agents and samples.
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Agent {
+    IPaddr2,
+    FloatIp,
+}
+
+const AGENTS: [Agent; 2] = [Agent::IPaddr2, Agent::FloatIp];
+
+impl Agent {
+    fn name(self) -> &'static str {
+        match self {
+            Agent::IPaddr2 => "IPaddr2",
+            Agent::FloatIp => "floatip",
+        }
+    }
+    fn key(self) -> &'static str {
+        match self {
+            Agent::IPaddr2 => "ipaddr2",
+            Agent::FloatIp => "floatip",
+        }
+    }
+}
+
+/// Both agents, the order swapped on every other iteration.
+fn order(i: usize) -> [Agent; 2] {
+    if i % 2 == 0 {
+        [Agent::FloatIp, Agent::IPaddr2]
+    } else {
+        [Agent::IPaddr2, Agent::FloatIp]
+    }
+}
+
+#[derive(Default, Clone)]
+struct Row {
+    section: String,
+    name: String,
+    unit: String,
+    samples: [Vec<f64>; 2],
+}
+
+#[derive(Default)]
+struct Results {
+    rows: Vec<Row>,
+}
+
+impl Results {
+    fn add(&mut self, section: &str, name: &str, unit: &str, agent: Agent, value: f64) {
+        let idx = match self
+            .rows
+            .iter()
+            .position(|r| r.section == section && r.name == name)
+        {
+            Some(i) => i,
+            None => {
+                self.rows.push(Row {
+                    section: section.into(),
+                    name: name.into(),
+                    unit: unit.into(),
+                    ..Default::default()
+                });
+                self.rows.len() - 1
+            }
+        };
+        self.rows[idx].samples[agent as usize].push(value);
+    }
+
+    /// Wall time, CPU and peak RSS of one invocation.
+    fn add_run(&mut self, name: &str, agent: Agent, o: &Outcome) {
+        self.add("wall time", name, "ms", agent, o.wall_ms());
+        self.add("CPU time (user+sys)", name, "ms", agent, o.cpu_ms());
+        self.add("peak RSS", name, "MiB", agent, o.rss_mib());
+    }
+
+    /// Rows grouped by section, sections in order of first appearance.
+    fn grouped(&self) -> Vec<&Row> {
+        let mut sections: Vec<&str> = Vec::new();
+        for r in &self.rows {
+            if !sections.contains(&r.section.as_str()) {
+                sections.push(&r.section);
+            }
+        }
+        sections
+            .iter()
+            .flat_map(|s| self.rows.iter().filter(move |r| r.section == *s))
+            .collect()
+    }
+
+    fn get(&self, section: &str, name: &str) -> Option<&Row> {
+        self.rows
+            .iter()
+            .find(|r| r.section == section && r.name == name)
+    }
+}
+
+/// Row name of a scale point: `n` addresses of the family on node0's eth0 (the VIP and fillers).
+fn scale_name(n: usize) -> String {
+    format!("{n} address{}", if n == 1 { "" } else { "es" })
+}
+
+fn median(v: &[f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let n = s.len();
+    Some(if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    })
+}
+
+/// Nearest-rank percentile.
+fn percentile(v: &[f64], p: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let rank = ((p * s.len() as f64).ceil() as usize).clamp(1, s.len());
+    Some(s[rank - 1])
+}
+
+struct Bench {
+    lab: Lab,
+    spawner: Spawner,
+    tmp: PathBuf,
+    floatip: String,
+    iters: usize,
+    results: Results,
+    clock: Clock,
+    mac0: String,
+    mac1: String,
+    log: Vec<String>,
+}
+
+fn ocf_params(ip: &str) -> Vec<(&'static str, String)> {
+    let v6 = ip.contains(':');
+    let mut p = vec![
+        ("ip", ip.to_string()),
+        ("cidr_netmask", if v6 { "64" } else { "24" }.to_string()),
+        ("nic", "eth0".to_string()),
+        ("arp_count", "5".to_string()),
+        ("arp_interval", "200".to_string()),
+        ("arp_bg", "true".to_string()),
+    ];
+    if v6 {
+        p.push(("nodad", "true".to_string()));
+    }
+    p
+}
+
+impl Bench {
+    fn env(
+        &self,
+        agent: Agent,
+        ip: &str,
+        instance: &str,
+        interval_ms: u64,
+    ) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = vec![
+            ("PATH".into(), PATH.into()),
+            ("OCF_ROOT".into(), "/usr/lib/ocf".into()),
+            (
+                "OCF_RESOURCE_INSTANCE".into(),
+                format!("bench-{}-{instance}", agent.key()),
+            ),
+            ("OCF_RESKEY_CRM_meta_timeout".into(), "20000".into()),
+            (
+                "OCF_RESKEY_CRM_meta_interval".into(),
+                interval_ms.to_string(),
+            ),
+        ];
+        for (k, v) in ocf_params(ip) {
+            env.push((format!("OCF_RESKEY_{k}"), v));
+        }
+        match agent {
+            Agent::FloatIp => env.push((
+                "FLOATIP_STATE_DIR".into(),
+                self.tmp.join("floatip-state").to_str().unwrap().into(),
+            )),
+            Agent::IPaddr2 => env.push((
+                "HA_RSCTMP".into(),
+                self.tmp.join("ipaddr2-rsctmp").to_str().unwrap().into(),
+            )),
+        }
+        env
+    }
+
+    fn program(&self, agent: Agent) -> String {
+        match agent {
+            Agent::IPaddr2 => IPADDR2.to_string(),
+            Agent::FloatIp => self.floatip.clone(),
+        }
+    }
+
+    /// Runs `action` of `agent` in node `node`; panics unless it exits with `expect`.
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &mut self,
+        agent: Agent,
+        node: usize,
+        action: &str,
+        ip: &str,
+        instance: &str,
+        interval_ms: u64,
+        expect: i32,
+    ) -> Outcome {
+        check_interrupted();
+        let out = self.tmp.join(format!("{}.out", agent.key()));
+        let err = self.tmp.join(format!("{}.err", agent.key()));
+        let program = self.program(agent);
+        let req = spawn::Request {
+            program: &program,
+            args: vec![action.to_string()],
+            env: self.env(agent, ip, instance, interval_ms),
+            netns: Some(self.lab.ns(Host::Node(node))),
+            out: &out,
+            err: &err,
+            timeout: RUN_TIMEOUT,
+        };
+        let o = self.spawner.run(&req);
+        if o.code != expect || o.timed_out || o.exec_ns == 0 {
+            panic!(
+                "{} {action} ({ip}, interval {interval_ms}) on node{node}: exit {} (expected {expect}){}\nstderr:\n{}",
+                agent.name(),
+                o.code,
+                if o.timed_out { ", timed out" } else { "" },
+                std::fs::read_to_string(&err).unwrap_or_default()
+            );
+        }
+        o
+    }
+
+    fn note(&mut self, s: String) {
+        eprintln!("compare: {s}");
+        self.log.push(s);
+    }
+
+    // -----------------------------------------------------------------------------------------
+
+    fn phase_static(&mut self) {
+        eprintln!("compare: meta-data and validate-all ...");
+        for i in 0..self.iters {
+            for agent in order(i) {
+                let o = self.run(agent, 0, "meta-data", VIP4, "a", 0, 0);
+                self.results.add_run("meta-data", agent, &o);
+                let o = self.run(agent, 0, "validate-all", VIP4, "a", 0, 0);
+                self.results.add_run("validate-all", agent, &o);
+            }
+        }
+    }
+
+    /// node1 holds `vip`, the client pings it (so its neighbour entry points at node1), and
+    /// node1 lets it go again; the client's entry stays.
+    fn client_learns_node1(&mut self, vip: &str) {
+        let v6 = vip.contains(':');
+        let cidr = format!("{vip}/{}", if v6 { 64 } else { 24 });
+        let mut add = vec!["addr", "add", cidr.as_str(), "dev", "eth0"];
+        if v6 {
+            add.push("nodad");
+        }
+        self.lab.ip(Host::Node(1), &add);
+        let _ = self
+            .lab
+            .sh(Host::Client, &format!("ip neigh flush to {vip} dev eth0"));
+        let mut learned = false;
+        for _ in 0..5 {
+            let out = self.lab.sh(Host::Client, &format!("ping -c1 -W1 {vip}"));
+            if out.status.success()
+                && self
+                    .lab
+                    .neigh(Host::Client, vip)
+                    .is_some_and(|(mac, _)| mac == self.mac1)
+            {
+                learned = true;
+                break;
+            }
+        }
+        assert!(
+            learned,
+            "client did not learn {vip} -> node1: {:?}",
+            self.lab.neigh(Host::Client, vip)
+        );
+        self.lab.ip(
+            Host::Node(1),
+            &["addr", "del", cidr.as_str(), "dev", "eth0"],
+        );
+    }
+
+    fn announcements_from_node0(&self, frames: &[(Instant, Vec<u8>)], vip: &str) -> Vec<Instant> {
+        let mac = lab::mac_bytes(&self.mac0);
+        match vip.parse::<IpAddr>().unwrap() {
+            IpAddr::V4(v4) => lab::arp_announcements(frames, v4)
+                .into_iter()
+                .filter(|(_, a)| a.eth_src == mac)
+                .map(|(t, _)| t)
+                .collect(),
+            IpAddr::V6(v6) => lab::neighbor_advertisements(frames, v6)
+                .into_iter()
+                .filter(|(_, n)| n.eth_src == mac && !n.solicited)
+                .map(|(t, _)| t)
+                .collect(),
+        }
+    }
+
+    /// probe, start (with announcement and neighbour timing), monitor, stop; both agents in
+    /// turn, `iters` times.
+    fn phase_lifecycle(&mut self, vip: &str) {
+        let fam = if vip.contains(':') { "IPv6" } else { "IPv4" };
+        eprintln!("compare: lifecycle {fam} ...");
+        let capture = self.lab.capture(Host::Client, "eth0");
+        let watch = NeighWatch::start(&self.lab.ns(Host::Client));
+        let vip_ip: IpAddr = vip.parse().unwrap();
+        let mac0 = lab::mac_bytes(&self.mac0);
+        let mut missing = [0usize; 2];
+        for i in 0..self.iters {
+            for agent in order(i) {
+                self.client_learns_node1(vip);
+                let o = self.run(agent, 0, "monitor", vip, "a", 0, 7);
+                self.results
+                    .add_run(&format!("monitor, not running (probe) {fam}"), agent, &o);
+                let o = self.run(agent, 0, "start", vip, "a", 0, 0);
+                self.results.add_run(&format!("start {fam}"), agent, &o);
+                let exec = self.clock.instant(o.exec_ns);
+                // Frames and events carry their own arrival times; polling only ends the wait.
+                let deadline = Instant::now() + Duration::from_secs(3);
+                let (mut first_ann, mut first_neigh) = (None, None);
+                while Instant::now() < deadline {
+                    if first_ann.is_none() {
+                        first_ann = self
+                            .announcements_from_node0(&capture.frames(), vip)
+                            .into_iter()
+                            .find(|t| *t >= exec);
+                    }
+                    if first_neigh.is_none() {
+                        first_neigh = watch
+                            .events()
+                            .into_iter()
+                            .find(|e| e.at >= exec && e.dst == vip_ip && e.lladdr == Some(mac0))
+                            .map(|e| e.at);
+                    }
+                    if first_ann.is_some() && first_neigh.is_some() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                let ms = |t: Instant| t.duration_since(exec).as_secs_f64() * 1e3;
+                match first_ann {
+                    Some(t) => self.results.add(
+                        "announcement",
+                        &format!("exec -> first announcement {fam}"),
+                        "ms",
+                        agent,
+                        ms(t),
+                    ),
+                    None => missing[agent as usize] += 1,
+                }
+                match first_neigh {
+                    Some(t) => self.results.add(
+                        "announcement",
+                        &format!("exec -> client neighbour entry = node0 {fam}"),
+                        "ms",
+                        agent,
+                        ms(t),
+                    ),
+                    None => missing[agent as usize] += 1,
+                }
+                let o = self.run(agent, 0, "monitor", vip, "a", 10_000, 0);
+                self.results
+                    .add_run(&format!("monitor, running {fam}"), agent, &o);
+                let o = self.run(agent, 0, "stop", vip, "a", 0, 0);
+                self.results.add_run(&format!("stop {fam}"), agent, &o);
+                // Let any announcement still under way end, so the next start's first one
+                // is its own.
+                let quiet_deadline = Instant::now() + Duration::from_secs(3);
+                while Instant::now() < quiet_deadline {
+                    let last = self
+                        .announcements_from_node0(&capture.frames(), vip)
+                        .into_iter()
+                        .max();
+                    if last.is_none_or(|t| t.elapsed() >= QUIET) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+        for a in AGENTS {
+            if missing[a as usize] > 0 {
+                self.note(format!(
+                    "{fam}: {} of {} announcement/neighbour observations missing for {}",
+                    missing[a as usize],
+                    2 * self.iters,
+                    a.name()
+                ));
+            }
+        }
+        drop(watch);
+        drop(capture);
+    }
+
+    fn add_fillers(&mut self, from: usize, to: usize) {
+        if to <= from {
+            return;
+        }
+        let path = self.tmp.join("fillers.batch");
+        let mut text = String::new();
+        for k in from..to {
+            text.push_str(&format!(
+                "addr add 2001:db8:100::1:{:x}/64 dev eth0 nodad\n",
+                k + 1
+            ));
+        }
+        std::fs::write(&path, text).unwrap();
+        self.lab
+            .sh_ok(Host::Node(0), &format!("ip -batch {}", path.display()));
+    }
+
+    fn addresses_on_eth0(&self, family: &str) -> usize {
+        self.lab
+            .ip(
+                Host::Node(0),
+                &[
+                    family, "-o", "addr", "show", "dev", "eth0", "scope", "global",
+                ],
+            )
+            .lines()
+            .count()
+    }
+
+    fn phase_scale(&mut self) {
+        // The VIP that both agents monitor, configured by floatip.
+        self.run(Agent::FloatIp, 0, "start", VIP6, "scale", 0, 0);
+        // Minus the node's own 2001:db8:100::10 and the VIP.
+        let mut fillers = 0;
+        for &n in &SCALE {
+            let want = n.saturating_sub(1);
+            self.add_fillers(fillers, want);
+            fillers = want;
+            let have = self.addresses_on_eth0("-6");
+            eprintln!(
+                "compare: scale {n}: {have} global IPv6 addresses on node0 eth0 (VIP + {fillers} fillers + the node's own)"
+            );
+            let name = scale_name(n);
+            // A first monitor of each tells whether IPaddr2 is slow enough to do fewer.
+            let mut iters = self.iters;
+            let probe = self.run(Agent::IPaddr2, 0, "monitor", VIP6, "scale", 10_000, 0);
+            if probe.wall_ms() > 400.0 {
+                iters = (self.iters / 3).max(5);
+                self.note(format!(
+                    "scale {n}: IPaddr2 monitor took {:.0} ms, so {iters} iterations instead of {}",
+                    probe.wall_ms(),
+                    self.iters
+                ));
+            }
+            for i in 0..iters {
+                for agent in order(i) {
+                    let o = self.run(agent, 0, "monitor", VIP6, "scale", 10_000, 0);
+                    self.results
+                        .add("scale: monitor wall", &name, "ms", agent, o.wall_ms());
+                    self.results
+                        .add("scale: monitor CPU", &name, "ms", agent, o.cpu_ms());
+                    self.results
+                        .add("scale: peak RSS", &name, "MiB", agent, o.rss_mib());
+                }
+            }
+            for i in 0..iters {
+                for agent in order(i) {
+                    let o = self.run(agent, 0, "start", VIP6_MORE, "more", 0, 0);
+                    self.results.add(
+                        "scale: start one more wall",
+                        &name,
+                        "ms",
+                        agent,
+                        o.wall_ms(),
+                    );
+                    self.results
+                        .add("scale: start one more CPU", &name, "ms", agent, o.cpu_ms());
+                    self.results
+                        .add("scale: peak RSS", &name, "MiB", agent, o.rss_mib());
+                    let o = self.run(agent, 0, "stop", VIP6_MORE, "more", 0, 0);
+                    self.results
+                        .add("scale: stop one more wall", &name, "ms", agent, o.wall_ms());
+                    self.results
+                        .add("scale: stop one more CPU", &name, "ms", agent, o.cpu_ms());
+                    self.results
+                        .add("scale: peak RSS", &name, "MiB", agent, o.rss_mib());
+                }
+            }
+        }
+        self.run(Agent::FloatIp, 0, "stop", VIP6, "scale", 0, 0);
+    }
+
+    /// /bin/true run the same way: the floor under every figure (exec, dynamic loading, exit;
+    /// and for RSS, what Linux carries over from the forking helper).
+    fn exec_floor(&mut self) -> Floor {
+        let out = self.tmp.join("true.out");
+        let err = self.tmp.join("true.err");
+        let (mut wall, mut cpu, mut rss) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..self.iters {
+            let o = self.spawner.run(&spawn::Request {
+                program: "/bin/true",
+                args: vec![],
+                env: vec![],
+                netns: Some(self.lab.ns(Host::Node(0))),
+                out: &out,
+                err: &err,
+                timeout: RUN_TIMEOUT,
+            });
+            wall.push(o.wall_ms());
+            cpu.push(o.cpu_ms());
+            rss.push(o.rss_mib());
+        }
+        Floor {
+            wall_ms: median(&wall).unwrap(),
+            cpu_ms: median(&cpu).unwrap(),
+            rss_mib: median(&rss).unwrap(),
+        }
+    }
+}
+
+struct Floor {
+    wall_ms: f64,
+    cpu_ms: f64,
+    rss_mib: f64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reporting.
+
+fn fmt(v: Option<f64>) -> String {
+    match v {
+        None => "-".into(),
+        Some(x) if x >= 100.0 => format!("{x:.0}"),
+        Some(x) if x >= 10.0 => format!("{x:.1}"),
+        Some(x) => format!("{x:.2}"),
+    }
+}
+
+fn ratio(row: &Row) -> Option<f64> {
+    let a = median(&row.samples[0])?;
+    let b = median(&row.samples[1])?;
+    (b > 0.0).then(|| a / b)
+}
+
+fn print_table(results: &Results) {
+    let mut section = "";
+    println!();
+    println!(
+        "{:<52} {:>5} {:>9} {:>9} {:>9} {:>9} {:>8}",
+        "", "unit", "IPaddr2", "IPaddr2", "floatip", "floatip", "IPaddr2/"
+    );
+    println!(
+        "{:<52} {:>5} {:>9} {:>9} {:>9} {:>9} {:>8}",
+        "", "", "median", "p90", "median", "p90", "floatip"
+    );
+    for r in results.grouped() {
+        if r.section != section {
+            section = &r.section;
+            println!("{section}");
+        }
+        println!(
+            "  {:<50} {:>5} {:>9} {:>9} {:>9} {:>9} {:>8}",
+            r.name,
+            r.unit,
+            fmt(median(&r.samples[0])),
+            fmt(percentile(&r.samples[0], 0.9)),
+            fmt(median(&r.samples[1])),
+            fmt(percentile(&r.samples[1], 0.9)),
+            ratio(r).map_or("-".into(), |x| format!("{x:.1}x")),
+        );
+    }
+}
+
+struct Target {
+    name: String,
+    value: Option<f64>,
+    limit: String,
+    met: bool,
+}
+
+fn targets(results: &Results) -> Vec<Target> {
+    let mut t = Vec::new();
+    let fmed = |section: &str, name: &str| {
+        results
+            .get(section, name)
+            .and_then(|r| median(&r.samples[1]))
+    };
+    for fam in ["IPv4", "IPv6"] {
+        for name in [
+            format!("monitor, running {fam}"),
+            format!("monitor, not running (probe) {fam}"),
+        ] {
+            let v = fmed("wall time", &name);
+            t.push(Target {
+                name: format!("floatip {name}: median wall"),
+                value: v,
+                limit: "<= 2 ms".into(),
+                met: v.is_some_and(|v| v <= 2.0),
+            });
+            let r = results.get("wall time", &name).and_then(ratio);
+            t.push(Target {
+                name: format!("{name}: IPaddr2/floatip"),
+                value: r,
+                limit: ">= 20x".into(),
+                met: r.is_some_and(|r| r >= 20.0),
+            });
+        }
+        let name = format!("exec -> first announcement {fam}");
+        let v = fmed("announcement", &name);
+        t.push(Target {
+            name: format!("floatip {name}: median"),
+            value: v,
+            limit: "<= 5 ms".into(),
+            met: v.is_some_and(|v| v <= 5.0),
+        });
+        for action in ["start", "stop"] {
+            let name = format!("{action} {fam}");
+            let v = fmed("wall time", &name);
+            t.push(Target {
+                name: format!("floatip {name}: median wall"),
+                value: v,
+                limit: "<= 5 ms".into(),
+                met: v.is_some_and(|v| v <= 5.0),
+            });
+        }
+    }
+    let m1 = fmed("scale: monitor wall", &scale_name(1));
+    let m1000 = fmed("scale: monitor wall", &scale_name(1000));
+    let r = m1.zip(m1000).map(|(a, b)| b / a);
+    t.push(Target {
+        name: "floatip monitor at 1000 addresses / at 1".into(),
+        value: r,
+        limit: "<= 1.5x".into(),
+        met: r.is_some_and(|r| r <= 1.5),
+    });
+    let peak = results
+        .rows
+        .iter()
+        .filter(|r| r.unit == "MiB")
+        .flat_map(|r| r.samples[1].iter().copied())
+        .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
+    t.push(Target {
+        name: "floatip peak RSS, largest of all invocations".into(),
+        value: peak,
+        limit: "<= 8 MiB".into(),
+        met: peak.is_some_and(|p| p <= 8.0),
+    });
+    t
+}
+
+fn chart(results: &Results, path: &Path) -> Result<(), String> {
+    use plotters::prelude::*;
+    let series: [(&str, &str, RGBColor); 3] = [
+        ("scale: monitor wall", "monitor", RGBColor(31, 119, 180)),
+        (
+            "scale: start one more wall",
+            "start one more",
+            RGBColor(44, 160, 44),
+        ),
+        (
+            "scale: stop one more wall",
+            "stop one more",
+            RGBColor(214, 39, 40),
+        ),
+    ];
+    // (label, colour, floatip's, points)
+    type Line = (String, RGBColor, bool, Vec<(f64, f64)>);
+    let mut lines: Vec<Line> = Vec::new();
+    let (mut lo, mut hi) = (f64::MAX, f64::MIN);
+    for (section, label, color) in series {
+        for agent in AGENTS {
+            let pts: Vec<(f64, f64)> = SCALE
+                .iter()
+                .filter_map(|n| {
+                    let r = results.get(section, &scale_name(*n))?;
+                    Some((*n as f64, median(&r.samples[agent as usize])?))
+                })
+                .collect();
+            for &(_, y) in &pts {
+                lo = lo.min(y);
+                hi = hi.max(y);
+            }
+            lines.push((
+                format!("{} {label}", agent.name()),
+                color,
+                agent == Agent::FloatIp,
+                pts,
+            ));
+        }
+    }
+    if lo > hi {
+        return Err("no scale results".into());
+    }
+    let (lo, hi) = ((lo / 2.0).max(0.01), hi * 8.0);
+    let root = SVGBackend::new(path, (960, 600)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let mut c = ChartBuilder::on(&root)
+        .caption(
+            "IPaddr2 vs floatip: median wall time by addresses on the interface (IPv6)",
+            ("sans-serif", 20),
+        )
+        .margin(20)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d((0.8f64..1250f64).log_scale(), (lo..hi).log_scale())
+        .map_err(|e| e.to_string())?;
+    c.configure_mesh()
+        .x_desc("addresses on node0 eth0 (log)")
+        .y_desc("median wall time, ms (log)")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| {
+            if *y >= 1.0 {
+                format!("{y:.0}")
+            } else {
+                format!("{y:.2}")
+            }
+        })
+        .draw()
+        .map_err(|e| e.to_string())?;
+    for (label, color, solid, pts) in lines {
+        let style = if solid {
+            color.stroke_width(3)
+        } else {
+            color.mix(0.6).stroke_width(1)
+        };
+        c.draw_series(LineSeries::new(pts.clone(), style))
+            .map_err(|e| e.to_string())?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        c.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
+            .map_err(|e| e.to_string())?;
+    }
+    c.configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn stats_json(v: &[f64]) -> Value {
+    json!({
+        "n": v.len(),
+        "median": median(v),
+        "p90": percentile(v, 0.9),
+        "min": v.iter().copied().reduce(f64::min),
+        "max": v.iter().copied().reduce(f64::max),
+        "samples": v,
+    })
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+fn command_output(cmd: &str, args: &[&str]) -> String {
+    std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Removes the temporary directory on the way out, panic or not.
+struct TmpDir(PathBuf);
+
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn main() {
+    // Before anything else, while this process is single-threaded and small.
+    let spawner = Spawner::start();
+    let args: Vec<String> = std::env::args().collect();
+    if !args.iter().any(|a| a == "--bench") {
+        println!(
+            "compare: not run in test mode; run it with `cargo bench --bench compare` (as root)"
+        );
+        return;
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("compare: needs root (network namespaces, addresses, raw sockets); run `sudo cargo bench --bench compare`");
+        std::process::exit(1);
+    }
+    let floatip = lab::AGENT_BIN.to_string();
+    if !Path::new(&floatip).exists() {
+        eprintln!("compare: floatip binary {floatip} not found; run `cargo build --release` first");
+        std::process::exit(1);
+    }
+    if !Path::new(IPADDR2).exists() {
+        eprintln!("compare: {IPADDR2} not found; install resource-agents (apt-get install resource-agents)");
+        std::process::exit(1);
+    }
+    let iters: usize = std::env::var("FLOATIP_BENCH_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n| n > 0 && n <= 10_000)
+        .unwrap_or(30);
+    // SAFETY: installs a handler that only stores to an atomic.
+    unsafe { libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t) };
+
+    let began = Instant::now();
+    let tmp = std::env::temp_dir().join(format!("floatip-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.join("floatip-state")).unwrap();
+    std::fs::create_dir_all(tmp.join("ipaddr2-rsctmp")).unwrap();
+    let tmp_guard = TmpDir(tmp.clone());
+
+    eprintln!("compare: floatip = {floatip}");
+    eprintln!("compare: IPaddr2 = {IPADDR2}");
+    eprintln!("compare: {iters} iterations per measurement; building the lab ...");
+    let lab = Lab::new(2);
+    for h in [Host::Client, Host::Node(0), Host::Node(1)] {
+        lab.wait_dad(h, "eth0");
+    }
+    let mac0 = lab.mac(Host::Node(0), "eth0");
+    let mac1 = lab.mac(Host::Node(1), "eth0");
+    let mut b = Bench {
+        lab,
+        spawner,
+        tmp,
+        floatip: floatip.clone(),
+        iters,
+        results: Results::default(),
+        clock: Clock::new(),
+        mac0,
+        mac1,
+        log: Vec::new(),
+    };
+    let floor = b.exec_floor();
+    b.phase_static();
+    b.phase_lifecycle(VIP4);
+    b.phase_lifecycle(VIP6);
+    eprintln!("compare: scale ...");
+    b.phase_scale();
+    let elapsed = began.elapsed();
+
+    print_table(&b.results);
+    println!();
+    println!(
+        "exec floor, /bin/true spawned the same way (median): wall {:.2} ms, CPU {:.2} ms, peak RSS {:.2} MiB (no RSS figure can be below it)",
+        floor.wall_ms, floor.cpu_ms, floor.rss_mib
+    );
+    println!("parameters (both agents): nic=eth0 cidr_netmask=24|64 arp_count=5 arp_interval=200 arp_bg=true, IPv6 nodad=true; OCF_RESKEY_CRM_meta_interval=0 (probe) or 10000 (recurring monitor)");
+    println!("announcement: exec stamp -> frame on the client's eth0 (AF_PACKET capture); neighbour: exec stamp -> RTM_NEWNEIGH with node0's MAC (netlink notification, no polling)");
+    println!(
+        "run time: {:.0} s, {iters} iterations per measurement",
+        elapsed.as_secs_f64()
+    );
+    for l in &b.log {
+        println!("note: {l}");
+    }
+    println!();
+    println!("targets (floatip; benchmarked, not asserted):");
+    let ts = targets(&b.results);
+    for t in &ts {
+        println!(
+            "  [{}] {:<62} {:>8} ({})",
+            if t.met { "met" } else { "MISSED" },
+            t.name,
+            t.value.map_or("-".into(), |v| format!("{v:.2}")),
+            t.limit
+        );
+    }
+    println!(
+        "  {} of {} targets met",
+        ts.iter().filter(|t| t.met).count(),
+        ts.len()
+    );
+
+    let out_dir = target_dir().join("bench");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let mut rows = Vec::new();
+    for r in b.results.grouped() {
+        rows.push(json!({
+            "section": r.section,
+            "name": r.name,
+            "unit": r.unit,
+            "ipaddr2": stats_json(&r.samples[0]),
+            "floatip": stats_json(&r.samples[1]),
+            "ratio_ipaddr2_over_floatip": ratio(r),
+        }));
+    }
+    let mut scale = BTreeMap::new();
+    for r in b
+        .results
+        .rows
+        .iter()
+        .filter(|r| r.section.starts_with("scale"))
+    {
+        scale
+            .entry(r.section.clone())
+            .or_insert_with(Vec::new)
+            .push(json!({
+                "addresses": r.name.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()),
+                "ipaddr2_median": median(&r.samples[0]),
+                "floatip_median": median(&r.samples[1]),
+            }));
+    }
+    let doc = json!({
+        "floatip": floatip,
+        "ipaddr2": IPADDR2,
+        "kernel": command_output("uname", &["-r"]),
+        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "iterations": iters,
+        "run_seconds": elapsed.as_secs_f64(),
+        "exec_floor_true": { "wall_ms": floor.wall_ms, "cpu_ms": floor.cpu_ms, "rss_mib": floor.rss_mib },
+        "parameters": {
+            "ipv4": ocf_params(VIP4).into_iter().collect::<BTreeMap<_, _>>(),
+            "ipv6": ocf_params(VIP6).into_iter().collect::<BTreeMap<_, _>>(),
+        },
+        "notes": b.log,
+        "rows": rows,
+        "scale": scale,
+        "targets": ts.iter().map(|t| json!({
+            "name": t.name, "value": t.value, "limit": t.limit, "met": t.met,
+        })).collect::<Vec<_>>(),
+    });
+    let json_path = out_dir.join("compare.json");
+    std::fs::write(&json_path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let svg_path = out_dir.join("scale.svg");
+    match chart(&b.results, &svg_path) {
+        Ok(()) => println!("\nwrote {} and {}", json_path.display(), svg_path.display()),
+        Err(e) => println!("\nwrote {}; chart failed: {e}", json_path.display()),
+    }
+    drop(b);
+    drop(tmp_guard);
+}
