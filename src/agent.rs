@@ -9,6 +9,7 @@ use crate::params::{
     broadcast_address, Lifetime, Meta, Params, DAD_ALLOWANCE_MS, TIMEOUT_MARGIN_MS,
 };
 use crate::resolve::{place, Route};
+use crate::schedule::{BurstPlan, Sending};
 use log::{debug, info, warn};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -77,14 +78,17 @@ pub trait Host {
     fn delete_address(&mut self, ifindex: u32, ip: IpAddr, prefix_len: u8) -> Result<()>;
     /// Sends one announcement round for `ip` from `link`.
     fn announce(&mut self, link: &Link, ip: IpAddr) -> Result<()>;
-    /// Starts a detached process that sends `rounds` more rounds, `interval` apart.
-    fn spawn_burst(
-        &mut self,
-        link: &Link,
-        ip: IpAddr,
-        rounds: u32,
-        interval: Duration,
-    ) -> Result<()>;
+    /// Sends a refresh round: the announcement round plus a unicast answer to every neighbour
+    /// this node knows on the link.
+    fn refresh(&mut self, link: &Link, ip: IpAddr) -> Result<()>;
+    /// Sends duplicate-address probes for `ip` and listens for `wait`: the MAC of another
+    /// machine that claims it, if any. Failing to send is an error, not "nobody answered".
+    fn probe(&mut self, link: &Link, ip: IpAddr, wait: Duration) -> Result<Option<MacAddr>>;
+    /// Starts a detached process that follows `plan` (and defends the address if asked).
+    fn spawn_burst(&mut self, link: &Link, ip: IpAddr, plan: BurstPlan, defend: bool)
+        -> Result<()>;
+    /// Whether this resource's background process is alive.
+    fn burst_running(&mut self) -> bool;
     /// Ends this resource's background burst, if one runs, and waits until it is gone. With
     /// `lost_track_of`, also any unrecorded burst for that address in this network namespace
     /// when the state no longer records one (the state directory was removed or garbled).
@@ -248,6 +252,14 @@ pub fn start<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
                 // lvs_support parks the address on lo at stop; take it back.
                 host.delete_address(other, p.ip, 32)?;
             }
+            if p.probe_before_start {
+                if let Some(theirs) = other_owner(host, p, link)? {
+                    return Err(Error::generic(format!(
+                        "{} is already in use by {theirs} (it answered a duplicate-address probe on {}); not taking it",
+                        p.ip, link.name
+                    )));
+                }
+            }
             add(host, p, meta, &target, label)?;
         }
     }
@@ -256,7 +268,9 @@ pub fn start<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
         nic: link.name.clone(),
         prefix_len: target.prefix_len,
     });
-    if let Err(e) = recorded.and_then(|()| announce_burst(host, p, link, p.announce.count)) {
+    if let Err(e) =
+        recorded.and_then(|()| announce_burst(host, p, link, p.announce.count, Sending::Round))
+    {
         // Nothing half-configured: an address nobody was told about is taken back.
         let _ = host.delete_address(link.index, p.ip, target.prefix_len);
         let _ = host.forget();
@@ -336,12 +350,19 @@ fn wait_for_dad<H: Host>(host: &mut H, p: &Params, meta: &Meta, target: &Target)
     )))
 }
 
-/// Sends `count` rounds: the first now, the rest from a background process or in the
-/// foreground. Any earlier burst of this resource is ended first, so two never overlap.
-fn announce_burst<H: Host>(host: &mut H, p: &Params, link: &Link, count: u32) -> Result<()> {
-    if count == 0 {
-        return Ok(());
-    }
+/// Rounds sent when another machine is seen claiming the address (a short burst).
+pub const DEFENCE_ROUNDS: u32 = 3;
+
+/// Sends `count` rounds: the first now (of kind `first`), the rest from a background process
+/// or in the foreground, and leaves the background process refreshing and defending the
+/// address if asked. Any earlier burst of this resource is ended first, so two never overlap.
+fn announce_burst<H: Host>(
+    host: &mut H,
+    p: &Params,
+    link: &Link,
+    count: u32,
+    first: Sending,
+) -> Result<()> {
     if !link.announces {
         info!(
             "{} does not use ARP/ND; {} is not announced",
@@ -350,22 +371,49 @@ fn announce_burst<H: Host>(host: &mut H, p: &Params, link: &Link, count: u32) ->
         return Ok(());
     }
     host.end_burst(None)?;
-    host.announce(link, p.ip)?;
-    let rest = count - 1;
+    match first {
+        Sending::Round => host.announce(link, p.ip)?,
+        Sending::Refresh => host.refresh(link, p.ip)?,
+    }
     info!("announced {} on {} (round 1 of {count})", p.ip, link.name);
-    if rest == 0 {
+    let rest = count.saturating_sub(1);
+    let interval = Duration::from_millis(u64::from(p.announce.interval_ms));
+    let refresh_every = (p.announce.refresh_interval_s > 0)
+        .then(|| Duration::from_secs(u64::from(p.announce.refresh_interval_s)));
+    let mut plan = BurstPlan {
+        rounds: rest,
+        interval,
+        refresh_every,
+    };
+    if !p.announce.background {
+        for _ in 0..rest {
+            host.sleep(interval);
+            host.announce(link, p.ip)?;
+        }
+        debug!("sent {count} rounds for {} in the foreground", p.ip);
+        plan.rounds = 0;
+    }
+    if plan.is_empty() {
         return Ok(());
     }
-    let interval = Duration::from_millis(u64::from(p.announce.interval_ms));
-    if p.announce.background {
-        return host.spawn_burst(link, p.ip, rest, interval);
+    host.spawn_burst(link, p.ip, plan, p.announce.defend)
+}
+
+/// Probes for another owner; the reason names its MAC.
+fn other_owner<H: Host>(host: &mut H, p: &Params, link: &Link) -> Result<Option<MacAddr>> {
+    if !link.announces {
+        return Ok(None);
     }
-    for _ in 0..rest {
-        host.sleep(interval);
-        host.announce(link, p.ip)?;
-    }
-    debug!("sent {count} rounds for {} in the foreground", p.ip);
-    Ok(())
+    host.probe(
+        link,
+        p.ip,
+        Duration::from_millis(u64::from(p.announce.probe_wait_ms)),
+    )
+}
+
+fn mac_of(link: &Link) -> String {
+    link.mac
+        .map_or_else(|| "no MAC".to_string(), |m| m.to_string())
 }
 
 pub fn stop<H: Host>(host: &mut H, p: &Params) -> Result<()> {
@@ -440,7 +488,9 @@ fn park_on_loopback<H: Host>(host: &mut H, p: &Params) -> Result<()> {
 }
 
 /// monitor: Success or NotRunning, or an error for a failed resource.
-pub fn monitor<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<Status> {
+/// monitor: Success or NotRunning, or an error for a failed resource. `deep` (check level 10)
+/// also probes the link for another machine answering for the address.
+pub fn monitor<H: Host>(host: &mut H, p: &Params, meta: &Meta, deep: bool) -> Result<Status> {
     let Some(target) = locate_managed(host, p)? else {
         return Ok(Status::NotRunning);
     };
@@ -478,8 +528,52 @@ pub fn monitor<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<Status>
             return Err(Error::generic(problem));
         }
     }
-    if meta.interval_ms > 0 && p.announce.refresh_count > 0 {
-        announce_burst(host, p, link, p.announce.refresh_count)?;
+    if deep {
+        if let Some(theirs) = other_owner(host, p, link)? {
+            warn!(
+                "conflict: {} is claimed by {theirs} while this node ({}) holds it on {}",
+                p.ip,
+                mac_of(link),
+                link.name
+            );
+            if p.announce.defend {
+                announce_burst(host, p, link, DEFENCE_ROUNDS, Sending::Refresh)?;
+            }
+            return Err(Error::generic(format!(
+                "{} is also answered by {theirs} on {}'s link (this node is {}){}",
+                p.ip,
+                link.name,
+                mac_of(link),
+                if p.announce.defend {
+                    "; announced again"
+                } else {
+                    ""
+                }
+            )));
+        }
+    }
+    let recurring = meta.interval_ms > 0;
+    if recurring && p.announce.refresh_count > 0 {
+        announce_burst(host, p, link, p.announce.refresh_count, Sending::Refresh)?;
+    } else if recurring
+        && p.announce.refresh_interval_s > 0
+        && link.announces
+        && !host.burst_running()
+    {
+        // The refresher should live as long as the resource; bring it back if it died.
+        warn!(
+            "the refresh process for {} was not running; restarting it",
+            p.ip
+        );
+        let refresh_every = Some(Duration::from_secs(u64::from(
+            p.announce.refresh_interval_s,
+        )));
+        let plan = BurstPlan {
+            rounds: 0,
+            interval: Duration::from_millis(u64::from(p.announce.interval_ms)),
+            refresh_every,
+        };
+        host.spawn_burst(link, p.ip, plan, p.announce.defend)?;
     }
     Ok(Status::Success)
 }
@@ -504,6 +598,10 @@ mod tests {
         dad_polls_until_done: u32,
         dad_fails: bool,
         end_burst_fails: bool,
+        refreshes_sent: u32,
+        other_owner: Option<MacAddr>,
+        probes: u32,
+        burst_alive: bool,
     }
 
     impl FakeHost {
@@ -593,15 +691,28 @@ mod tests {
             self.rounds_sent += 1;
             Ok(())
         }
+        fn refresh(&mut self, _link: &Link, _ip: IpAddr) -> Result<()> {
+            self.rounds_sent += 1;
+            self.refreshes_sent += 1;
+            Ok(())
+        }
+        fn probe(&mut self, _link: &Link, _ip: IpAddr, _wait: Duration) -> Result<Option<MacAddr>> {
+            self.probes += 1;
+            Ok(self.other_owner)
+        }
         fn spawn_burst(
             &mut self,
             _link: &Link,
             _ip: IpAddr,
-            rounds: u32,
-            _interval: Duration,
+            plan: BurstPlan,
+            _defend: bool,
         ) -> Result<()> {
-            self.bursts_spawned.push(rounds);
+            self.bursts_spawned.push(plan.rounds);
+            self.burst_alive = true;
             Ok(())
+        }
+        fn burst_running(&mut self) -> bool {
+            self.burst_alive
         }
         fn end_burst(&mut self, _lost_track_of: Option<IpAddr>) -> Result<()> {
             self.bursts_ended += 1;
@@ -840,21 +951,21 @@ mod tests {
         let mut host = FakeHost::lab();
         let p = params(&[("ip", "198.51.100.50")]);
         assert_eq!(
-            monitor(&mut host, &p, &Meta::default()).unwrap(),
+            monitor(&mut host, &p, &Meta::default(), false).unwrap(),
             Status::NotRunning
         );
         start(&mut host, &p, &Meta::default()).unwrap();
         assert_eq!(
-            monitor(&mut host, &p, &Meta::default()).unwrap(),
+            monitor(&mut host, &p, &Meta::default(), false).unwrap(),
             Status::Success
         );
         host.links[1].carrier = false;
-        let err = monitor(&mut host, &p, &Meta::default()).unwrap_err();
+        let err = monitor(&mut host, &p, &Meta::default(), false).unwrap_err();
         assert_eq!(err.status, Status::ErrGeneric);
         assert!(err.reason.contains("link down on NIC"));
         let lenient = params(&[("ip", "198.51.100.50"), ("check_link_status", "false")]);
         assert_eq!(
-            monitor(&mut host, &lenient, &Meta::default()).unwrap(),
+            monitor(&mut host, &lenient, &Meta::default(), false).unwrap(),
             Status::Success
         );
     }
@@ -866,7 +977,7 @@ mod tests {
         start(&mut host, &p, &Meta::default()).unwrap();
         host.routes.clear();
         assert_eq!(
-            monitor(&mut host, &p, &Meta::default()).unwrap(),
+            monitor(&mut host, &p, &Meta::default(), false).unwrap(),
             Status::Success
         );
     }
@@ -877,13 +988,13 @@ mod tests {
         let p = params(&[("ip", "198.51.100.50"), ("arp_count_refresh", "2")]);
         start(&mut host, &p, &Meta::default()).unwrap();
         let sent = host.rounds_sent;
-        monitor(&mut host, &p, &Meta::default()).unwrap();
+        monitor(&mut host, &p, &Meta::default(), false).unwrap();
         assert_eq!(host.rounds_sent, sent, "a probe never announces");
         let recurring = Meta {
             interval_ms: 10_000,
             ..Meta::default()
         };
-        monitor(&mut host, &p, &recurring).unwrap();
+        monitor(&mut host, &p, &recurring, false).unwrap();
         assert_eq!(host.rounds_sent, sent + 1);
         assert_eq!(host.bursts_spawned.last(), Some(&1));
     }
@@ -906,12 +1017,12 @@ mod tests {
         host.addresses
             .insert((2, vip()), tentative(Duration::from_secs(1)));
         assert_eq!(
-            monitor(&mut host, &p, &Meta::default()).unwrap(),
+            monitor(&mut host, &p, &Meta::default(), false).unwrap(),
             Status::Success
         );
         host.addresses
             .insert((2, vip()), tentative(Duration::from_secs(60)));
-        let err = monitor(&mut host, &p, &Meta::default()).unwrap_err();
+        let err = monitor(&mut host, &p, &Meta::default(), false).unwrap_err();
         assert!(err.reason.contains("tentative"), "{}", err.reason);
     }
 
@@ -923,5 +1034,80 @@ mod tests {
         host.end_burst_fails = true;
         stop(&mut host, &p).unwrap();
         assert!(host.addresses.is_empty());
+    }
+
+    const ZOMBIE: MacAddr = MacAddr(2, 0, 0, 0, 0, 0x66);
+
+    #[test]
+    fn run_arping_refuses_an_address_someone_answers_for() {
+        let mut host = FakeHost::lab();
+        host.other_owner = Some(ZOMBIE);
+        let p = params(&[("ip", "198.51.100.50"), ("run_arping", "true")]);
+        let err = start(&mut host, &p, &Meta::default()).unwrap_err();
+        assert_eq!(err.status, Status::ErrGeneric);
+        assert!(err.reason.contains("02:00:00:00:00:66"), "{}", err.reason);
+        assert!(host.addresses.is_empty(), "nothing added");
+        host.other_owner = None;
+        start(&mut host, &p, &Meta::default()).unwrap();
+        assert_eq!(host.probes, 2);
+    }
+
+    #[test]
+    fn deep_monitor_reports_and_defends_against_another_owner() {
+        let mut host = FakeHost::lab();
+        let p = params(&[("ip", "198.51.100.50")]);
+        start(&mut host, &p, &Meta::default()).unwrap();
+        assert_eq!(
+            monitor(&mut host, &p, &Meta::default(), true).unwrap(),
+            Status::Success
+        );
+        host.other_owner = Some(ZOMBIE);
+        let refreshes = host.refreshes_sent;
+        assert_eq!(
+            monitor(&mut host, &p, &Meta::default(), false).unwrap(),
+            Status::Success,
+            "level 0 does not probe"
+        );
+        let err = monitor(&mut host, &p, &Meta::default(), true).unwrap_err();
+        assert!(
+            err.reason.contains("02:00:00:00:00:66") && err.reason.contains("announced again"),
+            "{}",
+            err.reason
+        );
+        assert_eq!(host.refreshes_sent, refreshes + 1, "defended at once");
+        assert_eq!(host.bursts_spawned.last(), Some(&(DEFENCE_ROUNDS - 1)));
+        let passive = params(&[("ip", "198.51.100.50"), ("conflict_defend", "false")]);
+        let err = monitor(&mut host, &passive, &Meta::default(), true).unwrap_err();
+        assert!(!err.reason.contains("announced again"));
+        assert_eq!(
+            host.refreshes_sent,
+            refreshes + 1,
+            "no defence when asked not to"
+        );
+    }
+
+    #[test]
+    fn refresh_process_is_restarted_by_a_recurring_monitor() {
+        let mut host = FakeHost::lab();
+        let p = params(&[
+            ("ip", "198.51.100.50"),
+            ("arp_count", "1"),
+            ("arp_refresh_interval", "10"),
+        ]);
+        start(&mut host, &p, &Meta::default()).unwrap();
+        assert_eq!(
+            host.bursts_spawned,
+            vec![0],
+            "a refresh-only process after the single round"
+        );
+        host.burst_alive = false;
+        let recurring = Meta {
+            interval_ms: 10_000,
+            ..Meta::default()
+        };
+        monitor(&mut host, &p, &recurring, false).unwrap();
+        assert_eq!(host.bursts_spawned, vec![0, 0]);
+        monitor(&mut host, &p, &recurring, false).unwrap();
+        assert_eq!(host.bursts_spawned.len(), 2, "not while it runs");
     }
 }

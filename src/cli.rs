@@ -35,8 +35,9 @@ pub struct Request {
     pub action: Action,
     pub raw: RawParams,
     pub meta: Meta,
-    /// OCF_CHECK_LEVEL; validate-all checks the node too from 10 (our default).
-    pub check_level: u32,
+    /// OCF_CHECK_LEVEL when given: validate-all checks the node too from 10 (its default
+    /// here), monitor probes for another owner from 10 (its default is 0).
+    pub check_level: Option<u32>,
     pub instance: Option<String>,
 }
 
@@ -134,9 +135,7 @@ fn request(action: Action, raw: RawParams, env: &Environment) -> Request {
         action,
         raw,
         meta: meta(env),
-        // Our chosen default: validate-all also checks that this node can place the address.
-        check_level: env_number(env, "OCF_CHECK_LEVEL")
-            .map_or(10, |l| l.min(u64::from(u32::MAX)) as u32),
+        check_level: env_number(env, "OCF_CHECK_LEVEL").map(|l| l.min(u64::from(u32::MAX)) as u32),
         instance: env
             .get("OCF_RESOURCE_INSTANCE")
             .and_then(|s| s.to_str())

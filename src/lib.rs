@@ -12,3 +12,4 @@ pub mod ocf;
 pub mod packet;
 pub mod params;
 pub mod resolve;
+pub mod schedule;

@@ -119,12 +119,15 @@ fn run(request: &Request, env: &Environment, instance: &str) -> Result<Status> {
     };
     log_parameter_notes(&p, request);
     let probe = action == Action::Monitor && request.meta.interval_ms == 0;
+    let deep = action == Action::Monitor && request.check_level.unwrap_or(0) >= 10;
+    let refreshes = !probe && (p.announce.refresh_count > 0 || p.announce.refresh_interval_s > 0);
     let changes_things = matches!(action, Action::Start | Action::Stop)
-        || (action == Action::Monitor && !probe && p.announce.refresh_count > 0);
+        || (action == Action::Monitor && (deep || refreshes));
     if changes_things {
         system::require_network_privileges(action.name())?;
     }
-    if action == Action::ValidateAll && request.check_level < 10 {
+    // validate-all checks this node too unless asked for the lightest level.
+    if action == Action::ValidateAll && request.check_level.unwrap_or(10) < 10 {
         return Ok(Status::Success);
     }
     if action == Action::ReloadAgent {
@@ -157,7 +160,7 @@ fn run(request: &Request, env: &Environment, instance: &str) -> Result<Status> {
         Action::Start => agent::start(&mut host, &p, &request.meta).map(|()| Status::Success),
         Action::Stop => agent::stop(&mut host, &p).map(|()| Status::Success),
         Action::Monitor => {
-            let observed = match agent::monitor(&mut host, &p, &request.meta) {
+            let observed = match agent::monitor(&mut host, &p, &request.meta, deep) {
                 // A configured nic that is missing means the address cannot be here.
                 Err(e) if e.status == Status::ErrInstalled => Ok(Status::NotRunning),
                 other => other,

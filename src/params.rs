@@ -185,7 +185,14 @@ pub const PARAMETERS: &[ParamSpec] = &[
         Boolean,
         Some("false"),
         false,
-        "duplicate probe before start; not supported yet",
+        "probe for another owner before adding the address",
+    ),
+    spec(
+        "arp_probe_wait",
+        Integer,
+        Some("300"),
+        true,
+        "milliseconds to listen for another owner when probing",
     ),
     spec(
         "nodad",
@@ -221,6 +228,20 @@ pub const PARAMETERS: &[ParamSpec] = &[
         Some("true"),
         false,
         "require the nic up with carrier",
+    ),
+    spec(
+        "conflict_defend",
+        Boolean,
+        Some("true"),
+        true,
+        "re-announce when another machine claims the address",
+    ),
+    spec(
+        "arp_refresh_interval",
+        Integer,
+        Some("0"),
+        true,
+        "seconds between background refreshes (0: off)",
     ),
 ];
 
@@ -315,6 +336,12 @@ pub struct Announce {
     pub interval_ms: u32,
     pub refresh_count: u32,
     pub background: bool,
+    /// Seconds between refresh rounds from the background process; 0 is off.
+    pub refresh_interval_s: u32,
+    /// Re-announce when another machine claims the address.
+    pub defend: bool,
+    /// How long a duplicate-address probe listens.
+    pub probe_wait_ms: u32,
 }
 
 /// Validated parameters. The interface and prefix may still be unknown here: they are found
@@ -334,6 +361,8 @@ pub struct Params {
     pub preferred_lft: Lifetime,
     pub network_namespace: Option<String>,
     pub check_link_status: bool,
+    /// run_arping: probe for another owner before adding the address.
+    pub probe_before_start: bool,
     /// Parameters that were set but have no effect in floatip (logged once per action).
     pub ignored: Vec<&'static str>,
     /// Warnings produced while parsing (e.g. a dotted-quad netmask).
@@ -350,6 +379,8 @@ impl Params {
 pub const IFNAME_MAX: usize = 15;
 pub const ARP_COUNT_MAX: u32 = 1000;
 pub const ARP_INTERVAL_MAX_MS: u32 = 60_000;
+pub const REFRESH_INTERVAL_MAX_S: u32 = 3_600;
+pub const PROBE_WAIT_MAX_MS: u32 = 10_000;
 
 /// Shows a user's value inside a reason: escaped, non-UTF-8 bytes replaced, and cut short so
 /// the reason stays one readable line.
@@ -720,17 +751,19 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
             meta.clone_max
         )));
     }
-    if boolean(raw, "run_arping")? {
-        return Err(Error::configured(
-            "run_arping=true is not supported by floatip yet",
-        ));
-    }
-
     let announce = Announce {
         count: integer(raw, "arp_count", 1, u64::from(ARP_COUNT_MAX))? as u32,
         interval_ms: integer(raw, "arp_interval", 1, u64::from(ARP_INTERVAL_MAX_MS))? as u32,
         refresh_count: integer(raw, "arp_count_refresh", 0, u64::from(ARP_COUNT_MAX))? as u32,
         background: boolean(raw, "arp_bg")?,
+        refresh_interval_s: integer(
+            raw,
+            "arp_refresh_interval",
+            0,
+            u64::from(REFRESH_INTERVAL_MAX_S),
+        )? as u32,
+        defend: boolean(raw, "conflict_defend")?,
+        probe_wait_ms: integer(raw, "arp_probe_wait", 10, u64::from(PROBE_WAIT_MAX_MS))? as u32,
     };
     for name in ["arp_sender", "send_arp_opts"] {
         if let Some(v) = raw.get(name) {
@@ -769,6 +802,7 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
         preferred_lft,
         network_namespace,
         check_link_status,
+        probe_before_start: boolean(raw, "run_arping")?,
         ignored,
         warnings,
     };
@@ -864,9 +898,13 @@ mod tests {
                 count: 5,
                 interval_ms: 200,
                 refresh_count: 0,
-                background: true
+                background: true,
+                refresh_interval_s: 0,
+                defend: true,
+                probe_wait_ms: 300,
             }
         );
+        assert!(!p.probe_before_start);
         assert!(p.check_link_status);
         assert_eq!(p.preferred_lft, Lifetime::Forever);
     }
@@ -1081,8 +1119,8 @@ mod tests {
                 "lvs_support",
             ),
             (
-                &[("ip", "198.51.100.50"), ("run_arping", "true")],
-                "run_arping",
+                &[("ip", "198.51.100.50"), ("arp_probe_wait", "5")],
+                "invalid arp_probe_wait",
             ),
             (
                 &[("ip", "198.51.100.50"), ("check_link_status", "sometimes")],

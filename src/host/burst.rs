@@ -6,9 +6,10 @@
 //! PID can never be killed. stop waits until the process is gone before it removes the address.
 
 use super::netlink::Netlink;
-use super::state::BurstId;
-use crate::agent::Link;
+use super::port::Port;
+use super::state::{BurstId, Conflict, StateDir};
 use crate::error::{Error, Result};
+use crate::schedule::{self, BurstPlan, Sending};
 use log::{debug, warn};
 use std::io::{Read, Write};
 use std::net::IpAddr;
@@ -31,6 +32,11 @@ pub fn parse_start_time(stat: &str) -> Option<u64> {
     let after_comm = &stat[stat.rfind(')')? + 1..];
     // After ") " come fields 3.. ; starttime is field 22, i.e. the 20th from here.
     after_comm.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether the recorded worker is still the running process we started.
+pub fn is_alive(burst: BurstId) -> bool {
+    start_time(burst.pid) == Some(burst.start_time) && is_our_worker(burst.pid)
 }
 
 fn is_our_worker(pid: i32) -> bool {
@@ -58,17 +64,59 @@ impl PendingBurst {
     }
 }
 
-/// Starts the worker for `rounds` more rounds, held until released.
-pub fn spawn(link: &Link, ip: IpAddr, rounds: u32, interval: Duration) -> Result<PendingBurst> {
+/// What a worker is told on its command line (which also identifies it in /proc).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerArgs {
+    pub ifindex: u32,
+    pub ip: IpAddr,
+    pub plan: BurstPlan,
+    pub defend: bool,
+    /// Where to record conflicts: the state directory and the resource's name.
+    pub state_dir: String,
+    pub instance: String,
+}
+
+impl WorkerArgs {
+    /// The arguments after WORKER_ARG; the address stays third (see `find_workers`).
+    pub fn to_args(&self) -> Vec<String> {
+        vec![
+            self.ifindex.to_string(),
+            self.ip.to_string(),
+            self.plan.rounds.to_string(),
+            self.plan.interval.as_millis().to_string(),
+            self.plan
+                .refresh_every
+                .map_or(0, |d| d.as_millis())
+                .to_string(),
+            u8::from(self.defend).to_string(),
+            self.state_dir.clone(),
+            self.instance.clone(),
+        ]
+    }
+
+    pub fn parse(args: &[String]) -> Option<WorkerArgs> {
+        let refresh_ms: u64 = args.get(4)?.parse().ok()?;
+        Some(WorkerArgs {
+            ifindex: args.first()?.parse().ok()?,
+            ip: args.get(1)?.parse().ok()?,
+            plan: BurstPlan {
+                rounds: args.get(2)?.parse().ok()?,
+                interval: Duration::from_millis(args.get(3)?.parse().ok()?),
+                refresh_every: (refresh_ms > 0).then(|| Duration::from_millis(refresh_ms)),
+            },
+            defend: args.get(5)? == "1",
+            state_dir: args.get(6)?.clone(),
+            instance: args.get(7)?.clone(),
+        })
+    }
+}
+
+/// Starts a worker, held until released.
+pub fn spawn(worker: &WorkerArgs) -> Result<PendingBurst> {
     let mut command = Command::new("/proc/self/exe");
     command
         .arg(WORKER_ARG)
-        .args([
-            link.index.to_string(),
-            ip.to_string(),
-            rounds.to_string(),
-            interval.as_millis().to_string(),
-        ])
+        .args(worker.to_args())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         // Pacemaker reads the agent's stderr until EOF; a worker holding it would stall it.
@@ -186,18 +234,12 @@ pub fn end(burst: BurstId, patience: Duration) -> Result<()> {
     result
 }
 
-/// The worker: sends the remaining rounds on schedule, re-checking before every round that
-/// the address is still on this interface and usable, so it never announces an address this
-/// node gave up. Exits quietly when it is not.
+/// The worker: sends on its plan's schedule, re-checking before every send that the address
+/// is still on this interface and usable, so it never announces an address this node gave
+/// up, and exits quietly when it is not. With `defend` it listens in between and answers
+/// another machine's claim at once (at most once per DEFEND_INTERVAL).
 pub fn run_worker(args: &[String]) -> i32 {
-    let parsed = (|| {
-        let ifindex: u32 = args.first()?.parse().ok()?;
-        let ip: IpAddr = args.get(1)?.parse().ok()?;
-        let rounds: u32 = args.get(2)?.parse().ok()?;
-        let interval_ms: u64 = args.get(3)?.parse().ok()?;
-        Some((ifindex, ip, rounds, Duration::from_millis(interval_ms)))
-    })();
-    let Some((ifindex, ip, rounds, interval)) = parsed else {
+    let Some(worker) = WorkerArgs::parse(args) else {
         return 2;
     };
     let begin = Instant::now();
@@ -209,31 +251,119 @@ pub fn run_worker(args: &[String]) -> i32 {
     let Ok(mut netlink) = Netlink::open() else {
         return 1;
     };
-    let mut announcer = None;
-    for round in 1..=rounds {
-        let due = begin + interval * round;
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
-        let still_ours =
-            matches!(netlink.address(ifindex, ip), Ok(Some(a)) if !a.tentative && !a.dadfailed);
-        let link = match netlink.link_by_index(ifindex) {
-            Ok(Some(link)) if still_ours && link.up => link,
+    let ip = worker.ip;
+    let mut port: Option<Port> = None;
+    let mut last_defence: Option<Duration> = None;
+    let mut sent = 0;
+    while let Some((offset, sending)) = worker.plan.due(sent) {
+        let due = begin + offset;
+        let link = match netlink.link_by_index(worker.ifindex) {
+            Ok(Some(link)) if link.up => link,
             _ => return 0,
         };
-        if announcer.is_none() {
-            match super::announce::Announcer::open(&link) {
-                Ok(a) => announcer = Some(a),
+        if port.is_none() {
+            let opened = if worker.defend {
+                Port::open_listening(&link)
+            } else {
+                Port::open(&link)
+            };
+            match opened {
+                Ok(p) => port = Some(p),
                 Err(_) => return 1,
             }
         }
-        if let Some(a) = announcer.as_mut() {
-            if a.round(ip).is_err() {
-                return 1;
+        let Some(port) = port.as_mut() else { return 1 };
+        // Between sends: listen for a claim, or just wait.
+        let claim = if worker.defend {
+            port.claimant(ip, due, false)
+        } else {
+            None
+        };
+        if claim.is_none() {
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
             }
         }
+        let still_ours = matches!(netlink.address(worker.ifindex, ip), Ok(Some(a)) if !a.tentative && !a.dadfailed);
+        if !still_ours {
+            return 0;
+        }
+        if let Some(theirs) = claim {
+            let now = begin.elapsed();
+            let line = format!(
+                "{ip} claimed by {theirs} while {} holds it on {}",
+                port.mac(),
+                link.name
+            );
+            if !schedule::may_defend(last_defence, now) {
+                syslog(
+                    libc::LOG_WARNING,
+                    &format!(
+                        "conflict: {line}; already defended recently, leaving it to the cluster"
+                    ),
+                );
+                continue;
+            }
+            last_defence = Some(now);
+            syslog(
+                libc::LOG_WARNING,
+                &format!("conflict: {line}; announcing again"),
+            );
+            record_conflict(&worker, &theirs.to_string(), &port.mac().to_string());
+            if port
+                .refresh(ip, &neighbours(&mut netlink, &worker))
+                .is_err()
+            {
+                return 1;
+            }
+            continue;
+        }
+        let result = match sending {
+            Sending::Round => port.round(ip),
+            Sending::Refresh => port.refresh(ip, &neighbours(&mut netlink, &worker)),
+        };
+        if result.is_err() {
+            return 1;
+        }
+        sent += 1;
     }
     0
+}
+
+fn neighbours(netlink: &mut Netlink, worker: &WorkerArgs) -> Vec<(IpAddr, crate::packet::MacAddr)> {
+    netlink
+        .neighbours(worker.ifindex, worker.ip)
+        .unwrap_or_default()
+}
+
+fn record_conflict(worker: &WorkerArgs, theirs: &str, ours: &str) {
+    let state = StateDir::new(&worker.state_dir, &worker.instance);
+    let _ = state.record_conflict(&Conflict {
+        at_unix: unix_now(),
+        ip: worker.ip,
+        theirs: theirs.to_string(),
+        ours: ours.to_string(),
+    });
+}
+
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The worker has no stderr (see `spawn`), so it reports through syslog, where Pacemaker's
+/// own messages go on a default install.
+fn syslog(priority: libc::c_int, message: &str) {
+    let Ok(text) = std::ffi::CString::new(message.replace('\0', " ")) else {
+        return;
+    };
+    static IDENT: &std::ffi::CStr = c"floatip";
+    // SAFETY: IDENT is static (openlog keeps the pointer); "%s" with a valid C string.
+    unsafe {
+        libc::openlog(IDENT.as_ptr(), libc::LOG_PID, libc::LOG_DAEMON);
+        libc::syslog(priority, c"%s".as_ptr(), text.as_ptr());
+    }
 }
 
 #[cfg(test)]
@@ -246,6 +376,24 @@ mod tests {
             "4242 (a b) c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 987654 1000 10";
         assert_eq!(parse_start_time(stat), Some(987654));
         assert_eq!(parse_start_time("garbage"), None);
+    }
+
+    #[test]
+    fn worker_arguments_round_trip() {
+        let worker = WorkerArgs {
+            ifindex: 7,
+            ip: "2001:db8::5".parse().unwrap(),
+            plan: BurstPlan {
+                rounds: 4,
+                interval: Duration::from_millis(200),
+                refresh_every: Some(Duration::from_secs(10)),
+            },
+            defend: true,
+            state_dir: "/run/floatip".into(),
+            instance: "vip:0".into(),
+        };
+        assert_eq!(WorkerArgs::parse(&worker.to_args()), Some(worker));
+        assert_eq!(WorkerArgs::parse(&["7".into()]), None);
     }
 
     #[test]

@@ -1,20 +1,22 @@
 //! The only code that touches the kernel: netlink, raw sockets, processes and the state
 //! directory. [`SystemHost`] implements the agent's [`Host`] over them.
 
-pub mod announce;
 pub mod burst;
 pub mod netlink;
+pub mod port;
 pub mod state;
 pub mod system;
 
 use crate::agent::{AddressRequest, Assigned, Host, Link, Record};
 use crate::error::Result;
+use crate::packet::MacAddr;
 use crate::resolve::Route;
-use announce::Announcer;
+use crate::schedule::BurstPlan;
 use netlink::Netlink;
+use port::Port;
 use state::StateDir;
 use std::net::IpAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long stop waits for a killed burst process to be gone.
 const BURST_EXIT_PATIENCE: Duration = Duration::from_secs(5);
@@ -22,15 +24,22 @@ const BURST_EXIT_PATIENCE: Duration = Duration::from_secs(5);
 pub struct SystemHost {
     netlink: Netlink,
     state: StateDir,
-    announcer: Option<Announcer>,
+    port: Option<Port>,
 }
 
 impl SystemHost {
+    fn port(&mut self, link: &Link) -> Result<&mut Port> {
+        if self.port.is_none() {
+            self.port = Some(Port::open(link)?);
+        }
+        Ok(self.port.as_mut().expect("opened above"))
+    }
+
     pub fn new(state: StateDir) -> Result<SystemHost> {
         Ok(SystemHost {
             netlink: Netlink::open()?,
             state,
-            announcer: None,
+            port: None,
         })
     }
 }
@@ -65,27 +74,54 @@ impl Host for SystemHost {
     }
 
     fn announce(&mut self, link: &Link, ip: IpAddr) -> Result<()> {
-        if self.announcer.is_none() {
-            self.announcer = Some(Announcer::open(link)?);
+        self.port(link)?.round(ip)
+    }
+
+    fn refresh(&mut self, link: &Link, ip: IpAddr) -> Result<()> {
+        let neighbours = self.netlink.neighbours(link.index, ip)?;
+        self.port(link)?.refresh(ip, &neighbours)
+    }
+
+    fn probe(&mut self, link: &Link, ip: IpAddr, wait: Duration) -> Result<Option<MacAddr>> {
+        let mut port = Port::open_listening(link)?;
+        let begin = Instant::now();
+        // Two probes, the second a third of the way in, in case the first is lost.
+        port.probe(ip)?;
+        if let Some(theirs) = port.claimant(ip, begin + wait / 3, true) {
+            return Ok(Some(theirs));
         }
-        self.announcer.as_mut().expect("opened above").round(ip)
+        port.probe(ip)?;
+        Ok(port.claimant(ip, begin + wait, true))
     }
 
     fn spawn_burst(
         &mut self,
         link: &Link,
         ip: IpAddr,
-        rounds: u32,
-        interval: Duration,
+        plan: BurstPlan,
+        defend: bool,
     ) -> Result<()> {
         // The raw socket is not inherited by the worker; it opens its own.
-        self.announcer = None;
-        let pending = burst::spawn(link, ip, rounds, interval)?;
+        self.port = None;
+        let (state_dir, instance) = self.state.location();
+        let worker = burst::WorkerArgs {
+            ifindex: link.index,
+            ip,
+            plan,
+            defend,
+            state_dir,
+            instance,
+        };
+        let pending = burst::spawn(&worker)?;
         let mut state = self.state.load();
         state.burst = pending.id;
         // Recorded before it may send; if recording fails, dropping `pending` ends it.
         self.state.save(&state)?;
         pending.release()
+    }
+
+    fn burst_running(&mut self) -> bool {
+        self.state.load().burst.is_some_and(burst::is_alive)
     }
 
     fn end_burst(&mut self, lost_track_of: Option<IpAddr>) -> Result<()> {

@@ -15,6 +15,9 @@ use rtnetlink::packet_core::{
 };
 use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, CacheInfo};
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkLayerType, LinkMessage};
+use rtnetlink::packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
+};
 use rtnetlink::packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteScope, RouteType,
 };
@@ -77,6 +80,10 @@ impl Netlink {
                 match answer.payload {
                     NetlinkPayload::InnerMessage(inner) => answers.push(inner),
                     NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
+                    // A dump that fails part-way reports its errno in NLMSG_DONE.
+                    NetlinkPayload::Done(done) if done.code < 0 => {
+                        return Err(io::Error::from_raw_os_error(-done.code))
+                    }
                     _ => {}
                 }
             }
@@ -175,6 +182,32 @@ impl Netlink {
         })
     }
 
+    /// The neighbours this node knows on one interface, in the family of `ip`, with their
+    /// link-layer addresses (entries being resolved or failed are left out).
+    pub fn neighbours(&mut self, ifindex: u32, ip: IpAddr) -> Result<Vec<(IpAddr, MacAddr)>> {
+        let mut message = NeighbourMessage::default();
+        message.header.family = family(ip);
+        // Strict checking wants the interface as an attribute; a header ifindex is refused.
+        message
+            .attributes
+            .push(NeighbourAttribute::IfIndex(ifindex));
+        let answers = self
+            .exchange(
+                RouteNetlinkMessage::GetNeighbour(message),
+                NLM_F_REQUEST | NLM_F_DUMP,
+            )
+            .map_err(|e| netlink_error("cannot read the neighbour table", e))?;
+        Ok(answers
+            .iter()
+            .filter_map(|a| match a {
+                RouteNetlinkMessage::NewNeighbour(n) if n.header.ifindex == ifindex => {
+                    neighbour_from_message(n)
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
     /// Deletes the address; one that is already gone is not an error.
     pub fn delete_address(&mut self, ifindex: u32, ip: IpAddr, prefix_len: u8) -> Result<()> {
         match self.exchange(
@@ -196,6 +229,32 @@ impl Netlink {
             )),
         }
     }
+}
+
+fn neighbour_from_message(n: &NeighbourMessage) -> Option<(IpAddr, MacAddr)> {
+    if !matches!(
+        n.header.state,
+        NeighbourState::Reachable
+            | NeighbourState::Stale
+            | NeighbourState::Delay
+            | NeighbourState::Probe
+            | NeighbourState::Permanent
+    ) {
+        return None;
+    }
+    let ip = n.attributes.iter().find_map(|a| match a {
+        NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => Some(IpAddr::V4(*v4)),
+        NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => Some(IpAddr::V6(*v6)),
+        _ => None,
+    })?;
+    let mac = n.attributes.iter().find_map(|a| match a {
+        NeighbourAttribute::LinkLayerAddress(b) if b.len() == 6 => {
+            Some(MacAddr(b[0], b[1], b[2], b[3], b[4], b[5]))
+        }
+        _ => None,
+    })?;
+    // Multicast "neighbours" (33:33:..., 01:00:5e:...) are not hosts to refresh.
+    (mac.0 & 1 == 0).then_some((ip, mac))
 }
 
 fn address_of(m: &AddressMessage) -> Option<IpAddr> {

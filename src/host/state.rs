@@ -26,6 +26,39 @@ pub struct BurstId {
     pub start_time: u64,
 }
 
+/// The last time another machine claimed the address while floatip held it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    pub at_unix: u64,
+    pub ip: IpAddr,
+    pub theirs: String,
+    pub ours: String,
+}
+
+impl Conflict {
+    fn format(&self) -> String {
+        format!(
+            "at={}\nip={}\ntheirs={}\nours={}\n",
+            self.at_unix, self.ip, self.theirs, self.ours
+        )
+    }
+
+    fn parse(text: &str) -> Option<Conflict> {
+        let get = |key: &str| {
+            text.lines()
+                .filter_map(|l| l.split_once('='))
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.trim().to_string())
+        };
+        Some(Conflict {
+            at_unix: get("at")?.parse().ok()?,
+            ip: get("ip")?.parse().ok()?,
+            theirs: get("theirs")?,
+            ours: get("ours")?,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct State {
     pub record: Option<Record>,
@@ -139,22 +172,29 @@ impl StateDir {
 
     /// Reads the state; a missing, foreign or garbled file is an empty state (logged).
     pub fn load(&self) -> State {
-        let path = self.path("state");
+        self.read_private("state")
+            .map(|text| parse_state(&text))
+            .unwrap_or_default()
+    }
+
+    /// A private file's text, or None when it is missing, not ours or unreadable (logged).
+    fn read_private(&self, suffix: &str) -> Option<String> {
+        let path = self.path(suffix);
         let file = match OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&path)
         {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return State::default(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
             Err(e) => {
-                warn!("ignoring state file {}: {e}", path.display());
-                return State::default();
+                warn!("ignoring {}: {e}", path.display());
+                return None;
             }
         };
         if let Err(e) = check_owned_regular(&path, &file) {
             warn!("ignoring state: {e}");
-            return State::default();
+            return None;
         }
         let mut text = String::new();
         if file
@@ -162,10 +202,15 @@ impl StateDir {
             .read_to_string(&mut text)
             .is_err()
         {
-            warn!("ignoring unreadable state file {}", path.display());
-            return State::default();
+            warn!("ignoring unreadable {}", path.display());
+            return None;
         }
-        parse_state(&text)
+        Some(text)
+    }
+
+    /// The directory and the resource's file name, for a worker to find its way back.
+    pub fn location(&self) -> (String, String) {
+        (self.dir.to_string_lossy().into_owned(), self.name.clone())
     }
 
     /// Replaces the state atomically (write a private temporary file, then rename).
@@ -173,9 +218,21 @@ impl StateDir {
         if state == &State::default() {
             return self.remove();
         }
+        self.write_private("state", &format_state(state))
+    }
+
+    pub fn record_conflict(&self, conflict: &Conflict) -> Result<()> {
+        self.write_private("conflict", &conflict.format())
+    }
+
+    pub fn last_conflict(&self) -> Option<Conflict> {
+        Conflict::parse(&self.read_private("conflict")?)
+    }
+
+    fn write_private(&self, suffix: &str, text: &str) -> Result<()> {
         self.ensure()?;
-        let path = self.path("state");
-        let tmp = self.path(&format!("state.{}", std::process::id()));
+        let path = self.path(suffix);
+        let tmp = self.path(&format!("{suffix}.{}", std::process::id()));
         let _ = fs::remove_file(&tmp);
         let write = || -> std::io::Result<()> {
             let mut f = OpenOptions::new()
@@ -184,16 +241,17 @@ impl StateDir {
                 .mode(0o600)
                 .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
                 .open(&tmp)?;
-            f.write_all(format_state(state).as_bytes())?;
+            f.write_all(text.as_bytes())?;
             fs::rename(&tmp, &path)
         };
         write().map_err(|e| {
             let _ = fs::remove_file(&tmp);
-            Error::generic(format!("cannot write state {}: {e}", path.display()))
+            Error::generic(format!("cannot write {}: {e}", path.display()))
         })
     }
 
     pub fn remove(&self) -> Result<()> {
+        let _ = fs::remove_file(self.path("conflict"));
         let path = self.path("state");
         match fs::remove_file(&path) {
             Ok(()) => Ok(()),

@@ -50,6 +50,37 @@ pub fn announcement_frame(mac: MacAddr, ip: Ipv4Addr, form: Form) -> [u8; FRAME_
     buffer
 }
 
+/// Builds an ARP probe (RFC 5227 § 2.1.1): sender IP 0.0.0.0 so that no cache learns from
+/// it, target IP = `ip`, target MAC zero, broadcast. Whoever holds `ip` answers it.
+pub fn probe_frame(mac: MacAddr, ip: Ipv4Addr) -> [u8; FRAME_LEN] {
+    let mut buffer = announcement_frame(mac, ip, Form::Request);
+    let mut arp =
+        MutableArpPacket::new(&mut buffer[ETHERNET_HEADER_LEN..]).expect("buffer fits ARP");
+    arp.set_sender_proto_addr(Ipv4Addr::UNSPECIFIED);
+    buffer
+}
+
+/// Builds a unicast ARP reply telling one neighbour that `ip` is at `mac`. A reply addressed
+/// to the host makes Linux mark its entry REACHABLE (a broadcast one only STALE), so sent
+/// often enough it keeps the neighbour from ever probing (RFC 826 merge, RFC 1122 2.3.2.1).
+pub fn refresh_frame(
+    mac: MacAddr,
+    ip: Ipv4Addr,
+    to_mac: MacAddr,
+    to_ip: Ipv4Addr,
+) -> [u8; FRAME_LEN] {
+    let mut buffer = announcement_frame(mac, ip, Form::Reply);
+    {
+        let mut ethernet = MutableEthernetPacket::new(&mut buffer).expect("buffer fits Ethernet");
+        ethernet.set_destination(to_mac);
+    }
+    let mut arp =
+        MutableArpPacket::new(&mut buffer[ETHERNET_HEADER_LEN..]).expect("buffer fits ARP");
+    arp.set_target_hw_addr(to_mac);
+    arp.set_target_proto_addr(to_ip);
+    buffer
+}
+
 /// Parses an Ethernet/IPv4 ARP frame of any operation.
 pub fn parse(frame: &[u8]) -> Option<Observed> {
     let ethernet = EthernetPacket::new(frame)?;
@@ -140,6 +171,41 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn probe_golden_bytes() {
+        let frame = probe_frame(MAC, vip());
+        #[rustfmt::skip]
+        let expected: [u8; FRAME_LEN] = [
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // destination: broadcast
+            0x02, 0x00, 0x5e, 0x10, 0x20, 0x30, // source: our MAC
+            0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 0x06, 0x04, // ARP, Ethernet/IPv4
+            0x00, 0x01,                         // operation: request
+            0x02, 0x00, 0x5e, 0x10, 0x20, 0x30, // sender MAC
+            0, 0, 0, 0,                         // sender IP: 0.0.0.0 (a probe)
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // target MAC: zero
+            198, 51, 100, 50,                   // target IP = the address probed
+        ];
+        assert_eq!(frame, expected);
+    }
+
+    #[test]
+    fn refresh_is_a_unicast_reply_to_one_neighbour() {
+        let client = MacAddr(0x02, 0, 0, 0, 0, 0x99);
+        let frame = refresh_frame(MAC, vip(), client, Ipv4Addr::new(198, 51, 100, 254));
+        #[rustfmt::skip]
+        let expected: [u8; FRAME_LEN] = [
+            0x02, 0x00, 0x00, 0x00, 0x00, 0x99, // destination: the neighbour
+            0x02, 0x00, 0x5e, 0x10, 0x20, 0x30, // source: our MAC
+            0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 0x06, 0x04, // ARP, Ethernet/IPv4
+            0x00, 0x02,                         // operation: reply
+            0x02, 0x00, 0x5e, 0x10, 0x20, 0x30, // sender MAC
+            198, 51, 100, 50,                   // sender IP = VIP
+            0x02, 0x00, 0x00, 0x00, 0x00, 0x99, // target MAC: the neighbour
+            198, 51, 100, 254,                  // target IP: the neighbour
+        ];
+        assert_eq!(frame, expected);
     }
 
     #[test]

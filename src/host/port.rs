@@ -1,0 +1,237 @@
+//! One interface's raw frame port (AF_PACKET through pnet's datalink): announcement rounds,
+//! refreshes to known neighbours, duplicate-address probes, and listening for another
+//! machine's claim on the address.
+//!
+//! A listening port gets a classic BPF filter before pnet binds it, so the kernel hands over
+//! only ARP and ICMPv6 neighbour discovery: listening costs nothing on a busy interface.
+
+use crate::agent::Link;
+use crate::error::{Error, Result};
+use crate::packet::{arp, claimant, ndp, parse_frame, MacAddr};
+use pnet_datalink::{Channel, Config, DataLinkReceiver, DataLinkSender, NetworkInterface};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+/// How often a listener wakes to check its deadline.
+const LISTEN_TICK: Duration = Duration::from_millis(10);
+
+pub struct Port {
+    sender: Box<dyn DataLinkSender>,
+    receiver: Option<Box<dyn DataLinkReceiver>>,
+    link: Link,
+    mac: MacAddr,
+}
+
+fn socket_error(link: &Link, e: std::io::Error) -> Error {
+    if e.raw_os_error() == Some(libc::EPERM) {
+        Error::perm(format!(
+            "cannot open a raw socket on {}: {e} (needs CAP_NET_RAW)",
+            link.name
+        ))
+    } else {
+        Error::generic(format!("cannot open a raw socket on {}: {e}", link.name))
+    }
+}
+
+/// Accept ARP (EtherType 0x0806) and ICMPv6 (next header 58) types 135 and 136; drop the rest.
+#[rustfmt::skip]
+const NEIGHBOUR_FILTER: [libc::sock_filter; 10] = [
+    bpf(0x28, 0, 0, 12),      // 0: ldh [12]           EtherType
+    bpf(0x15, 7, 0, 0x0806),  // 1: jeq ARP     -> 9 accept
+    bpf(0x15, 0, 5, 0x86dd),  // 2: jne IPv6    -> 8 drop
+    bpf(0x30, 0, 0, 20),      // 3: ldb [20]           IPv6 next header
+    bpf(0x15, 0, 3, 58),      // 4: jne ICMPv6  -> 8 drop
+    bpf(0x30, 0, 0, 54),      // 5: ldb [54]           ICMPv6 type
+    bpf(0x15, 2, 0, 135),     // 6: jeq NS      -> 9 accept
+    bpf(0x15, 1, 0, 136),     // 7: jeq NA      -> 9 accept, else 8 drop
+    bpf(0x06, 0, 0, 0),       // 8: ret 0
+    bpf(0x06, 0, 0, 0xffff),  // 9: ret 65535
+];
+
+const fn bpf(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
+    libc::sock_filter { code, jt, jf, k }
+}
+
+/// An AF_PACKET socket that already carries the neighbour filter, for pnet to bind.
+fn filtered_socket() -> std::io::Result<i32> {
+    // SAFETY: plain socket(2); the descriptor is handed to pnet, which owns and closes it.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            (libc::ETH_P_ALL as u16).to_be() as i32,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let program = libc::sock_fprog {
+        len: NEIGHBOUR_FILTER.len() as u16,
+        filter: NEIGHBOUR_FILTER.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: the program outlives the call (the kernel copies it).
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            &program as *const libc::sock_fprog as *const libc::c_void,
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        let e = std::io::Error::last_os_error();
+        // SAFETY: closing the descriptor we just opened.
+        unsafe { libc::close(fd) };
+        return Err(e);
+    }
+    Ok(fd)
+}
+
+impl Port {
+    /// A send-only port.
+    pub fn open(link: &Link) -> Result<Port> {
+        Port::with(link, None)
+    }
+
+    /// A port that also receives ARP and neighbour discovery frames.
+    pub fn open_listening(link: &Link) -> Result<Port> {
+        let fd = filtered_socket().map_err(|e| socket_error(link, e))?;
+        Port::with(link, Some(fd))
+    }
+
+    fn with(link: &Link, listening_fd: Option<i32>) -> Result<Port> {
+        let mac = link
+            .mac
+            .ok_or_else(|| Error::generic(format!("{} has no MAC address", link.name)))?;
+        // Built by hand from what netlink already told us: pnet's interfaces() would list
+        // every address on the host (getifaddrs), a cost that grows with the number of VIPs.
+        let interface = NetworkInterface {
+            name: link.name.clone(),
+            description: String::new(),
+            index: link.index,
+            mac: link.mac,
+            ips: Vec::new(),
+            flags: 0,
+        };
+        let listening = listening_fd.is_some();
+        let config = Config {
+            read_buffer_size: if listening { 2048 } else { 64 },
+            write_buffer_size: 128,
+            read_timeout: Some(LISTEN_TICK),
+            // Never put the NIC in promiscuous mode: broadcast and our own traffic suffice.
+            promiscuous: false,
+            socket_fd: listening_fd,
+            ..Config::default()
+        };
+        match pnet_datalink::channel(&interface, config) {
+            Ok(Channel::Ethernet(sender, receiver)) => Ok(Port {
+                sender,
+                receiver: listening.then_some(receiver),
+                link: link.clone(),
+                mac,
+            }),
+            Ok(_) => Err(Error::generic(format!(
+                "{}: unexpected datalink channel type",
+                link.name
+            ))),
+            Err(e) => Err(socket_error(link, e)),
+        }
+    }
+
+    pub fn mac(&self) -> MacAddr {
+        self.mac
+    }
+
+    fn send(&mut self, frame: &[u8]) -> Result<()> {
+        match self.sender.send_to(frame, None) {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => Err(Error::generic(format!(
+                "cannot send on {}: {e}",
+                self.link.name
+            ))),
+            None => Err(Error::generic(format!(
+                "cannot send on {}: no buffer",
+                self.link.name
+            ))),
+        }
+    }
+
+    /// One round: ARP request and reply for IPv4, one unsolicited NA for IPv6.
+    pub fn round(&mut self, ip: IpAddr) -> Result<()> {
+        match ip {
+            IpAddr::V4(v4) => {
+                self.send(&arp::announcement_frame(self.mac, v4, arp::Form::Request))?;
+                self.send(&arp::announcement_frame(self.mac, v4, arp::Form::Reply))
+            }
+            IpAddr::V6(v6) => {
+                let router = ipv6_forwarding(&self.link.name);
+                self.send(&ndp::advertisement_frame(self.mac, v6, router))
+            }
+        }
+    }
+
+    /// A refresh round: the broadcast round, then one unicast answer to each neighbour this
+    /// node knows on the link, which keeps their entries REACHABLE rather than STALE.
+    pub fn refresh(&mut self, ip: IpAddr, neighbours: &[(IpAddr, MacAddr)]) -> Result<()> {
+        self.round(ip)?;
+        let router = ip.is_ipv6() && ipv6_forwarding(&self.link.name);
+        for (neighbour, neighbour_mac) in neighbours {
+            match (ip, neighbour) {
+                (IpAddr::V4(v4), IpAddr::V4(to)) => {
+                    self.send(&arp::refresh_frame(self.mac, v4, *neighbour_mac, *to))?
+                }
+                (IpAddr::V6(v6), IpAddr::V6(to)) => self.send(&ndp::refresh_frame(
+                    self.mac,
+                    v6,
+                    router,
+                    *neighbour_mac,
+                    *to,
+                ))?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one duplicate-address probe for `ip`.
+    pub fn probe(&mut self, ip: IpAddr) -> Result<()> {
+        match ip {
+            IpAddr::V4(v4) => self.send(&arp::probe_frame(self.mac, v4)),
+            IpAddr::V6(v6) => self.send(&ndp::probe_frame(self.mac, v6)),
+        }
+        .map_err(|e| {
+            Error::generic(format!(
+                "could not send a duplicate-address probe: {}",
+                e.reason
+            ))
+        })
+    }
+
+    /// Listens until `until` for another machine claiming `ip`; returns its MAC.
+    pub fn claimant(&mut self, ip: IpAddr, until: Instant, probing: bool) -> Option<MacAddr> {
+        let receiver = self.receiver.as_mut()?;
+        while Instant::now() < until {
+            match receiver.next() {
+                Ok(frame) => {
+                    if let Some(mac) =
+                        parse_frame(frame).and_then(|seen| claimant(&seen, ip, self.mac, probing))
+                    {
+                        return Some(mac);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => std::thread::sleep(LISTEN_TICK),
+            }
+        }
+        None
+    }
+}
+
+/// The NA's Router flag mirrors whether this interface forwards IPv6 (RFC 4861 § 7.2.4).
+/// /proc/sys/net follows the network namespace of the reader, so this is the right one.
+fn ipv6_forwarding(ifname: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{ifname}/forwarding"))
+        .map(|s| s.trim() == "1")
+        .unwrap_or(false)
+}
