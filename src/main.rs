@@ -202,8 +202,8 @@ fn main() -> ExitCode {
     let env = environment();
     let request = match cli::parse(&args, &env) {
         Invocation::Agent(request) => request,
-        Invocation::Worker(worker_args) => {
-            return ExitCode::from(burst::run_worker(&worker_args) as u8)
+        Invocation::Worker(worker_args, inherited_socket) => {
+            return ExitCode::from(burst::run_worker(&worker_args, inherited_socket) as u8)
         }
         Invocation::Print(text, status) => {
             print!("{text}");

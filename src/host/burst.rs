@@ -39,9 +39,23 @@ pub fn is_alive(burst: BurstId) -> bool {
     start_time(burst.pid) == Some(burst.start_time) && is_our_worker(burst.pid)
 }
 
+/// argv[1] names one of the worker's two forms.
+pub fn is_worker_arg(arg: &[u8]) -> bool {
+    arg == WORKER_ARG.as_bytes() || arg == WORKER_WITH_SOCKET_ARG.as_bytes()
+}
+
+/// Parses a worker's command line: Some(whether it was handed a socket) for a worker.
+pub fn worker_form(arg: &str) -> Option<bool> {
+    match arg {
+        WORKER_ARG => Some(false),
+        WORKER_WITH_SOCKET_ARG => Some(true),
+        _ => None,
+    }
+}
+
 fn is_our_worker(pid: i32) -> bool {
     std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|cmdline| cmdline.split(|b| *b == 0).nth(1) == Some(WORKER_ARG.as_bytes()))
+        .map(|cmdline| cmdline.split(|b| *b == 0).nth(1).is_some_and(is_worker_arg))
         .unwrap_or(false)
 }
 
@@ -111,11 +125,20 @@ impl WorkerArgs {
     }
 }
 
-/// Starts a worker, held until released.
-pub fn spawn(worker: &WorkerArgs) -> Result<PendingBurst> {
+/// Where a worker finds a socket handed over by the agent.
+const INHERITED_FD: i32 = 3;
+/// argv[1] of a worker that was handed the agent's socket.
+const WORKER_WITH_SOCKET_ARG: &str = "__burst-fd3";
+
+/// Starts a worker, held until released, optionally handing it an open packet socket.
+pub fn spawn(worker: &WorkerArgs, socket: Option<i32>) -> Result<PendingBurst> {
     let mut command = Command::new("/proc/self/exe");
     command
-        .arg(WORKER_ARG)
+        .arg(if socket.is_some() {
+            WORKER_WITH_SOCKET_ARG
+        } else {
+            WORKER_ARG
+        })
         .args(worker.to_args())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -125,8 +148,16 @@ pub fn spawn(worker: &WorkerArgs) -> Result<PendingBurst> {
     // SAFETY: setsid is async-signal-safe; it detaches the worker from Pacemaker's session
     // and process group, so signals aimed at the agent's group do not reach it.
     unsafe {
-        command.pre_exec(|| {
+        command.pre_exec(move || {
             libc::setsid();
+            // dup2 leaves the copy without FD_CLOEXEC, so it survives the exec as fd 3.
+            if let Some(fd) = socket {
+                if fd == INHERITED_FD {
+                    libc::fcntl(fd, libc::F_SETFD, 0);
+                } else if libc::dup2(fd, INHERITED_FD) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
             Ok(())
         });
     }
@@ -160,7 +191,7 @@ pub fn find_workers(ip: IpAddr) -> Vec<BurstId> {
                 return false;
             };
             let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-            args.get(1) == Some(&WORKER_ARG.as_bytes())
+            args.get(1).is_some_and(|a| is_worker_arg(a))
                 && args.get(3) == Some(&ip.as_bytes())
                 // The same address in another namespace (another container or lab node) is
                 // someone else's.
@@ -174,6 +205,54 @@ fn pidfd_open(pid: i32) -> Option<i32> {
     // SAFETY: plain syscall; a negative result is an error code in errno.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     (fd >= 0).then_some(fd as i32)
+}
+
+/// PF_EXITING in /proc/PID/stat's flags: the task is in do_exit and never runs user code
+/// again, so it can send no more frames.
+const PF_EXITING: u64 = 0x4;
+
+/// Fields 3 (state) and 9 (flags) of /proc/PID/stat, counted after the command name.
+pub fn parse_state_and_flags(stat: &str) -> Option<(char, u64)> {
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let flags = fields.nth(5)?.parse().ok()?;
+    Some((state, flags))
+}
+
+/// Waits until the killed worker can no longer send: it is exiting, a zombie or gone.
+/// Waiting for the pidfd alone would also wait for its packet socket's release, which sits
+/// out an RCU grace period (10 to 30 ms) after the last frame is long impossible.
+fn wait_until_exiting(burst: BurstId, fd: i32, patience: Duration) -> Result<()> {
+    let deadline = Instant::now() + patience;
+    loop {
+        let exiting = match std::fs::read_to_string(format!("/proc/{}/stat", burst.pid)) {
+            Err(_) => true,
+            // A different start time means the PID now belongs to someone else: ours is gone.
+            Ok(stat) if parse_start_time(&stat) != Some(burst.start_time) => true,
+            Ok(stat) => parse_state_and_flags(&stat)
+                .is_none_or(|(state, flags)| matches!(state, 'Z' | 'X') || flags & PF_EXITING != 0),
+        };
+        if exiting {
+            debug!("ended burst process {}", burst.pid);
+            return Ok(());
+        }
+        // A pidfd becomes readable when the process has exited.
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; a 1 ms wait between looks.
+        if unsafe { libc::poll(&mut pfd, 1, 1) } == 1 {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(Error::generic(format!(
+                "burst process {} did not exit after SIGKILL",
+                burst.pid
+            )));
+        }
+    }
 }
 
 /// Ends the worker if it is still the process we started; waits up to `patience` for it.
@@ -210,24 +289,7 @@ pub fn end(burst: BurstId, patience: Duration) -> Result<()> {
                 burst.pid
             )));
         }
-        // A pidfd becomes readable when the process has exited.
-        let mut pfd = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let timeout = patience.as_millis().min(i32::MAX as u128) as i32;
-        // SAFETY: one valid pollfd.
-        let ready = unsafe { libc::poll(&mut pfd, 1, timeout) };
-        if ready == 1 {
-            debug!("ended burst process {}", burst.pid);
-            Ok(())
-        } else {
-            Err(Error::generic(format!(
-                "burst process {} did not exit after SIGKILL",
-                burst.pid
-            )))
-        }
+        wait_until_exiting(burst, fd, patience)
     })();
     // SAFETY: closing the descriptor we opened.
     unsafe { libc::close(fd) };
@@ -238,7 +300,7 @@ pub fn end(burst: BurstId, patience: Duration) -> Result<()> {
 /// is still on this interface and usable, so it never announces an address this node gave
 /// up, and exits quietly when it is not. With `defend` it listens in between and answers
 /// another machine's claim at once (at most once per DEFEND_INTERVAL).
-pub fn run_worker(args: &[String]) -> i32 {
+pub fn run_worker(args: &[String], inherited_socket: bool) -> i32 {
     let Some(worker) = WorkerArgs::parse(args) else {
         return 2;
     };
@@ -262,8 +324,8 @@ pub fn run_worker(args: &[String]) -> i32 {
             _ => return 0,
         };
         if port.is_none() {
-            let opened = if worker.defend {
-                Port::open_listening(&link)
+            let opened = if inherited_socket {
+                Port::adopt(&link, INHERITED_FD)
             } else {
                 Port::open(&link)
             };
@@ -394,6 +456,18 @@ mod tests {
         };
         assert_eq!(WorkerArgs::parse(&worker.to_args()), Some(worker));
         assert_eq!(WorkerArgs::parse(&["7".into()]), None);
+    }
+
+    #[test]
+    fn exiting_flag_and_state_are_read_from_stat() {
+        let stat =
+            "4242 (a b) c)) R 1 4242 4242 0 -1 4194564 100 0 0 0 0 0 0 0 20 0 1 0 987654 1000 10";
+        assert_eq!(parse_state_and_flags(stat), Some(('R', 4194564)));
+        assert_ne!(4194564 & PF_EXITING, 0);
+        let ours = std::fs::read_to_string("/proc/self/stat").unwrap();
+        let (state, flags) = parse_state_and_flags(&ours).unwrap();
+        assert_eq!(state, 'R');
+        assert_eq!(flags & PF_EXITING, 0);
     }
 
     #[test]

@@ -83,7 +83,7 @@ impl Host for SystemHost {
     }
 
     fn probe(&mut self, link: &Link, ip: IpAddr, wait: Duration) -> Result<Option<MacAddr>> {
-        let mut port = Port::open_listening(link)?;
+        let mut port = Port::open(link)?;
         let begin = Instant::now();
         // Two probes, the second a third of the way in, in case the first is lost.
         port.probe(ip)?;
@@ -101,8 +101,6 @@ impl Host for SystemHost {
         plan: BurstPlan,
         defend: bool,
     ) -> Result<()> {
-        // The raw socket is not inherited by the worker; it opens its own.
-        self.port = None;
         let (state_dir, instance) = self.state.location();
         let worker = burst::WorkerArgs {
             ifindex: link.index,
@@ -112,7 +110,13 @@ impl Host for SystemHost {
             state_dir,
             instance,
         };
-        let pending = burst::spawn(&worker)?;
+        // The worker takes over our open socket (see Port::adopt for why).
+        let inherited = self
+            .port
+            .as_ref()
+            .filter(|p| p.link_index() == link.index)
+            .map(Port::raw_fd);
+        let pending = burst::spawn(&worker, inherited)?;
         let mut state = self.state.load();
         state.burst = pending.id;
         // Recorded before it may send; if recording fails, dropping `pending` ends it.

@@ -17,9 +17,11 @@ const LISTEN_TICK: Duration = Duration::from_millis(10);
 
 pub struct Port {
     sender: Box<dyn DataLinkSender>,
-    receiver: Option<Box<dyn DataLinkReceiver>>,
+    receiver: Box<dyn DataLinkReceiver>,
     link: Link,
     mac: MacAddr,
+    /// The AF_PACKET descriptor (owned by pnet's channel), so it can be handed on.
+    fd: i32,
 }
 
 fn socket_error(link: &Link, e: std::io::Error) -> Error {
@@ -53,15 +55,13 @@ const fn bpf(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
 }
 
 /// An AF_PACKET socket that already carries the neighbour filter, for pnet to bind.
+///
+/// It is created with protocol 0, which hooks it nowhere; pnet's bind then hooks it to the
+/// one interface. Created with ETH_P_ALL it would be hooked to every interface first, and
+/// the rebind would unhook it with synchronize_net (10 to 15 ms, seen with strace -T).
 fn filtered_socket() -> std::io::Result<i32> {
     // SAFETY: plain socket(2); the descriptor is handed to pnet, which owns and closes it.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_PACKET,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            (libc::ETH_P_ALL as u16).to_be() as i32,
-        )
-    };
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }
@@ -89,18 +89,20 @@ fn filtered_socket() -> std::io::Result<i32> {
 }
 
 impl Port {
-    /// A send-only port.
+    /// Opens a port on the interface. It can send and listen; it also receives the link's
+    /// ARP and neighbour discovery frames, which costs nothing unless read.
     pub fn open(link: &Link) -> Result<Port> {
-        Port::with(link, None)
-    }
-
-    /// A port that also receives ARP and neighbour discovery frames.
-    pub fn open_listening(link: &Link) -> Result<Port> {
         let fd = filtered_socket().map_err(|e| socket_error(link, e))?;
-        Port::with(link, Some(fd))
+        Port::adopt(link, fd)
     }
 
-    fn with(link: &Link, listening_fd: Option<i32>) -> Result<Port> {
+    /// Builds a port on a descriptor from `open`, here or in a process that inherited it.
+    ///
+    /// Why hand it on at all: closing the last reference to an AF_PACKET socket waits for an
+    /// RCU grace period (packet_release calls synchronize_net), 8 to 17 ms on this kernel,
+    /// measured with perf trace. The agent passes its socket to the background process, so
+    /// the agent's exit is not the last close and start returns without that wait.
+    pub fn adopt(link: &Link, fd: i32) -> Result<Port> {
         let mac = link
             .mac
             .ok_or_else(|| Error::generic(format!("{} has no MAC address", link.name)))?;
@@ -114,22 +116,22 @@ impl Port {
             ips: Vec::new(),
             flags: 0,
         };
-        let listening = listening_fd.is_some();
         let config = Config {
-            read_buffer_size: if listening { 2048 } else { 64 },
+            read_buffer_size: 2048,
             write_buffer_size: 128,
             read_timeout: Some(LISTEN_TICK),
             // Never put the NIC in promiscuous mode: broadcast and our own traffic suffice.
             promiscuous: false,
-            socket_fd: listening_fd,
+            socket_fd: Some(fd),
             ..Config::default()
         };
         match pnet_datalink::channel(&interface, config) {
             Ok(Channel::Ethernet(sender, receiver)) => Ok(Port {
                 sender,
-                receiver: listening.then_some(receiver),
+                receiver,
                 link: link.clone(),
                 mac,
+                fd,
             }),
             Ok(_) => Err(Error::generic(format!(
                 "{}: unexpected datalink channel type",
@@ -137,6 +139,14 @@ impl Port {
             ))),
             Err(e) => Err(socket_error(link, e)),
         }
+    }
+
+    pub fn raw_fd(&self) -> i32 {
+        self.fd
+    }
+
+    pub fn link_index(&self) -> u32 {
+        self.link.index
     }
 
     pub fn mac(&self) -> MacAddr {
@@ -210,9 +220,8 @@ impl Port {
 
     /// Listens until `until` for another machine claiming `ip`; returns its MAC.
     pub fn claimant(&mut self, ip: IpAddr, until: Instant, probing: bool) -> Option<MacAddr> {
-        let receiver = self.receiver.as_mut()?;
         while Instant::now() < until {
-            match receiver.next() {
+            match self.receiver.next() {
                 Ok(frame) => {
                     if let Some(mac) =
                         parse_frame(frame).and_then(|seen| claimant(&seen, ip, self.mac, probing))

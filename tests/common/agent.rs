@@ -43,7 +43,11 @@ pub fn burst_workers(lab: &Lab, node: usize) -> Vec<i32> {
         .filter_map(|p| p.parse::<i32>().ok())
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| c.split(|b| *b == 0).nth(1) == Some(b"__burst".as_slice()))
+                .map(|c| {
+                    c.split(|b| *b == 0)
+                        .nth(1)
+                        .is_some_and(floatip::host::burst::is_worker_arg)
+                })
                 .unwrap_or(false)
         })
         .collect()
