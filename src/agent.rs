@@ -6,7 +6,8 @@ use crate::error::{Error, Result};
 use crate::ocf::Status;
 use crate::packet::MacAddr;
 use crate::params::{
-    broadcast_address, Lifetime, Meta, Params, DAD_ALLOWANCE_MS, TIMEOUT_MARGIN_MS,
+    broadcast_address, virtual_interface_name, Lifetime, Meta, Params, DAD_ALLOWANCE_MS,
+    TIMEOUT_MARGIN_MS,
 };
 use crate::resolve::{place, Route};
 use crate::schedule::{BurstPlan, Sending};
@@ -89,6 +90,12 @@ pub trait Host {
         -> Result<()>;
     /// Whether this resource's background process is alive.
     fn burst_running(&mut self) -> bool;
+    /// The macvlan `name` on `lower` with `mac`, created (up) if missing.
+    fn ensure_virtual_interface(&mut self, lower: &Link, name: &str, mac: MacAddr) -> Result<Link>;
+    /// Makes an interface speak ARP only for its own addresses (see host::system::isolate_arp).
+    fn isolate_arp(&mut self, link: &Link) -> Result<()>;
+    /// Removes the macvlan `name` if it is ours (has `mac`); a missing one is fine.
+    fn delete_virtual_interface(&mut self, name: &str, mac: MacAddr) -> Result<()>;
     /// Ends this resource's background burst, if one runs, and waits until it is gone. With
     /// `lost_track_of`, also any unrecorded burst for that address in this network namespace
     /// when the state no longer records one (the state directory was removed or garbled).
@@ -112,70 +119,132 @@ fn configured_link<H: Host>(host: &mut H, nic: &str) -> Result<Link> {
         .ok_or_else(|| Error::installed(format!("nic {nic} does not exist on this node")))
 }
 
-/// Finds interface and prefix from the parameters and, where they leave gaps, the routes.
+/// Places the address: on the configured interface, on the first usable standby adapter,
+/// or on the interface the routes point to.
 fn locate<H: Host>(host: &mut H, p: &Params) -> Result<Target> {
-    let nic = p
-        .nic
-        .as_deref()
-        .map(|n| configured_link(host, n))
-        .transpose()?;
-    if let (Some(link), Some(prefix_len)) = (&nic, p.prefix) {
-        return Ok(Target {
-            link: link.clone(),
-            prefix_len,
-        });
+    match p.nics.as_slice() {
+        [] => place_by_routes(host, p),
+        [nic] => {
+            let link = configured_link(host, nic)?;
+            place_on(host, p, link)
+        }
+        nics => choose_standby(host, p, nics),
+    }
+}
+
+/// A configured interface: the prefix is the configured one or its covering route's.
+fn place_on<H: Host>(host: &mut H, p: &Params, link: Link) -> Result<Target> {
+    if let Some(prefix_len) = p.prefix {
+        return Ok(Target { link, prefix_len });
     }
     let routes = host.routes(p.ip)?;
-    let placement =
-        place(p.ip, nic.as_ref().map(|l| l.index), p.prefix, &routes).map_err(|e| match &nic {
-            Some(link) => Error::new(
-                e.status,
-                e.reason.replace("on nic", &format!("on {}", link.name)),
-            ),
-            None => e,
-        })?;
-    let link = match nic {
-        Some(link) => link,
-        None => host.link_by_index(placement.ifindex)?.ok_or_else(|| {
-            Error::generic(format!(
-                "interface {} vanished while placing {}",
-                placement.ifindex, p.ip
-            ))
-        })?,
-    };
+    let placement = place(p.ip, Some(link.index), None, &routes).map_err(|e| {
+        Error::new(
+            e.status,
+            e.reason.replace("on nic", &format!("on {}", link.name)),
+        )
+    })?;
     Ok(Target {
         link,
         prefix_len: placement.prefix_len,
     })
 }
 
-/// For stop and monitor: the parameters first, then what start recorded.
-fn locate_managed<H: Host>(host: &mut H, p: &Params) -> Result<Option<Target>> {
-    let recorded = host.recorded().filter(|r| r.ip == p.ip);
-    match locate(host, p) {
-        Ok(mut target) => {
-            // Without cidr_netmask the route may have changed since start; the record knows.
-            if p.prefix.is_none() {
-                if let Some(r) = recorded.filter(|r| r.nic == target.link.name) {
-                    target.prefix_len = r.prefix_len;
-                }
-            }
-            Ok(Some(target))
+fn place_by_routes<H: Host>(host: &mut H, p: &Params) -> Result<Target> {
+    let routes = host.routes(p.ip)?;
+    let placement = place(p.ip, None, p.prefix, &routes)?;
+    let link = host.link_by_index(placement.ifindex)?.ok_or_else(|| {
+        Error::generic(format!(
+            "interface {} vanished while placing {}",
+            placement.ifindex, p.ip
+        ))
+    })?;
+    Ok(Target {
+        link,
+        prefix_len: placement.prefix_len,
+    })
+}
+
+/// Standby adapters: the first that exists, is up with carrier and is on the address's subnet.
+fn choose_standby<H: Host>(host: &mut H, p: &Params, nics: &[String]) -> Result<Target> {
+    let mut why = Vec::new();
+    let mut any_exists = false;
+    for name in nics {
+        let Some(link) = host.link_by_name(name)? else {
+            why.push(format!("{name} does not exist"));
+            continue;
+        };
+        any_exists = true;
+        if let Some(problem) = link_problem(&link) {
+            why.push(problem);
+            continue;
         }
-        Err(e) => {
-            let Some(r) = recorded else {
-                debug!("cannot place {}: {}", p.ip, e.reason);
-                return Ok(None);
-            };
-            if p.nic.as_deref().is_some_and(|n| n != r.nic) {
-                return Ok(None);
+        match place_on(host, p, link) {
+            Ok(target) => {
+                info!("using {} of nic {}", target.link.name, nics.join(","));
+                return Ok(target);
             }
-            Ok(host.link_by_name(&r.nic)?.map(|link| Target {
-                link,
-                prefix_len: r.prefix_len,
-            }))
+            Err(e) => why.push(e.reason),
         }
     }
+    let reason = format!(
+        "no usable interface in nic {}: {}",
+        nics.join(","),
+        why.join("; ")
+    );
+    Err(if any_exists {
+        Error::generic(reason)
+    } else {
+        Error::installed(reason)
+    })
+}
+
+/// For stop and monitor: where the managed address is. What start recorded comes first; then
+/// the virtual interface, the standby adapter holding it, or the placement.
+fn locate_managed<H: Host>(host: &mut H, p: &Params) -> Result<Option<Target>> {
+    let virtual_name = p.vmac.map(|_| virtual_interface_name(p.ip));
+    let recorded = host.recorded().filter(|r| {
+        r.ip == p.ip
+            && (virtual_name.as_deref() == Some(r.nic.as_str())
+                || p.nics.is_empty()
+                || p.nics.contains(&r.nic))
+    });
+    if let Some(r) = recorded {
+        if let Some(link) = host.link_by_name(&r.nic)? {
+            return Ok(Some(Target {
+                link,
+                prefix_len: p.prefix.unwrap_or(r.prefix_len),
+            }));
+        }
+    }
+    if let Some(name) = virtual_name {
+        return holding_target(host, p, &[name]);
+    }
+    if p.nics.len() > 1 {
+        return holding_target(host, p, &p.nics);
+    }
+    match locate(host, p) {
+        Ok(target) => Ok(Some(target)),
+        Err(e) => {
+            debug!("cannot place {}: {}", p.ip, e.reason);
+            Ok(None)
+        }
+    }
+}
+
+/// The first of these interfaces that holds the address.
+fn holding_target<H: Host>(host: &mut H, p: &Params, names: &[String]) -> Result<Option<Target>> {
+    for name in names {
+        if let Some(link) = host.link_by_name(name)? {
+            if let Some(a) = host.address(link.index, p.ip)? {
+                return Ok(Some(Target {
+                    link,
+                    prefix_len: p.prefix.unwrap_or(a.prefix_len),
+                }));
+            }
+        }
+    }
+    Ok(None)
 }
 
 fn link_problem(link: &Link) -> Option<String> {
@@ -213,14 +282,45 @@ pub fn validate_environment<H: Host>(host: &mut H, p: &Params) -> Result<()> {
 }
 
 pub fn start<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
-    let target = locate(host, p)?;
-    let link = &target.link;
-    let label = kernel_label(p, link)?;
+    let placed = locate(host, p)?;
     if p.check_link_status {
-        if let Some(problem) = link_problem(link) {
+        if let Some(problem) = link_problem(&placed.link) {
             return Err(Error::generic(problem));
         }
     }
+    // Where the address lives apart from the interface that carries it on the segment (a
+    // macvlan, or one adapter among several), the others must not answer ARP for it.
+    if p.ip.is_ipv4() && p.vmac.is_some() {
+        host.isolate_arp(&placed.link)?;
+    }
+    if p.ip.is_ipv4() && p.nics.len() > 1 {
+        for name in &p.nics {
+            if let Some(adapter) = host.link_by_name(name)? {
+                host.isolate_arp(&adapter)?;
+            }
+        }
+    }
+    let Some(mac) = p.vmac else {
+        return start_on(host, p, meta, &placed);
+    };
+    // vmac: the address lives on a macvlan of the placed interface, with the virtual MAC.
+    let name = virtual_interface_name(p.ip);
+    let link = host.ensure_virtual_interface(&placed.link, &name, mac)?;
+    let target = Target {
+        link,
+        prefix_len: placed.prefix_len,
+    };
+    let started = start_on(host, p, meta, &target);
+    if started.is_err() {
+        // Nothing half-configured: no virtual interface without its address.
+        let _ = host.delete_virtual_interface(&name, mac);
+    }
+    started
+}
+
+fn start_on<H: Host>(host: &mut H, p: &Params, meta: &Meta, target: &Target) -> Result<()> {
+    let link = &target.link;
+    let label = kernel_label(p, link)?;
     match host.address(link.index, p.ip)? {
         Some(a) if a.prefix_len == target.prefix_len && !a.dadfailed => {
             info!(
@@ -260,7 +360,7 @@ pub fn start<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
                     )));
                 }
             }
-            add(host, p, meta, &target, label)?;
+            add(host, p, meta, target, label)?;
         }
     }
     let recorded = host.record(&Record {
@@ -425,6 +525,9 @@ pub fn stop<H: Host>(host: &mut H, p: &Params) -> Result<()> {
     }
     let Some(target) = locate_managed(host, p)? else {
         info!("{} is not placed on this node; nothing to stop", p.ip);
+        if let Some(mac) = p.vmac {
+            host.delete_virtual_interface(&virtual_interface_name(p.ip), mac)?;
+        }
         forget_quietly(host);
         return Ok(());
     };
@@ -453,6 +556,9 @@ pub fn stop<H: Host>(host: &mut H, p: &Params) -> Result<()> {
     }
     if p.lvs_support {
         park_on_loopback(host, p)?;
+    }
+    if let Some(mac) = p.vmac {
+        host.delete_virtual_interface(&virtual_interface_name(p.ip), mac)?;
     }
     forget_quietly(host);
     Ok(())
@@ -581,7 +687,7 @@ pub fn monitor<H: Host>(host: &mut H, p: &Params, meta: &Meta, deep: bool) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::{parse, RawParams};
+    use crate::params::{parse, virtual_interface_name, RawParams};
     use crate::resolve::RouteKind;
     use std::collections::BTreeMap;
 
@@ -713,6 +819,32 @@ mod tests {
         }
         fn burst_running(&mut self) -> bool {
             self.burst_alive
+        }
+        fn isolate_arp(&mut self, _link: &Link) -> Result<()> {
+            Ok(())
+        }
+        fn ensure_virtual_interface(
+            &mut self,
+            lower: &Link,
+            name: &str,
+            mac: MacAddr,
+        ) -> Result<Link> {
+            if let Some(existing) = self.links.iter().find(|l| l.name == name) {
+                return Ok(existing.clone());
+            }
+            let link = Link {
+                index: 100 + self.links.len() as u32,
+                name: name.to_string(),
+                mac: Some(mac),
+                ..lower.clone()
+            };
+            self.links.push(link.clone());
+            Ok(link)
+        }
+        fn delete_virtual_interface(&mut self, name: &str, mac: MacAddr) -> Result<()> {
+            self.links
+                .retain(|l| !(l.name == name && l.mac == Some(mac)));
+            Ok(())
         }
         fn end_burst(&mut self, _lost_track_of: Option<IpAddr>) -> Result<()> {
             self.bursts_ended += 1;
@@ -1109,5 +1241,93 @@ mod tests {
         assert_eq!(host.bursts_spawned, vec![0, 0]);
         monitor(&mut host, &p, &recurring, false).unwrap();
         assert_eq!(host.bursts_spawned.len(), 2, "not while it runs");
+    }
+
+    fn with_eth1(mut host: FakeHost) -> FakeHost {
+        let eth1 = Link {
+            index: 3,
+            name: "eth1".into(),
+            mac: Some(MacAddr(2, 0, 0, 0, 0, 3)),
+            ..host.links[1].clone()
+        };
+        host.links.push(eth1);
+        host.routes.push(Route {
+            ifindex: Some(3),
+            ..host.routes[0].clone()
+        });
+        host
+    }
+
+    #[test]
+    fn standby_adapters_take_the_first_usable_and_move_when_it_fails() {
+        let mut host = with_eth1(FakeHost::lab());
+        let p = params(&[("ip", "198.51.100.50"), ("nic", "eth0,eth1")]);
+        start(&mut host, &p, &Meta::default()).unwrap();
+        assert!(host.addresses.contains_key(&(2, vip())), "eth0 first");
+        host.links[1].carrier = false;
+        let err = monitor(&mut host, &p, &Meta::default(), false).unwrap_err();
+        assert!(
+            err.reason.contains("link down on NIC eth0"),
+            "{}",
+            err.reason
+        );
+        // Pacemaker's local recovery: stop, then start, which picks the survivor.
+        stop(&mut host, &p).unwrap();
+        assert!(host.addresses.is_empty());
+        start(&mut host, &p, &Meta::default()).unwrap();
+        assert!(host.addresses.contains_key(&(3, vip())), "moved to eth1");
+        assert_eq!(
+            monitor(&mut host, &p, &Meta::default(), false).unwrap(),
+            Status::Success
+        );
+        host.links[2].carrier = false;
+        stop(&mut host, &p).unwrap();
+        let err = start(&mut host, &p, &Meta::default()).unwrap_err();
+        assert!(
+            err.reason.contains("no usable interface in nic eth0,eth1"),
+            "{}",
+            err.reason
+        );
+    }
+
+    #[test]
+    fn vmac_puts_the_address_on_a_virtual_interface_and_stop_removes_both() {
+        let mut host = FakeHost::lab();
+        let p = params(&[("ip", "198.51.100.50"), ("vmac", "auto")]);
+        start(&mut host, &p, &Meta::default()).unwrap();
+        let name = virtual_interface_name(vip());
+        let vlink = host
+            .links
+            .iter()
+            .find(|l| l.name == name)
+            .cloned()
+            .expect("macvlan created");
+        assert_eq!(vlink.mac, p.vmac);
+        assert!(host.addresses.contains_key(&(vlink.index, vip())));
+        assert_eq!(host.record.as_ref().unwrap().nic, name);
+        assert_eq!(
+            monitor(&mut host, &p, &Meta::default(), false).unwrap(),
+            Status::Success
+        );
+        stop(&mut host, &p).unwrap();
+        assert!(host.addresses.is_empty());
+        assert!(host.links.iter().all(|l| l.name != name), "macvlan removed");
+        assert_eq!(
+            monitor(&mut host, &p, &Meta::default(), false).unwrap(),
+            Status::NotRunning
+        );
+    }
+
+    #[test]
+    fn a_failed_vmac_start_leaves_no_virtual_interface() {
+        let mut host = FakeHost::lab();
+        host.other_owner = Some(ZOMBIE);
+        let p = params(&[
+            ("ip", "198.51.100.50"),
+            ("vmac", "auto"),
+            ("run_arping", "true"),
+        ]);
+        assert!(start(&mut host, &p, &Meta::default()).is_err());
+        assert!(host.links.iter().all(|l| !l.name.starts_with("fip")));
     }
 }

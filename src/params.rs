@@ -6,6 +6,7 @@
 //! OCF_ERR_CONFIGURED, as the OCF spec asks for a bad or missing parameter.
 
 use crate::error::{Error, Result};
+use crate::packet::MacAddr;
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -243,6 +244,13 @@ pub const PARAMETERS: &[ParamSpec] = &[
         true,
         "seconds between background refreshes (0: off)",
     ),
+    spec(
+        "vmac",
+        Str,
+        None,
+        false,
+        "virtual MAC that moves with the address: auto or a MAC",
+    ),
 ];
 
 pub fn find_spec(name: &str) -> Option<&'static ParamSpec> {
@@ -349,7 +357,10 @@ pub struct Announce {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Params {
     pub ip: IpAddr,
-    pub nic: Option<String>,
+    /// The interface, or standby adapters in order of preference; empty: found from routes.
+    pub nics: Vec<String>,
+    /// With `vmac`, the address lives on a macvlan with this MAC, which moves with it.
+    pub vmac: Option<MacAddr>,
     /// The part after `nic:`; the kernel label is `nic:label`.
     pub label: Option<String>,
     pub prefix: Option<u8>,
@@ -561,21 +572,96 @@ pub fn check_ifname(param: &str, value: &OsStr, name: &str) -> Result<()> {
     Ok(())
 }
 
-fn parse_nic(value: &OsStr) -> Result<(String, Option<String>)> {
+/// Parses `nic`: one interface, optionally `nic:label`, or standby adapters in order of
+/// preference, `eth0,eth1`.
+fn parse_nic(value: &OsStr) -> Result<(Vec<String>, Option<String>)> {
     let s = text("nic", value)?;
     if s.contains(',') {
-        return Err(bad(
-            "nic",
-            value,
-            "a list of interfaces is not supported; name one",
-        ));
+        let names: Vec<String> = s.split(',').map(str::to_string).collect();
+        for (i, name) in names.iter().enumerate() {
+            if name.contains(':') {
+                return Err(bad(
+                    "nic",
+                    value,
+                    "a label goes in iflabel when nic lists several interfaces",
+                ));
+            }
+            check_ifname("nic", value, name)?;
+            if names[..i].contains(name) {
+                return Err(bad("nic", value, &format!("{name} is listed twice")));
+            }
+        }
+        return Ok((names, None));
     }
     let (name, label) = match s.split_once(':') {
         Some((name, label)) => (name, Some(label.to_string())),
         None => (s, None),
     };
     check_ifname("nic", value, name)?;
-    Ok((name.to_string(), label))
+    Ok((vec![name.to_string()], label))
+}
+
+/// Parses `vmac`: `auto` (derived from the address) or an explicit unicast MAC.
+fn parse_vmac(value: &OsStr, ip: IpAddr) -> Result<MacAddr> {
+    let s = text("vmac", value)?;
+    if s.eq_ignore_ascii_case("auto") {
+        return Ok(virtual_mac(ip));
+    }
+    let octets: Vec<u8> = s
+        .split(':')
+        .map(|o| {
+            if o.len() == 2 {
+                u8::from_str_radix(o, 16).ok()
+            } else {
+                None
+            }
+        })
+        .collect::<Option<Vec<u8>>>()
+        .filter(|o| o.len() == 6)
+        .ok_or_else(|| {
+            bad(
+                "vmac",
+                value,
+                "expected auto or a MAC like 02:00:5e:00:01:32",
+            )
+        })?;
+    if octets[0] & 1 == 1 {
+        return Err(bad("vmac", value, "a multicast MAC cannot own an address"));
+    }
+    if octets.iter().all(|o| *o == 0) {
+        return Err(bad(
+            "vmac",
+            value,
+            "the all-zero MAC is not an interface address",
+        ));
+    }
+    Ok(MacAddr(
+        octets[0], octets[1], octets[2], octets[3], octets[4], octets[5],
+    ))
+}
+
+/// FNV-1a over the address bytes: stable across nodes and versions, so every node derives
+/// the same virtual MAC and interface name for one VIP.
+fn address_hash(ip: IpAddr) -> u64 {
+    let bytes = match ip {
+        IpAddr::V4(v4) => v4.octets().to_vec(),
+        IpAddr::V6(v6) => v6.octets().to_vec(),
+    };
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// `vmac=auto`: a locally administered unicast MAC derived from the address.
+pub fn virtual_mac(ip: IpAddr) -> MacAddr {
+    let h = address_hash(ip).to_be_bytes();
+    // Locally administered (bit 1 set), unicast (bit 0 clear).
+    MacAddr((h[0] & 0xfc) | 0x02, h[1], h[2], h[3], h[4], h[5])
+}
+
+/// The macvlan that carries the address with `vmac`: the same name on every node.
+pub fn virtual_interface_name(ip: IpAddr) -> String {
+    format!("fip{:08x}", address_hash(ip) as u32)
 }
 
 fn check_label(value: &OsStr, label: &str) -> Result<()> {
@@ -652,12 +738,9 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
     let mut warnings = Vec::new();
     let mut ignored = Vec::new();
 
-    let (nic, mut label) = match raw.get("nic") {
-        Some(v) => {
-            let (nic, label) = parse_nic(v)?;
-            (Some(nic), label)
-        }
-        None => (None, None),
+    let (nics, mut label) = match raw.get("nic") {
+        Some(v) => parse_nic(v)?,
+        None => (Vec::new(), None),
     };
     if let Some(v) = raw.get("iflabel") {
         let from_iflabel = text("iflabel", v)?.to_string();
@@ -680,7 +763,7 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
                 "labels exist for IPv4 addresses only",
             ));
         }
-        if let Some(nic) = &nic {
+        for nic in &nics {
             if nic.len() + 1 + label.len() > IFNAME_MAX {
                 return Err(bad(
                     "iflabel",
@@ -694,7 +777,7 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
     }
 
     if let IpAddr::V6(v6) = ip {
-        if is_ipv6_link_local(v6) && nic.is_none() {
+        if is_ipv6_link_local(v6) && nics.is_empty() {
             return Err(Error::configured(format!(
                 "nic is required for the link-local address {v6}"
             )));
@@ -787,11 +870,13 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
         None => Lifetime::Forever,
     };
     let network_namespace = raw.get("network_namespace").map(check_netns).transpose()?;
+    let vmac = raw.get("vmac").map(|v| parse_vmac(v, ip)).transpose()?;
     let check_link_status = boolean(raw, "check_link_status")?;
 
     let params = Params {
         ip,
-        nic,
+        nics,
+        vmac,
         label,
         prefix,
         broadcast,
@@ -890,7 +975,8 @@ mod tests {
     fn minimal_ipv4_gets_ipaddr2_defaults() {
         let p = ok(&[("ip", "198.51.100.50")]);
         assert_eq!(p.ip, "198.51.100.50".parse::<IpAddr>().unwrap());
-        assert_eq!(p.nic, None);
+        assert!(p.nics.is_empty());
+        assert_eq!(p.vmac, None);
         assert_eq!(p.prefix, None);
         assert_eq!(
             p.announce,
@@ -918,8 +1004,31 @@ mod tests {
     #[test]
     fn nic_label_form_sets_the_label() {
         let p = ok(&[("ip", "198.51.100.50"), ("nic", "eth0:vip")]);
-        assert_eq!(p.nic.as_deref(), Some("eth0"));
+        assert_eq!(p.nics, vec!["eth0".to_string()]);
         assert_eq!(p.label.as_deref(), Some("vip"));
+    }
+
+    #[test]
+    fn standby_adapters_keep_their_order() {
+        let p = ok(&[("ip", "198.51.100.50"), ("nic", "eth1,eth0,bond0")]);
+        assert_eq!(p.nics, vec!["eth1", "eth0", "bond0"]);
+    }
+
+    #[test]
+    fn auto_vmac_is_stable_local_and_unicast() {
+        let ip: IpAddr = "198.51.100.50".parse().unwrap();
+        let p = ok(&[("ip", "198.51.100.50"), ("vmac", "auto")]);
+        let mac = p.vmac.unwrap();
+        assert_eq!(mac, virtual_mac(ip), "every node derives the same MAC");
+        assert_eq!(mac.0 & 0x03, 0x02, "locally administered unicast");
+        assert_ne!(virtual_mac("198.51.100.51".parse().unwrap()), mac);
+        let name = virtual_interface_name(ip);
+        assert!(
+            name.len() <= IFNAME_MAX && name.starts_with("fip"),
+            "{name}"
+        );
+        let explicit = ok(&[("ip", "198.51.100.50"), ("vmac", "02:00:5E:00:01:32")]);
+        assert_eq!(explicit.vmac, Some(MacAddr(2, 0, 0x5e, 0, 1, 0x32)));
     }
 
     #[test]
@@ -1022,8 +1131,25 @@ mod tests {
             ),
             (&[("ip", "198.51.100.50"), ("nic", "../etc")], "invalid nic"),
             (
-                &[("ip", "198.51.100.50"), ("nic", "eth0,eth1")],
-                "invalid nic",
+                &[("ip", "198.51.100.50"), ("nic", "eth0,eth0")],
+                "listed twice",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("nic", "eth0:a,eth1")],
+                "label goes in iflabel",
+            ),
+            (&[("ip", "198.51.100.50"), ("nic", "eth0,")], "invalid nic"),
+            (
+                &[("ip", "198.51.100.50"), ("vmac", "01:00:5e:00:00:01")],
+                "multicast MAC",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("vmac", "02:00:5e:00:01")],
+                "invalid vmac",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("vmac", "00:00:00:00:00:00")],
+                "all-zero",
             ),
             (&[("ip", "198.51.100.50"), ("nic", "eth 0")], "invalid nic"),
             (

@@ -464,7 +464,7 @@ mod tests {
             "4242 (a b) c)) R 1 4242 4242 0 -1 4194564 100 0 0 0 0 0 0 0 20 0 1 0 987654 1000 10";
         assert_eq!(parse_state_and_flags(stat), Some(('R', 4194564)));
         assert_ne!(4194564 & PF_EXITING, 0);
-        let ours = std::fs::read_to_string("/proc/self/stat").unwrap();
+        let ours = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
         let (state, flags) = parse_state_and_flags(&ours).unwrap();
         assert_eq!(state, 'R');
         assert_eq!(flags & PF_EXITING, 0);

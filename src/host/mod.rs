@@ -8,7 +8,7 @@ pub mod state;
 pub mod system;
 
 use crate::agent::{AddressRequest, Assigned, Host, Link, Record};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::packet::MacAddr;
 use crate::resolve::Route;
 use crate::schedule::BurstPlan;
@@ -122,6 +122,44 @@ impl Host for SystemHost {
         // Recorded before it may send; if recording fails, dropping `pending` ends it.
         self.state.save(&state)?;
         pending.release()
+    }
+
+    fn isolate_arp(&mut self, link: &Link) -> Result<()> {
+        system::isolate_arp(&link.name)
+    }
+
+    fn ensure_virtual_interface(&mut self, lower: &Link, name: &str, mac: MacAddr) -> Result<Link> {
+        let link = match self.netlink.link_by_name(name)? {
+            Some(existing) if existing.mac == Some(mac) => existing,
+            Some(_) => {
+                return Err(Error::generic(format!(
+                    "interface {name} exists with another MAC than vmac {mac}; not touching it"
+                )))
+            }
+            None => {
+                self.netlink.add_macvlan(lower.index, name, mac)?;
+                log::info!("created virtual interface {name} ({mac}) on {}", lower.name);
+                self.netlink.link_by_name(name)?.ok_or_else(|| {
+                    Error::generic(format!("virtual interface {name} vanished after creation"))
+                })?
+            }
+        };
+        Ok(link)
+    }
+
+    fn delete_virtual_interface(&mut self, name: &str, mac: MacAddr) -> Result<()> {
+        match self.netlink.link_by_name(name)? {
+            Some(link) if link.mac == Some(mac) => {
+                self.netlink.delete_link(link.index, name)?;
+                log::info!("removed virtual interface {name}");
+                Ok(())
+            }
+            Some(_) => {
+                log::warn!("interface {name} has another MAC than vmac {mac}; left alone");
+                Ok(())
+            }
+            None => Ok(()),
+        }
     }
 
     fn burst_running(&mut self) -> bool {

@@ -14,7 +14,9 @@ use rtnetlink::packet_core::{
     NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST,
 };
 use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, CacheInfo};
-use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkLayerType, LinkMessage};
+use rtnetlink::packet_route::link::{
+    LinkAttribute, LinkFlags, LinkLayerType, LinkMessage, MacVlanMode,
+};
 use rtnetlink::packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
 };
@@ -22,6 +24,7 @@ use rtnetlink::packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteScope, RouteType,
 };
 use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
+use rtnetlink::LinkMacVlan;
 use std::io;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -208,6 +211,38 @@ impl Netlink {
                 e,
             )
         })
+    }
+
+    /// Creates a macvlan on `lower` with `mac`, administratively up (bridge mode, so several
+    /// virtual interfaces on one lower device can reach each other).
+    pub fn add_macvlan(&mut self, lower: u32, name: &str, mac: MacAddr) -> Result<()> {
+        let message = LinkMacVlan::new(name, lower, MacVlanMode::Bridge)
+            .address(mac.octets().to_vec())
+            .up()
+            .build();
+        self.exchange(
+            RouteNetlinkMessage::NewLink(message),
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map(drop)
+        .map_err(|e| netlink_error(&format!("cannot create the virtual interface {name}"), e))
+    }
+
+    /// Deletes an interface; one already gone is not an error.
+    pub fn delete_link(&mut self, index: u32, name: &str) -> Result<()> {
+        let mut message = LinkMessage::default();
+        message.header.index = index;
+        match self.exchange(
+            RouteNetlinkMessage::DelLink(message),
+            NLM_F_REQUEST | NLM_F_ACK,
+        ) {
+            Ok(_) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(()),
+            Err(e) => Err(netlink_error(
+                &format!("cannot delete the virtual interface {name}"),
+                e,
+            )),
+        }
     }
 
     /// The neighbours this node knows on one interface, in the family of `ip`, with their

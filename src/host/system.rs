@@ -68,3 +68,27 @@ pub fn enter_network_namespace(name: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// Keeps an interface from speaking ARP for addresses it does not hold. Needed when the
+/// address lives elsewhere on the same segment: on a macvlan (vmac) or on one of several
+/// standby adapters. By default Linux answers ARP for every local address on every interface
+/// (arp_ignore=0), and its own ARP requests carry whatever source address the packet had
+/// (arp_announce=0); either way a client learns the wrong MAC for the floating address.
+/// arp_ignore=1 answers only for the interface's own addresses, arp_announce=2 solicits with
+/// one. These sysctls stay set after stop; the interface's own addresses are unaffected.
+pub fn isolate_arp(ifname: &str) -> Result<()> {
+    for (knob, wanted) in [("arp_ignore", 1u8), ("arp_announce", 2)] {
+        let path = format!("/proc/sys/net/ipv4/conf/{ifname}/{knob}");
+        let current: u8 = std::fs::read_to_string(&path)
+            .map_err(|e| Error::generic(format!("cannot read {path}: {e}")))?
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        if current < wanted {
+            std::fs::write(&path, wanted.to_string())
+                .map_err(|e| Error::generic(format!("cannot set {path} to {wanted}: {e}")))?;
+            log::info!("set {knob}={wanted} on {ifname}, so that it does not speak ARP for addresses held elsewhere");
+        }
+    }
+    Ok(())
+}

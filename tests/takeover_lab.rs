@@ -1,0 +1,180 @@
+//! Beyond IPaddr2, on real kernels: a virtual MAC that moves with the address (clients never
+//! change their neighbour entry), and standby adapters on one node (the address moves to a
+//! surviving adapter and clients follow its MAC). Needs root.
+
+mod common;
+
+use common::*;
+use floatip::params::{virtual_interface_name, virtual_mac};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+const VIP4: &str = "198.51.100.50";
+const VIP6: &str = "2001:db8:100::50";
+
+fn ping(lab: &Lab, vip: &str) -> bool {
+    lab.sh(Host::Client, &format!("ping -c 1 -W 1 {vip}"))
+        .status
+        .success()
+}
+
+fn wait_neighbour(lab: &Lab, vip: &str, mac: &str) -> Option<(String, String)> {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let entry = lab.neigh(Host::Client, vip);
+        if entry.as_ref().is_some_and(|(m, _)| m == mac) || Instant::now() > deadline {
+            return entry;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn virtual_mac_moves_with_the_address_and_the_client_entry_never_changes() {
+    if !root_or_skip("virtual_mac_moves_with_the_address_and_the_client_entry_never_changes") {
+        return;
+    }
+    let lab = Lab::new(2);
+    for vip in [VIP4, VIP6] {
+        let ip: IpAddr = vip.parse().unwrap();
+        let vmac = virtual_mac(ip).to_string();
+        let name = virtual_interface_name(ip);
+        let params = ocf_params(&[("ip", vip), ("vmac", "auto"), ("nodad", "true")]);
+        let params: Vec<(&str, &str)> = params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+
+        assert_code(&agent(&lab, 0, "start", &params), 0, "start on node 0");
+        assert_eq!(
+            lab.mac(Host::Node(0), &name),
+            vmac,
+            "the virtual interface carries the vmac"
+        );
+        assert!(lab
+            .addresses(Host::Node(0), &name)
+            .iter()
+            .any(|a| a.starts_with(&format!("{vip}/"))));
+        assert!(ping(&lab, vip), "client reaches {vip} on node 0");
+        assert_eq!(
+            lab.neigh(Host::Client, vip).map(|e| e.0),
+            Some(vmac.clone()),
+            "client learned the vmac"
+        );
+        if ip.is_ipv4() {
+            assert_eq!(
+                lab.sh_ok(Host::Node(0), "cat /proc/sys/net/ipv4/conf/eth0/arp_ignore")
+                    .trim(),
+                "1"
+            );
+        }
+
+        assert_code(&agent(&lab, 0, "stop", &params), 0, "stop on node 0");
+        assert!(
+            !lab.sh_ok(Host::Node(0), "ip -o link show").contains(&name),
+            "virtual interface removed"
+        );
+        assert_code(&agent(&lab, 1, "start", &params), 0, "start on node 1");
+        // The entry was never touched: same MAC, and traffic follows because the bridge
+        // learned the MAC's new port from the announcement.
+        assert_eq!(
+            lab.neigh(Host::Client, vip).map(|e| e.0),
+            Some(vmac.clone())
+        );
+        assert!(
+            ping(&lab, vip),
+            "client reaches {vip} on node 1 with the same entry"
+        );
+        assert_eq!(
+            lab.neigh(Host::Client, vip).map(|e| e.0),
+            Some(vmac.clone())
+        );
+        assert!(lab
+            .addresses(Host::Node(1), &name)
+            .iter()
+            .any(|a| a.starts_with(&format!("{vip}/"))));
+        assert_code(&agent(&lab, 1, "stop", &params), 0, "stop on node 1");
+        assert_code(&agent(&lab, 1, "monitor", &params), 7, "probe after stop");
+    }
+}
+
+#[test]
+fn standby_adapter_takes_over_when_the_active_one_loses_carrier() {
+    if !root_or_skip("standby_adapter_takes_over_when_the_active_one_loses_carrier") {
+        return;
+    }
+    let lab = Lab::new(1);
+    lab.add_nic(0, "eth1");
+    // Replies must not leave through the dead adapter (an administrator's setting for hosts
+    // with several adapters on one segment).
+    lab.sh_ok(
+        Host::Node(0),
+        "sysctl -qw net.ipv4.conf.all.ignore_routes_with_linkdown=1",
+    );
+    let (eth0, eth1) = (
+        lab.mac(Host::Node(0), "eth0"),
+        lab.mac(Host::Node(0), "eth1"),
+    );
+    let params = ocf_params(&[
+        ("ip", VIP4),
+        ("nic", "eth0,eth1"),
+        ("cidr_netmask", "24"),
+        ("OCF_RESKEY_CRM_meta_interval", "10000"),
+    ]);
+    let params: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+
+    assert_code(&agent(&lab, 0, "start", &params), 0, "start");
+    assert!(
+        lab.addresses(Host::Node(0), "eth0")
+            .contains(&format!("{VIP4}/24")),
+        "the first adapter"
+    );
+    assert!(ping(&lab, VIP4));
+    assert_eq!(
+        lab.neigh(Host::Client, VIP4).map(|e| e.0),
+        Some(eth0.clone())
+    );
+
+    lab.set_nic_port(Host::Node(0), "eth0", false);
+    let monitor = agent(&lab, 0, "monitor", &params);
+    assert_code(&monitor, 1, "monitor with the active adapter's cable cut");
+    assert!(exit_reasons(&monitor)[0].contains("link down on NIC eth0"));
+    // Pacemaker recovers locally: stop, then start.
+    assert_code(&agent(&lab, 0, "stop", &params), 0, "stop");
+    assert_code(
+        &agent(&lab, 0, "start", &params),
+        0,
+        "start on the survivor",
+    );
+    assert!(
+        lab.addresses(Host::Node(0), "eth1")
+            .contains(&format!("{VIP4}/24")),
+        "moved to eth1"
+    );
+    let entry = wait_neighbour(&lab, VIP4, &eth1);
+    assert_eq!(
+        entry.map(|e| e.0),
+        Some(eth1.clone()),
+        "the client follows the survivor's MAC"
+    );
+    assert!(ping(&lab, VIP4), "traffic follows");
+    assert_code(
+        &agent(&lab, 0, "monitor", &params),
+        0,
+        "monitor on the survivor",
+    );
+
+    // With both adapters dead there is nowhere to go: start fails and says why.
+    lab.set_nic_port(Host::Node(0), "eth1", false);
+    assert_code(&agent(&lab, 0, "stop", &params), 0, "stop");
+    let start = agent(&lab, 0, "start", &params);
+    assert_code(&start, 1, "start with both adapters down");
+    assert!(
+        exit_reasons(&start)[0].contains("no usable interface in nic eth0,eth1"),
+        "{}",
+        start.stderr
+    );
+}
