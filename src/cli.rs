@@ -8,7 +8,7 @@
 
 use crate::error::Error;
 use crate::ocf::{Action, Status};
-use crate::params::{find_spec, Meta, RawParams, PARAMETERS};
+use crate::params::{Meta, RawParams, PARAMETERS};
 use clap::error::ErrorKind;
 use clap::{Arg, ArgAction, Command};
 use std::collections::BTreeMap;
@@ -28,6 +28,27 @@ pub enum Invocation {
     /// Text for stdout (help, version) and the code to exit with.
     Print(String, Status),
     Fail(Error),
+    /// An operator's command, not an OCF action.
+    Tool(Tool),
+}
+
+/// The operator's commands (see host::tools).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tool {
+    Listen {
+        nic: String,
+        json: bool,
+        count: Option<u64>,
+        seconds: Option<f64>,
+    },
+    Status {
+        json: bool,
+    },
+    ProbeSegment {
+        nics: Vec<String>,
+        json: bool,
+        wait_ms: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -92,9 +113,78 @@ pub fn command() -> Command {
                 sub = sub.arg(arg);
             }
         }
+        if *name == "status" {
+            sub = sub.arg(
+                Arg::new("json")
+                    .long("json")
+                    .action(ArgAction::SetTrue)
+                    .help("without --ip: list what floatip manages on this host, as JSON"),
+            );
+        }
         cmd = cmd.subcommand(sub);
     }
-    cmd
+    let json = || {
+        Arg::new("json")
+            .long("json")
+            .action(ArgAction::SetTrue)
+            .help("one JSON object per line")
+    };
+    cmd.subcommand(
+        Command::new("listen")
+            .about("print every ARP and neighbour discovery frame seen on an interface, flagging conflicts")
+            .arg(Arg::new("nic").long("nic").required(true).value_name("IF").help("the interface to watch"))
+            .arg(json())
+            .arg(Arg::new("count").long("count").value_name("N").value_parser(clap::value_parser!(u64)).help("stop after N frames"))
+            .arg(Arg::new("seconds").long("seconds").value_name("S").value_parser(clap::value_parser!(f64)).help("stop after S seconds")),
+    )
+    .subcommand(
+        Command::new("probe-segment")
+            .about("tell which of the given interfaces share one broadcast segment")
+            .arg(Arg::new("nic").long("nic").required(true).value_name("IF,IF,...").help("the interfaces to probe"))
+            .arg(json())
+            .arg(
+                Arg::new("wait-ms")
+                    .long("wait-ms")
+                    .value_name("MS")
+                    .value_parser(clap::value_parser!(u64))
+                    .default_value("500")
+                    .help("how long to listen for the probes"),
+            ),
+    )
+}
+
+/// `status` without an address is the operator's host-wide listing; with one (Pacemaker's
+/// environment or --ip) it is IPaddr2's alias of monitor.
+fn wants_host_status(raw: &RawParams) -> bool {
+    !raw.is_set("ip")
+}
+
+/// The operator's commands, which clap parses (they have required flags).
+const TOOLS: &[&str] = &["listen", "probe-segment"];
+
+fn tool(name: &str, sub: &clap::ArgMatches) -> Option<Tool> {
+    if !TOOLS.contains(&name) {
+        return None;
+    }
+    let json = sub.get_flag("json");
+    match name {
+        "listen" => Some(Tool::Listen {
+            nic: sub.get_one::<String>("nic")?.clone(),
+            json,
+            count: sub.get_one::<u64>("count").copied(),
+            seconds: sub.get_one::<f64>("seconds").copied(),
+        }),
+        "probe-segment" => Some(Tool::ProbeSegment {
+            nics: sub
+                .get_one::<String>("nic")?
+                .split(',')
+                .map(str::to_string)
+                .collect(),
+            json,
+            wait_ms: sub.get_one::<u64>("wait-ms").copied().unwrap_or(500),
+        }),
+        _ => None,
+    }
 }
 
 fn env_params(env: &Environment) -> RawParams {
@@ -163,9 +253,13 @@ pub fn parse(args: &[OsString], env: &Environment) -> Invocation {
     // What Pacemaker does on every call: one action, parameters in the environment. Answered
     // without building the clap command, which is most of a monitor's start-up cost.
     if args.len() == 2 {
-        if let Some(name) = first.filter(|a| !a.starts_with('-')) {
+        if let Some(name) = first.filter(|a| !a.starts_with('-') && !TOOLS.contains(a)) {
+            let raw = env_params(env);
+            if name == "status" && wants_host_status(&raw) {
+                return Invocation::Tool(Tool::Status { json: false });
+            }
             return match Action::from_name(name) {
-                Some(action) => Invocation::Agent(request(action, env_params(env), env)),
+                Some(action) => Invocation::Agent(request(action, raw, env)),
                 None => unknown_action(name),
             };
         }
@@ -197,6 +291,9 @@ pub fn parse(args: &[OsString], env: &Environment) -> Invocation {
     let Some((name, sub)) = matches.subcommand() else {
         return Invocation::Print(crate::ocf::USAGE.to_string(), Status::ErrArgs);
     };
+    if let Some(tool) = tool(name, sub) {
+        return Invocation::Tool(tool);
+    }
     let Some(action) = Action::from_name(name) else {
         return unknown_action(name);
     };
@@ -206,7 +303,11 @@ pub fn parse(args: &[OsString], env: &Environment) -> Invocation {
             raw.set(spec.name, value.clone());
         }
     }
-    debug_assert!(PARAMETERS.iter().all(|s| find_spec(s.name).is_some()));
+    if name == "status" && (sub.get_flag("json") || wants_host_status(&raw)) {
+        return Invocation::Tool(Tool::Status {
+            json: sub.get_flag("json"),
+        });
+    }
     Invocation::Agent(request(action, raw, env))
 }
 
@@ -310,6 +411,56 @@ mod tests {
         ]);
         match parse(&args(&["FloatIP", "start"]), &e) {
             Invocation::Agent(r) => assert_eq!(r.raw.unknown, vec!["cidr_netmsk".to_string()]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn status_is_monitor_with_an_address_and_the_host_listing_without() {
+        let with_ip = env(&[("OCF_RESKEY_ip", "198.51.100.50")]);
+        match parse(&args(&["FloatIP", "status"]), &with_ip) {
+            Invocation::Agent(r) => assert_eq!(r.action, Action::Monitor),
+            other => panic!("{other:?}"),
+        }
+        match parse(&args(&["floatip", "status"]), &Environment::new()) {
+            Invocation::Tool(Tool::Status { json: false }) => {}
+            other => panic!("{other:?}"),
+        }
+        match parse(&args(&["floatip", "status", "--json"]), &Environment::new()) {
+            Invocation::Tool(Tool::Status { json: true }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn operator_commands_parse() {
+        match parse(
+            &args(&[
+                "floatip", "listen", "--nic", "eth0", "--json", "--count", "3",
+            ]),
+            &Environment::new(),
+        ) {
+            Invocation::Tool(Tool::Listen {
+                nic,
+                json: true,
+                count: Some(3),
+                seconds: None,
+            }) => assert_eq!(nic, "eth0"),
+            other => panic!("{other:?}"),
+        }
+        match parse(
+            &args(&["floatip", "probe-segment", "--nic", "eth0,eth1"]),
+            &Environment::new(),
+        ) {
+            Invocation::Tool(Tool::ProbeSegment {
+                nics,
+                json: false,
+                wait_ms: 500,
+            }) => assert_eq!(nics, vec!["eth0", "eth1"]),
+            other => panic!("{other:?}"),
+        }
+        match parse(&args(&["floatip", "listen"]), &Environment::new()) {
+            Invocation::Fail(e) => assert_eq!(e.status, Status::ErrArgs),
             other => panic!("{other:?}"),
         }
     }

@@ -8,6 +8,7 @@ pub mod agent;
 pub mod cli;
 pub mod error;
 pub mod host;
+pub mod observe;
 pub mod ocf;
 pub mod packet;
 pub mod params;

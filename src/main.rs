@@ -2,16 +2,17 @@
 //! out. The only place that exits, and the only place a panic is caught.
 
 use floatip::agent;
-use floatip::cli::{self, Environment, Invocation, Request};
+use floatip::cli::{self, Environment, Invocation, Request, Tool};
 use floatip::error::{Error, Result};
 use floatip::host::state::{StateDir, DEFAULT_STATE_DIR};
-use floatip::host::{burst, system, SystemHost};
+use floatip::host::{burst, system, tools, SystemHost};
 use floatip::ocf::{self, Action, Status};
 use floatip::params::{self, Params};
 use log::{info, warn};
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 fn environment() -> Environment {
     std::env::vars_os()
@@ -179,6 +180,39 @@ fn run(request: &Request, env: &Environment, instance: &str) -> Result<Status> {
     }
 }
 
+/// The operator's commands: plain errors on stderr, not OCF exit reasons.
+fn run_tool(tool: &Tool, env: &Environment) -> ExitCode {
+    init_logging(env, "floatip");
+    let result = match tool {
+        Tool::Listen {
+            nic,
+            json,
+            count,
+            seconds,
+        } => tools::listen(nic, *json, *count, seconds.map(Duration::from_secs_f64)),
+        Tool::Status { json } => {
+            let dir = env
+                .get("FLOATIP_STATE_DIR")
+                .filter(|d| !d.is_empty())
+                .cloned()
+                .unwrap_or_else(|| OsString::from(DEFAULT_STATE_DIR));
+            tools::status(std::path::Path::new(&dir), *json)
+        }
+        Tool::ProbeSegment {
+            nics,
+            json,
+            wait_ms,
+        } => tools::probe_segment(nics, *json, Duration::from_millis(*wait_ms)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("floatip: {}", e.reason);
+            ExitCode::from(e.status.code())
+        }
+    }
+}
+
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
@@ -210,6 +244,7 @@ fn main() -> ExitCode {
             return ExitCode::from(status.code());
         }
         Invocation::Fail(e) => return exit_with(Err(e)),
+        Invocation::Tool(tool) => return run_tool(&tool, &env),
     };
     // Answered before any validation and without privileges.
     match request.action {

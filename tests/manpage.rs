@@ -310,7 +310,7 @@ fn every_action_is_documented() {
         }
     }
     for name in &documented {
-        if Action::from_name(name).is_none() {
+        if Action::from_name(name).is_none() && !actions.contains(&name.as_str()) {
             problems.push(format!(
                 "ACTIONS documents {name}, which floatip does not accept"
             ));

@@ -6,6 +6,7 @@ pub mod netlink;
 pub mod port;
 pub mod state;
 pub mod system;
+pub mod tools;
 
 use crate::agent::{AddressRequest, Assigned, Host, Link, Record};
 use crate::error::{Error, Result};

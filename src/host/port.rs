@@ -50,6 +50,24 @@ const NEIGHBOUR_FILTER: [libc::sock_filter; 10] = [
     bpf(0x06, 0, 0, 0xffff),  // 9: ret 65535
 ];
 
+/// Accept only segment probe frames.
+#[rustfmt::skip]
+const SEGMENT_FILTER: [libc::sock_filter; 4] = [
+    bpf(0x28, 0, 0, 12),                              // ldh [12]   EtherType
+    bpf(0x15, 0, 1, crate::packet::segment::ETHERTYPE as u32),  // jne -> drop
+    bpf(0x06, 0, 0, 0xffff),                          // accept
+    bpf(0x06, 0, 0, 0),                               // drop
+];
+
+/// What a port hands over when it receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listening {
+    /// ARP and ICMPv6 neighbour discovery.
+    Neighbours,
+    /// `floatip probe-segment` frames only.
+    SegmentProbes,
+}
+
 const fn bpf(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
     libc::sock_filter { code, jt, jf, k }
 }
@@ -59,15 +77,19 @@ const fn bpf(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
 /// It is created with protocol 0, which hooks it nowhere; pnet's bind then hooks it to the
 /// one interface. Created with ETH_P_ALL it would be hooked to every interface first, and
 /// the rebind would unhook it with synchronize_net (10 to 15 ms, seen with strace -T).
-fn filtered_socket() -> std::io::Result<i32> {
+fn filtered_socket(listening: Listening) -> std::io::Result<i32> {
     // SAFETY: plain socket(2); the descriptor is handed to pnet, which owns and closes it.
     let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }
+    let filter: &[libc::sock_filter] = match listening {
+        Listening::Neighbours => &NEIGHBOUR_FILTER,
+        Listening::SegmentProbes => &SEGMENT_FILTER,
+    };
     let program = libc::sock_fprog {
-        len: NEIGHBOUR_FILTER.len() as u16,
-        filter: NEIGHBOUR_FILTER.as_ptr() as *mut libc::sock_filter,
+        len: filter.len() as u16,
+        filter: filter.as_ptr() as *mut libc::sock_filter,
     };
     // SAFETY: the program outlives the call (the kernel copies it).
     let rc = unsafe {
@@ -92,7 +114,11 @@ impl Port {
     /// Opens a port on the interface. It can send and listen; it also receives the link's
     /// ARP and neighbour discovery frames, which costs nothing unless read.
     pub fn open(link: &Link) -> Result<Port> {
-        let fd = filtered_socket().map_err(|e| socket_error(link, e))?;
+        Port::open_for(link, Listening::Neighbours)
+    }
+
+    pub fn open_for(link: &Link, listening: Listening) -> Result<Port> {
+        let fd = filtered_socket(listening).map_err(|e| socket_error(link, e))?;
         Port::adopt(link, fd)
     }
 
@@ -153,7 +179,19 @@ impl Port {
         self.mac
     }
 
-    fn send(&mut self, frame: &[u8]) -> Result<()> {
+    /// The next frame the filter lets through, until `until`.
+    pub fn receive(&mut self, until: Instant) -> Option<Vec<u8>> {
+        while Instant::now() < until {
+            match self.receiver.next() {
+                Ok(frame) => return Some(frame.to_vec()),
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => std::thread::sleep(LISTEN_TICK),
+            }
+        }
+        None
+    }
+
+    pub fn send(&mut self, frame: &[u8]) -> Result<()> {
         match self.sender.send_to(frame, None) {
             Some(Ok(())) => Ok(()),
             Some(Err(e)) => Err(Error::generic(format!(
@@ -220,17 +258,11 @@ impl Port {
 
     /// Listens until `until` for another machine claiming `ip`; returns its MAC.
     pub fn claimant(&mut self, ip: IpAddr, until: Instant, probing: bool) -> Option<MacAddr> {
-        while Instant::now() < until {
-            match self.receiver.next() {
-                Ok(frame) => {
-                    if let Some(mac) =
-                        parse_frame(frame).and_then(|seen| claimant(&seen, ip, self.mac, probing))
-                    {
-                        return Some(mac);
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
-                Err(_) => std::thread::sleep(LISTEN_TICK),
+        while let Some(frame) = self.receive(until) {
+            if let Some(mac) =
+                parse_frame(&frame).and_then(|seen| claimant(&seen, ip, self.mac, probing))
+            {
+                return Some(mac);
             }
         }
         None

@@ -264,6 +264,35 @@ impl StateDir {
     }
 }
 
+/// The resources that have a state file in `dir` (their file-name-safe names).
+pub fn instances(dir: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| n.strip_suffix(".state").map(str::to_string))
+        .collect();
+    names.sort();
+    names
+}
+
+impl StateDir {
+    /// When the state was last written (start, or the last burst), if it exists.
+    pub fn modified_unix(&self) -> Option<u64> {
+        let modified = fs::symlink_metadata(self.path("state"))
+            .ok()?
+            .modified()
+            .ok()?;
+        Some(
+            modified
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_secs(),
+        )
+    }
+}
+
 pub fn format_state(state: &State) -> String {
     let mut out = String::new();
     if let Some(r) = &state.record {

@@ -4,6 +4,7 @@
 
 pub mod arp;
 pub mod ndp;
+pub mod segment;
 
 pub use pnet_base::MacAddr;
 
