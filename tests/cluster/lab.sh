@@ -170,12 +170,13 @@ lab_sw() {
 }
 
 # lab_crm LAB NODE ARGS... : crmsh on NODE, plain output (crmsh colours its
-# INFO/WARNING/ERROR lines on stderr whatever the terminal: stripped here)
+# INFO/WARNING/ERROR lines whatever the terminal, and prints some of them on
+# stdout, some on stderr: stripped from both, each stream kept apart)
 lab_crm() {
-    local lab=$1 node=$2 rc; shift 2
-    { lab_exec "$lab" "$node" crm -D plain "$@" 2>&1 1>&3 3>&- | sed -u 's/\x1b\[[0-9;]*m//g' >&2
-      rc=${PIPESTATUS[0]}; } 3>&1
-    return "$rc"
+    local lab=$1 node=$2; shift 2
+    { { lab_exec "$lab" "$node" crm -D plain "$@" 2>&1 1>&3 3>&- | sed -u 's/\x1b\[[0-9;]*m//g' >&2
+        exit "${PIPESTATUS[0]}"; } 3>&1 | sed -u 's/\x1b\[[0-9;]*m//g'
+      return "${PIPESTATUS[0]}"; }
 }
 
 lab_nodes() { local n i; n=$(lab__nodes_n "$1") || return 1; for ((i=1;i<=n;i++)); do echo "node$i"; done; }
@@ -518,24 +519,36 @@ lab_wait_dc() {
     done
 }
 
-# node(s) where RSC is running (from crm_mon XML), space separated, empty if stopped
+# lab_rsc_nodes LAB RSC [FROM] [active] : node(s) where RSC is Started (from crm_mon XML,
+# as FROM sees it), space separated, empty if stopped.  With "active": every node where it
+# is active in any role (Starting, Stopping, failed...), empty only once it is fully stopped.
+# (Attributes are matched whole: target_role="Started" must not pass for role="Started".)
 lab_rsc_nodes() {
-    local lab=$1 rsc=$2 node=${3:-} xml
+    local lab=$1 rsc=$2 node=${3:-} mode=${4:-started} xml
     xml=$(lab_crm_mon_xml "$lab" "$node") || return 1
-    awk -v r="$rsc" '
-        /<resource / { inr = ($0 ~ "id=\"" r "\"") && ($0 ~ /role="Started"/) && ($0 !~ /failed="true"/) ; if ($0 ~ /\/>[ \t]*$/) inr=0; next }
+    awk -v r="$rsc" -v mode="$mode" '
+        /<resource / {
+            inr = ($0 ~ "[ \t]id=\"" r "\"")
+            if (mode != "active") inr = inr && ($0 ~ /[ \t]role="Started"/) && ($0 !~ /[ \t]failed="true"/)
+            if ($0 ~ /\/>[ \t]*$/) inr = 0
+            next }
         /<\/resource>/ { inr=0; next }
         inr && /<node name=/ { match($0, /name="[^"]*"/); print substr($0, RSTART+6, RLENGTH-7) }
     ' <<<"$xml" | sort -u | xargs
 }
 # lab_wait_rsc LAB RSC WHERE [TIMEOUT_S] : WHERE = node name | "stopped" | "any" (one node)
-#   | "not:NODE" (one node other than NODE)
+#   | "not:NODE" (one node other than NODE).  A node counts once RSC is Started there (not
+#   while Starting); "stopped" means active nowhere (not even Stopping).
 # prints the node it runs on
 lab_wait_rsc() {
     local lab=$1 rsc=$2 where=$3 t=${4:-60} end cur
     end=$(( $(lab__now_ms) + t * 1000 ))
     while :; do
-        cur=$(lab_rsc_nodes "$lab" "$rsc" 2>/dev/null)
+        if [[ $where == stopped ]]; then
+            cur=$(lab_rsc_nodes "$lab" "$rsc" "" active 2>/dev/null) || cur="?"
+        else
+            cur=$(lab_rsc_nodes "$lab" "$rsc" 2>/dev/null)
+        fi
         case $where in
             stopped) [[ -z $cur ]] && return 0;;
             any)     [[ -n $cur && $cur != *" "* ]] && { echo "$cur"; return 0; };;

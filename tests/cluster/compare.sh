@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# IPaddr2 vs FloatIP in the same 2-node lab: the same planned switches, alternating the two
+# agents round by round, measured from the client that pings the VIP every 10 ms.
+# Not part of the test suite (it asserts nothing beyond "the switch happened").
+#
+#   bash tests/cluster/compare.sh              # as root, floatip installed (tests/packaging.sh)
+#   ROUNDS=5 COMPARE_IPV6=0 bash tests/cluster/compare.sh
+#
+# Per round and agent: crm resource move (IPv4), crm node standby (IPv4), and, unless
+# COMPARE_IPV6=0, crm resource move of an IPv6 VIP (both agents with their default nodad=false,
+# so both wait for DAD).  Every agent gets the same parameters (ip, cidr_netmask) and
+# `op monitor interval=2s`.
+# Prints a table (median and min-max over the rounds) and writes every sample and the
+# summary to target/bench/cluster-compare.json (OUT=... to change).
+set -uo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+# shellcheck source=lab.sh
+source "$HERE/lab.sh"
+# shellcheck source=test_floatip_lib.sh
+source "$HERE/test_floatip_lib.sh"
+
+ROUNDS=${ROUNDS:-3}
+COMPARE_IPV6=${COMPARE_IPV6:-1}
+OUT=${OUT:-$REPO/target/bench/cluster-compare.json}
+AGENTS=(ocf:heartbeat:IPaddr2 ocf:floatip:FloatIP)
+VIP4=198.51.100.100
+VIP6=2001:db8:100::100
+OPS="op monitor interval=2s timeout=20s"
+
+on_exit() {
+    local rc=$?
+    trap - EXIT INT TERM HUP
+    fip_cap_stop
+    lab_down_mine >/dev/null 2>&1 || true
+    exit $rc
+}
+trap on_exit EXIT
+trap 'echo "interrupted" >&2; exit 130' INT TERM HUP
+
+[[ $(id -u) == 0 ]] || { echo "compare.sh: run as root" >&2; exit 1; }
+[[ -n ${LAB_AGENT_OVERRIDE:-} || -x /usr/lib/ocf/resource.d/floatip/FloatIP ]] \
+    || { echo "compare.sh: ocf:floatip:FloatIP is not installed (tests/packaging.sh)" >&2; exit 1; }
+[[ -x /usr/lib/ocf/resource.d/heartbeat/IPaddr2 ]] \
+    || { echo "compare.sh: ocf:heartbeat:IPaddr2 is not installed (resource-agents)" >&2; exit 1; }
+
+SAMPLES=$(mktemp)
+ERRORS=0
+other_node() { [[ $1 == node1 ]] && echo node2 || echo node1; }
+# sample AGENT SCENARIO ROUND OK : append the last fip_switch's figures
+sample() {
+    printf '%s %s %s %s %s %s %s %s %s\n' "$1" "$2" "$3" "$4" \
+        "$(fip_stat lost "$SW_STATS")" "$(fip_stat max_gap_ms "$SW_STATS")" \
+        "${SW_MS:--}" "${SW_FIRST_ANN_MS:--}" "${SW_ANN:--}" >>"$SAMPLES"
+    printf '  %-22s %-9s round %s: %s lost, longest gap %s ms, command->Started %s ms, first announcement +%s ms, %s frames%s\n' \
+        "$1" "$2" "$3" "$(fip_stat lost "$SW_STATS")" "$(fip_stat max_gap_ms "$SW_STATS")" \
+        "${SW_MS:-?}" "${SW_FIRST_ANN_MS:-?}" "${SW_ANN:-?}" "$( [[ $4 == ok ]] || echo "  (FAILED)")"
+    [[ $4 == ok ]] || ERRORS=$((ERRORS+1))
+}
+crm_q() { lab_crm "$LAB" node1 "$@" >/dev/null 2>&1; }
+
+one_round() {   # agent round
+    local agent=$1 r=$2 a b c d e f res
+    # shellcheck disable=SC2086
+    crm_q configure primitive vip "$agent" params ip=$VIP4 cidr_netmask=24 $OPS
+    a=$(lab_wait_rsc "$LAB" vip any 60 2>/dev/null) || { echo "  $agent: vip did not start" >&2; ERRORS=$((ERRORS+1)); return 1; }
+    b=$(other_node "$a")
+    fip_switch "$LAB" vip "$VIP4" "$b" node1 resource move vip "$b" 2>/dev/null && res=ok || res=failed
+    sample "$agent" move4 "$r" "$res"
+    crm_q resource clear vip; lab_settle "$LAB" 60
+    c=$(lab_wait_rsc "$LAB" vip any 60 2>/dev/null); d=$(other_node "$c")
+    fip_switch "$LAB" vip "$VIP4" "$d" node1 node standby "$c" 2>/dev/null && res=ok || res=failed
+    sample "$agent" standby4 "$r" "$res"
+    crm_q node online "$c"; lab_settle "$LAB" 60
+    if [[ $COMPARE_IPV6 == 1 ]]; then
+        # shellcheck disable=SC2086
+        crm_q configure primitive vip6 "$agent" params ip=$VIP6 cidr_netmask=64 $OPS
+        if e=$(lab_wait_rsc "$LAB" vip6 any 60 2>/dev/null); then
+            f=$(other_node "$e")
+            fip_switch "$LAB" vip6 "$VIP6" "$f" node1 resource move vip6 "$f" 2>/dev/null && res=ok || res=failed
+            sample "$agent" move6 "$r" "$res"
+        else
+            echo "  $agent: vip6 did not start" >&2; ERRORS=$((ERRORS+1))
+        fi
+        crm_q resource clear vip6
+        crm_q resource stop vip6; lab_wait_rsc "$LAB" vip6 stopped 60 >/dev/null 2>&1; lab_settle "$LAB" 60
+        crm_q configure delete vip6 || echo "  $agent: crm configure delete vip6 failed" >&2
+    fi
+    crm_q resource stop vip; lab_wait_rsc "$LAB" vip stopped 60 >/dev/null 2>&1; lab_settle "$LAB" 60
+    crm_q configure delete vip || echo "  $agent: crm configure delete vip failed" >&2
+    lab_settle "$LAB" 60
+    [[ -z $(lab_addr_nodes "$LAB" "$VIP4") && -z $(lab_addr_nodes "$LAB" "$VIP6") ]] \
+        || { echo "  $agent: an address was left behind" >&2; ERRORS=$((ERRORS+1)); }
+}
+
+T0=$SECONDS
+echo "IPaddr2 vs FloatIP: $ROUNDS rounds each, alternating, in one 2-node lab"
+echo "  IPaddr2: resource-agents $(dpkg-query -W -f='${Version}' resource-agents 2>/dev/null)"
+echo "  FloatIP: $( [[ -n ${LAB_AGENT_OVERRIDE:-} ]] && echo "override $LAB_AGENT_OVERRIDE" || /usr/lib/ocf/resource.d/floatip/FloatIP --version)"
+lab_up 2 2>/dev/null || { echo "the lab did not come up" >&2; exit 1; }
+echo "  lab $LAB up in ${LAB_UP_MS} ms (corosync token ${LAB_COROSYNC_TOKEN} ms, monitor interval 2s)"
+for ((r = 1; r <= ROUNDS; r++)); do
+    if (( r % 2 )); then order=("${AGENTS[@]}"); else order=("${AGENTS[1]}" "${AGENTS[0]}"); fi
+    for agent in "${order[@]}"; do one_round "$agent" "$r"; done
+done
+lab_down "$LAB" >/dev/null 2>&1
+
+# --------------------------------------------------------------- table + JSON
+summary=$(awk '
+    function med(list,   n, a, i, j, t) {
+        n = split(list, a, " ")
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+        if (n == 0) return "-"
+        lo[0] = a[1]; hi[0] = a[n]
+        return (n % 2) ? a[(n + 1) / 2] : int((a[n / 2] + a[n / 2 + 1]) / 2 + 0.5)
+    }
+    $4 == "ok" { k = $2 " " $1; keys[k] = 1
+                 lost[k] = lost[k] " " $5; gap[k] = gap[k] " " $6; st[k] = st[k] " " $7; ann[k] = ann[k] " " $9; n[k]++ }
+    END {
+        for (k in keys) {
+            split(k, p, " ")
+            m1 = med(lost[k]); l1 = lo[0]; h1 = hi[0]
+            m2 = med(gap[k]);  l2 = lo[0]; h2 = hi[0]
+            m3 = med(st[k]);   l3 = lo[0]; h3 = hi[0]
+            m4 = med(ann[k])
+            print p[1], p[2], n[k], m1, l1, h1, m2, l2, h2, m3, l3, h3, m4
+        }
+    }' "$SAMPLES" | awk '{ o = ($1 == "move4") ? 1 : ($1 == "standby4") ? 2 : 3; print o, $0 }' \
+    | sort -k1,1n -k3,3r | cut -d' ' -f2-)
+
+label() { case $1 in move4) echo "IPv4 crm resource move";; standby4) echo "IPv4 crm node standby";; move6) echo "IPv6 crm resource move";; esac; }
+short() { [[ $1 == *IPaddr2 ]] && echo IPaddr2 || echo FloatIP; }
+echo
+printf '%-24s %-8s %6s  %-16s  %-20s  %-20s  %s\n' "scenario" "agent" "rounds" "lost pings" "longest gap (ms)" "command->Started" "announce frames"
+printf '%-24s %-8s %6s  %-16s  %-20s  %-20s  %s\n' "" "" "" "median (min-max)" "median (min-max)" "ms, median (min-max)" "median"
+while read -r sc ag nn m1 l1 h1 m2 l2 h2 m3 l3 h3 m4; do
+    printf '%-24s %-8s %6s  %-16s  %-20s  %-20s  %s\n' "$(label "$sc")" "$(short "$ag")" "$nn" \
+        "$m1 ($l1-$h1)" "$m2 ($l2-$h2)" "$m3 ($l3-$h3)" "$m4"
+done <<<"$summary"
+echo
+echo "client: ping -i 0.01 (10 ms), arp_accept=0, an existing neighbour entry before each switch;"
+echo "'longest gap' = longest time between two replies; 'lost' undercounts long outages (see README)."
+
+mkdir -p "$(dirname "$OUT")"
+{
+    printf '{\n  "generated": "%s",\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    printf '  "environment": {"kernel": "%s", "cpus": %s, "pacemaker": "%s", "corosync": "%s", "resource_agents": "%s", "floatip": "%s",\n' \
+        "$(uname -r)" "$(nproc)" "$(dpkg-query -W -f='${Version}' pacemaker 2>/dev/null)" \
+        "$(dpkg-query -W -f='${Version}' corosync 2>/dev/null)" "$(dpkg-query -W -f='${Version}' resource-agents 2>/dev/null)" \
+        "$( [[ -n ${LAB_AGENT_OVERRIDE:-} ]] && echo override || /usr/lib/ocf/resource.d/floatip/FloatIP --version 2>/dev/null)"
+    printf '    "corosync_token_ms": %s, "monitor_interval": "2s", "ping_interval_ms": 10, "rounds": %s},\n' "$LAB_COROSYNC_TOKEN" "$ROUNDS"
+    echo '  "samples": ['
+    awk '{ printf "%s    {\"agent\": \"%s\", \"scenario\": \"%s\", \"round\": %s, \"ok\": %s, \"lost\": %s, \"max_gap_ms\": %s, \"command_to_started_ms\": %s, \"first_announcement_ms\": %s, \"announcement_frames\": %s}",
+                  (NR > 1 ? ",\n" : ""), $1, $2, $3, ($4 == "ok" ? "true" : "false"),
+                  ($5 == "" ? "null" : $5), ($6 == "" ? "null" : $6),
+                  ($7 == "-" ? "null" : $7), ($8 == "-" ? "null" : $8), ($9 == "-" ? "null" : $9) }
+         END { print "" }' "$SAMPLES"
+    echo '  ],'
+    echo '  "summary": ['
+    awk '{ printf "%s    {\"scenario\": \"%s\", \"agent\": \"%s\", \"rounds\": %s, \"lost\": {\"median\": %s, \"min\": %s, \"max\": %s}, \"max_gap_ms\": {\"median\": %s, \"min\": %s, \"max\": %s}, \"command_to_started_ms\": {\"median\": %s, \"min\": %s, \"max\": %s}, \"announcement_frames_median\": %s}",
+                  (NR > 1 ? ",\n" : ""), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 }
+         END { print "" }' <<<"$summary"
+    echo '  ]'
+    echo '}'
+} >"$OUT"
+rm -f "$SAMPLES"
+echo "written: ${OUT#"$REPO"/}   ($(( SECONDS - T0 )) s)"
+(( ERRORS == 0 )) || { echo "$ERRORS switch(es) failed; their samples are marked \"ok\": false" >&2; exit 1; }

@@ -1,0 +1,182 @@
+# Helpers shared by test_floatip.sh, demo.sh and compare.sh (sourced after lab.sh).
+#
+#   fip_cap_start LAB OUT [MAX_S]   capture ARP / NS / NA frames on the client's eth0
+#   fip_cap_stop                    (one line per frame in OUT, epoch timestamps)
+#   fip_count_gratuitous OUT IP [FROM] [TO] [MAC]
+#                                   gratuitous ARP (sender = target = IP, broadcast) or
+#                                   unsolicited NA (target IP, to ff02::1, no S flag)
+#   fip_count_sender OUT IP [FROM]  every ARP frame with sender IP = IP, and every NA for IP
+#   fip_switch LAB RSC IP TARGET CRMNODE CRM-ARGS...
+#                                   a planned switch under the 10 ms pinger (see below)
+#   fip_wait_rsc_from LAB RSC WHERE FROM [TIMEOUT_S]
+#                                   lab_wait_rsc, as seen from one node (partitions)
+#   fip_stray_addrs LAB NODE [ALLOWED...]
+#                                   global addresses on NODE besides its static ones
+#
+# Everything here runs inside the lab's namespaces: the capture is a raw AF_PACKET socket
+# bound to eth0 of the client namespace (it only listens).
+
+FIP_AGENT=${FIP_AGENT:-ocf:floatip:FloatIP}
+FIP_PY=$(command -v /usr/bin/python3 python3 2>/dev/null | head -n1)
+
+# The capture program: one line per ARP, NS or NA frame seen on eth0.
+#   EPOCH in|out arp op=request|reply sender_ip=.. sender_mac=.. target_ip=.. dst=MAC
+#   EPOCH in|out na|ns target=.. src_mac=.. dst_ip=.. flags=[R][S][O]
+FIP_CAP_PY='
+import socket, struct, sys, time, signal
+dur = float(sys.argv[1])
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+signal.signal(signal.SIGINT, lambda *a: sys.exit(0))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.bind(("eth0", 0))
+def mac(b): return ":".join("%02x" % x for x in b)
+print("%.6f ready" % time.time(), flush=True)
+end = time.time() + dur
+while True:
+    left = end - time.time()
+    if left <= 0: break
+    s.settimeout(left)
+    try: data, addr = s.recvfrom(65535)
+    except socket.timeout: break
+    ts = time.time()
+    d = "out" if addr[2] == socket.PACKET_OUTGOING else "in"
+    et = struct.unpack("!H", data[12:14])[0]
+    if et == 0x0806 and len(data) >= 42:
+        op = struct.unpack("!H", data[20:22])[0]
+        print("%.6f %s arp op=%s sender_ip=%s sender_mac=%s target_ip=%s dst=%s" % (ts, d,
+              {1: "request", 2: "reply"}.get(op, op), socket.inet_ntoa(data[28:32]), mac(data[22:28]),
+              socket.inet_ntoa(data[38:42]), mac(data[0:6])), flush=True)
+    elif et == 0x86dd and len(data) >= 78 and data[20] == 58 and data[54] in (135, 136):
+        fl = data[58]
+        print("%.6f %s %s target=%s src_mac=%s dst_ip=%s flags=%s%s%s" % (ts, d,
+              "na" if data[54] == 136 else "ns",
+              socket.inet_ntop(socket.AF_INET6, data[62:78]), mac(data[6:12]),
+              socket.inet_ntop(socket.AF_INET6, data[38:54]),
+              "R" if fl & 0x80 else "", "S" if fl & 0x40 else "", "O" if fl & 0x20 else ""), flush=True)
+'
+FIP_CAP_PID=""
+fip_cap_start() {   # lab out [max_s]
+    local lab=$1 out=$2 max=${3:-120} i
+    [[ -n $FIP_PY ]] || { echo "     python3 not found: no capture" >&2; return 1; }
+    : > "$out"
+    # a simple command: bash execs nsenter, nsenter execs python, so $! is the capture itself
+    nsenter --net="/run/netns/$lab-client" -- "$FIP_PY" -c "$FIP_CAP_PY" "$max" >"$out" 2>&1 </dev/null &
+    FIP_CAP_PID=$!
+    for ((i=0;i<200;i++)); do
+        grep -q ' ready$' "$out" 2>/dev/null && return 0
+        kill -0 "$FIP_CAP_PID" 2>/dev/null || break
+        sleep 0.02
+    done
+    echo "     capture did not start: $(head -c 300 "$out")" >&2
+    fip_cap_stop
+    return 1
+}
+fip_cap_stop() {
+    [[ -n $FIP_CAP_PID ]] || return 0
+    kill -TERM "$FIP_CAP_PID" 2>/dev/null
+    wait "$FIP_CAP_PID" 2>/dev/null
+    FIP_CAP_PID=""
+}
+# fip_count_gratuitous OUT IP [FROM_EPOCH] [TO_EPOCH] [SENDER_MAC]
+fip_count_gratuitous() {
+    local mac=${5:-}
+    awk -v ip="${2,,}" -v from="${3:-0}" -v to="${4:-0}" -v mac="${mac,,}" '
+        $2 != "in" || $1 < from + 0 || (to + 0 > 0 && $1 > to + 0) { next }
+        $3 == "arp" && $5 == "sender_ip=" ip && $7 == "target_ip=" ip && $8 == "dst=ff:ff:ff:ff:ff:ff" \
+            && (mac == "" || $6 == "sender_mac=" mac) { n++ }
+        $3 == "na" && $4 == "target=" ip && $6 == "dst_ip=ff02::1" && $7 !~ /S/ \
+            && (mac == "" || $5 == "src_mac=" mac) { n++ }
+        END { print n + 0 }' "$1"
+}
+# fip_first_gratuitous_ms OUT IP FROM_EPOCH [SENDER_MAC] : ms from FROM to the first one
+fip_first_gratuitous_ms() {
+    local mac=${4:-}
+    awk -v ip="${2,,}" -v from="$3" -v mac="${mac,,}" '
+        $2 != "in" || $1 < from + 0 { next }
+        ($3 == "arp" && $5 == "sender_ip=" ip && $7 == "target_ip=" ip && $8 == "dst=ff:ff:ff:ff:ff:ff" \
+            && (mac == "" || $6 == "sender_mac=" mac)) ||
+        ($3 == "na" && $4 == "target=" ip && $6 == "dst_ip=ff02::1" && $7 !~ /S/ \
+            && (mac == "" || $5 == "src_mac=" mac)) { printf "%d\n", ($1 - from) * 1000 + 0.5; exit }' "$1"
+}
+# fip_count_sender OUT IP [FROM_EPOCH] : any ARP with sender IP = IP, any NA for IP
+fip_count_sender() {
+    awk -v ip="${2,,}" -v from="${3:-0}" '
+        $2 != "in" || $1 < from + 0 { next }
+        $3 == "arp" && $5 == "sender_ip=" ip { n++ }
+        $3 == "na" && $4 == "target=" ip { n++ }
+        END { print n + 0 }' "$1"
+}
+
+fip_stat() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" <<<"$2"; }
+
+# fip_wait_rsc_from LAB RSC WHERE FROM [TIMEOUT_S] : like lab_wait_rsc, but as FROM sees it
+fip_wait_rsc_from() {
+    local lab=$1 rsc=$2 where=$3 from=$4 t=${5:-60} end cur
+    end=$(( $(lab__now_ms) + t * 1000 ))
+    while :; do
+        if [[ $where == stopped ]]; then
+            cur=$(lab_rsc_nodes "$lab" "$rsc" "$from" active 2>/dev/null) || cur="?"
+        else
+            cur=$(lab_rsc_nodes "$lab" "$rsc" "$from" 2>/dev/null)
+        fi
+        case $where in
+            stopped) [[ -z $cur ]] && return 0;;
+            any)     [[ -n $cur && $cur != *" "* ]] && { echo "$cur"; return 0; };;
+            not:*)   [[ -n $cur && $cur != *" "* && $cur != "${where#not:}" ]] && { echo "$cur"; return 0; };;
+            *)       [[ $cur == "$where" ]] && { echo "$cur"; return 0; };;
+        esac
+        if (( $(lab__now_ms) > end )); then
+            echo "     $rsc not '$where' as $from sees it after ${t}s (now: '${cur:-stopped}')" >&2
+            lab__dump_status "$lab" "$from"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# fip_stray_addrs LAB NODE [ALLOWED...] : global-scope addresses on NODE other than its
+# static ones and ALLOWED (empty output = nothing stray)
+fip_stray_addrs() {
+    local lab=$1 node=$2; shift 2
+    lab_exec "$lab" "$node" ip -o addr show scope global \
+        | awk -v keep="$(lab_node_ip "$lab" "$node") $(lab_node_ip6 "$lab" "$node") $*" '
+            BEGIN { n = split(keep, k, " "); for (i = 1; i <= n; i++) ok[tolower(k[i])] = 1 }
+            { split($4, p, "/"); if (!(tolower(p[1]) in ok)) printf "%s%s(%s)", sep, $4, $2; sep = " " }'
+}
+
+# fip_switch LAB RSC IP TARGET CRMNODE CRM-ARGS...
+# With an existing client neighbour entry for IP: starts the 10 ms pinger and the capture,
+# runs `crm CRM-ARGS` on CRMNODE, waits until RSC is Started on TARGET and the client's
+# neighbour entry has TARGET's MAC, lets the pinger see 1 s of steady replies, stops both.
+# Sets SW_STATS (pinger-stop line), SW_MS (command -> Started), SW_NEIGH_MS (command ->
+# the client's entry has the new MAC), SW_ANN (gratuitous ARP / unsolicited NA frames from
+# TARGET's MAC after the command), SW_FIRST_ANN_MS (command -> the first of them, empty
+# if none), SW_T0 (epoch of the command), SW_CAP (capture file).
+fip_switch() {
+    local lab=$1 rsc=$2 ip=$3 target=$4 crmnode=$5 t0 rc=0 mac; shift 5
+    SW_STATS="" SW_MS="" SW_NEIGH_MS="" SW_ANN="" SW_T0=""
+    SW_CAP=$LAB_ROOT/$lab/capture.$rsc.$$.txt
+    mac=$(lab_node_mac "$lab" "$target")
+    lab_client_ping "$lab" "$ip" 10 || return 1
+    fip_cap_start "$lab" "$SW_CAP" 120 || return 1
+    lab_pinger_start "$lab" "$ip" || { fip_cap_stop; return 1; }
+    sleep 0.5
+    SW_T0=$EPOCHREALTIME
+    t0=$(lab__now_ms)
+    lab_crm "$lab" "$crmnode" "$@" >/dev/null || { echo "     crm $* failed" >&2; rc=1; }
+    if (( rc == 0 )); then
+        lab_wait_rsc "$lab" "$rsc" "$target" 60 >/dev/null || rc=1
+        SW_MS=$(( $(lab__now_ms) - t0 ))
+    fi
+    if (( rc == 0 )); then
+        lab_wait_neigh "$lab" "$ip" "$mac" 15 || rc=1
+        SW_NEIGH_MS=$(( $(lab__now_ms) - t0 ))
+    fi
+    sleep 1
+    SW_STATS=$(lab_pinger_stop "$lab")
+    fip_cap_stop
+    SW_ANN=$(fip_count_gratuitous "$SW_CAP" "$ip" "$SW_T0" 0 "$mac")
+    SW_FIRST_ANN_MS=$(fip_first_gratuitous_ms "$SW_CAP" "$ip" "$SW_T0" "$mac")
+    echo "     pinger: $SW_STATS" >&2
+    return $rc
+}
