@@ -23,19 +23,19 @@ fn start_adds_the_address_stop_removes_it_both_idempotent() {
     ] {
         let mut params = vec![("ip", vip)];
         params.extend(extra);
-        let probe = agent_ocf(&lab, 0, "monitor", &params);
+        let probe = agent(&lab, 0, "monitor", &params);
         assert_code(&probe, 7, "probe before start");
         assert!(
             exit_reasons(&probe).is_empty(),
             "a probe that finds nothing is not a failure"
         );
-        assert_code(&agent_ocf(&lab, 0, "start", &params), 0, "start");
+        assert_code(&agent(&lab, 0, "start", &params), 0, "start");
         assert!(
             has_address(&lab, 0, cidr),
             "{cidr} on eth0 after start: {:?}",
             lab.addresses(Host::Node(0), "eth0")
         );
-        assert_code(&agent_ocf(&lab, 0, "start", &params), 0, "second start");
+        assert_code(&agent(&lab, 0, "start", &params), 0, "second start");
         assert_eq!(
             lab.addresses(Host::Node(0), "eth0")
                 .iter()
@@ -43,22 +43,18 @@ fn start_adds_the_address_stop_removes_it_both_idempotent() {
                 .count(),
             1
         );
-        assert_code(
-            &agent_ocf(&lab, 0, "monitor", &params),
-            0,
-            "probe after start",
-        );
+        assert_code(&agent(&lab, 0, "monitor", &params), 0, "probe after start");
         let mut recurring = params.clone();
         recurring.push(("OCF_RESKEY_CRM_meta_interval", "10000"));
         assert_code(
-            &agent_ocf(&lab, 0, "monitor", &recurring),
+            &agent(&lab, 0, "monitor", &recurring),
             0,
             "recurring monitor",
         );
-        assert_code(&agent_ocf(&lab, 0, "stop", &params), 0, "stop");
+        assert_code(&agent(&lab, 0, "stop", &params), 0, "stop");
         assert!(!has_address(&lab, 0, cidr), "{cidr} gone after stop");
-        assert_code(&agent_ocf(&lab, 0, "stop", &params), 0, "second stop");
-        let after = agent_ocf(&lab, 0, "monitor", &recurring);
+        assert_code(&agent(&lab, 0, "stop", &params), 0, "second stop");
+        let after = agent(&lab, 0, "monitor", &recurring);
         assert_code(&after, 7, "recurring monitor after stop");
         assert_eq!(
             exit_reasons(&after).len(),
@@ -76,7 +72,7 @@ fn ipv4_announcement_reaches_the_client_before_start_returns() {
     let lab = Lab::new(1);
     let node_mac = lab.mac(Host::Node(0), "eth0");
     let capture = lab.capture(Host::Client, "eth0");
-    let run = agent_ocf(
+    let run = agent(
         &lab,
         0,
         "start",
@@ -125,7 +121,7 @@ fn ipv4_announcement_reaches_the_client_before_start_returns() {
         "round 2 came {gap:?} after round 1"
     );
     assert_code(
-        &agent_ocf(&lab, 0, "stop", &[("ip", VIP4), ("cidr_netmask", "24")]),
+        &agent(&lab, 0, "stop", &[("ip", VIP4), ("cidr_netmask", "24")]),
         0,
         "stop",
     );
@@ -140,7 +136,7 @@ fn ipv6_advertisement_reaches_the_client_after_dad() {
     let node_mac = lab.mac(Host::Node(0), "eth0");
     let capture = lab.capture(Host::Client, "eth0");
     // Without nodad: start waits for DAD, then announces.
-    let run = agent_ocf(
+    let run = agent(
         &lab,
         0,
         "start",
@@ -181,7 +177,7 @@ fn ipv6_advertisement_reaches_the_client_after_dad() {
         assert_eq!(na.eth_dst, [0x33, 0x33, 0, 0, 0, 1]);
         assert_eq!(na.tlla, Some(mac_bytes(&node_mac)));
     }
-    assert_code(&agent_ocf(&lab, 0, "stop", &[("ip", VIP6)]), 0, "stop");
+    assert_code(&agent(&lab, 0, "stop", &[("ip", VIP6)]), 0, "stop");
 }
 
 /// Pings so the client holds a neighbour entry for the VIP.
@@ -213,16 +209,16 @@ fn move_between_nodes(vip: &'static str, extra: &[(&'static str, &'static str)])
         lab.mac(Host::Node(0), "eth0"),
         lab.mac(Host::Node(1), "eth0"),
     );
-    assert_code(&agent_ocf(&lab, 0, "start", &params), 0, "start on A");
+    assert_code(&agent(&lab, 0, "start", &params), 0, "start on A");
     client_learns(&lab, vip);
     assert_eq!(
         lab.neigh(Host::Client, vip).map(|e| e.0),
         Some(mac_a.clone()),
         "client knows A"
     );
-    assert_code(&agent_ocf(&lab, 0, "stop", &params), 0, "stop on A");
+    assert_code(&agent(&lab, 0, "stop", &params), 0, "stop on A");
     // Within the kernel's locktime the client only takes some ARP forms; the agent sends both.
-    assert_code(&agent_ocf(&lab, 1, "start", &params), 0, "start on B");
+    assert_code(&agent(&lab, 1, "start", &params), 0, "start on B");
     let entry = wait_neighbour(&lab, vip, &mac_b);
     assert_eq!(
         entry.as_ref().map(|e| e.0.as_str()),
@@ -239,7 +235,7 @@ fn move_between_nodes(vip: &'static str, extra: &[(&'static str, &'static str)])
         .addresses(Host::Node(0), "eth0")
         .iter()
         .any(|a| a.starts_with(&format!("{vip}/"))));
-    assert_code(&agent_ocf(&lab, 1, "stop", &params), 0, "stop on B");
+    assert_code(&agent(&lab, 1, "stop", &params), 0, "stop on B");
 }
 
 #[test]
@@ -267,14 +263,14 @@ fn no_announcement_after_stop_returns_during_a_long_burst() {
         let mut params = vec![("ip", vip), ("arp_count", "20"), ("arp_interval", "500")];
         params.extend(extra);
         let capture = lab.capture(Host::Client, "eth0");
-        assert_code(&agent_ocf(&lab, 0, "start", &params), 0, "start");
+        assert_code(&agent(&lab, 0, "start", &params), 0, "start");
         // Let the background burst send a few rounds.
         assert!(
             capture.wait_for(Duration::from_secs(5), |f| announcements(f, vip, &node_mac)
                 .len()
                 >= 3 * if vip.contains(':') { 1 } else { 2 })
         );
-        let stop = agent_ocf(&lab, 0, "stop", &params);
+        let stop = agent(&lab, 0, "stop", &params);
         let stopped = Instant::now();
         assert_code(&stop, 0, "stop during the burst");
         std::thread::sleep(Duration::from_millis(2500));
@@ -305,7 +301,7 @@ fn burst_stops_by_itself_when_the_address_is_removed_behind_its_back() {
     let node_mac = lab.mac(Host::Node(0), "eth0");
     let capture = lab.capture(Host::Client, "eth0");
     assert_code(
-        &agent_ocf(
+        &agent(
             &lab,
             0,
             "start",
@@ -344,7 +340,7 @@ fn foreground_burst_is_complete_when_start_returns() {
     let lab = Lab::new(1);
     let node_mac = lab.mac(Host::Node(0), "eth0");
     let capture = lab.capture(Host::Client, "eth0");
-    let run = agent_ocf(
+    let run = agent(
         &lab,
         0,
         "start",
@@ -368,16 +364,16 @@ fn link_down_fails_monitor_and_start() {
     }
     let lab = Lab::new(1);
     let params = [("ip", VIP4), ("OCF_RESKEY_CRM_meta_interval", "10000")];
-    assert_code(&agent_ocf(&lab, 0, "start", &params), 0, "start");
+    assert_code(&agent(&lab, 0, "start", &params), 0, "start");
     lab.set_port(Host::Node(0), false);
-    let monitor = agent_ocf(&lab, 0, "monitor", &params);
+    let monitor = agent(&lab, 0, "monitor", &params);
     assert_code(&monitor, 1, "monitor with the cable cut");
     assert_eq!(
         exit_reasons(&monitor),
         vec!["ocf-exit-reason:link down on NIC eth0 (no carrier)"]
     );
     assert_code(
-        &agent_ocf(
+        &agent(
             &lab,
             0,
             "monitor",
@@ -387,11 +383,11 @@ fn link_down_fails_monitor_and_start() {
         "check_link_status=false ignores the link",
     );
     assert_code(
-        &agent_ocf(&lab, 0, "stop", &params),
+        &agent(&lab, 0, "stop", &params),
         0,
         "stop works without a link",
     );
-    let start = agent_ocf(
+    let start = agent(
         &lab,
         0,
         "start",
@@ -404,16 +400,16 @@ fn link_down_fails_monitor_and_start() {
     );
     lab.set_port(Host::Node(0), true);
     assert_code(
-        &agent_ocf(&lab, 0, "start", &params),
+        &agent(&lab, 0, "start", &params),
         0,
         "start with the link back",
     );
     assert_code(
-        &agent_ocf(&lab, 0, "monitor", &params),
+        &agent(&lab, 0, "monitor", &params),
         0,
         "monitor with the link back",
     );
-    assert_code(&agent_ocf(&lab, 0, "stop", &params), 0, "stop");
+    assert_code(&agent(&lab, 0, "stop", &params), 0, "stop");
 }
 
 #[test]
@@ -426,7 +422,7 @@ fn duplicate_ipv6_address_fails_start_and_leaves_nothing() {
         Host::Client,
         &["addr", "add", "2001:db8:100::50/64", "dev", "eth0", "nodad"],
     );
-    let run = agent_ocf(&lab, 0, "start", &[("ip", VIP6)]);
+    let run = agent(&lab, 0, "start", &[("ip", VIP6)]);
     assert_code(&run, 1, "start against a duplicate");
     assert_eq!(exit_reasons(&run).len(), 1);
     assert!(
@@ -533,7 +529,7 @@ fn label_broadcast_and_lifetime_reach_the_kernel() {
         ("preferred_lft", "0"),
         ("noprefixroute", "true"),
     ];
-    assert_code(&agent_ocf(&lab, 0, "start", &params), 0, "start");
+    assert_code(&agent(&lab, 0, "start", &params), 0, "start");
     let shown = lab.sh_ok(Host::Node(0), "ip -4 -o addr show dev eth0");
     let line = shown
         .lines()
@@ -544,8 +540,8 @@ fn label_broadcast_and_lifetime_reach_the_kernel() {
     assert!(line.contains("noprefixroute"), "{line}");
     // preferred_lft=0 marks the address deprecated (not chosen as a source), as `ip` does.
     assert!(line.contains("deprecated"), "{line}");
-    assert_code(&agent_ocf(&lab, 0, "monitor", &params), 0, "monitor");
-    assert_code(&agent_ocf(&lab, 0, "stop", &params), 0, "stop");
+    assert_code(&agent(&lab, 0, "monitor", &params), 0, "monitor");
+    assert_code(&agent(&lab, 0, "stop", &params), 0, "stop");
     assert!(!lab
         .sh_ok(Host::Node(0), "ip -4 -o addr show dev eth0")
         .contains("198.51.100.50"));
@@ -558,18 +554,18 @@ fn lvs_support_keeps_the_address_on_loopback_after_stop() {
     }
     let lab = Lab::new(1);
     let params = [("ip", VIP4), ("lvs_support", "true")];
-    assert_code(&agent_ocf(&lab, 0, "start", &params), 0, "start");
-    assert_code(&agent_ocf(&lab, 0, "stop", &params), 0, "stop");
+    assert_code(&agent(&lab, 0, "start", &params), 0, "start");
+    assert_code(&agent(&lab, 0, "stop", &params), 0, "stop");
     assert!(lab
         .sh_ok(Host::Node(0), "ip -4 -o addr show dev lo")
         .contains("198.51.100.50/32"));
     assert_code(
-        &agent_ocf(&lab, 0, "monitor", &params),
+        &agent(&lab, 0, "monitor", &params),
         7,
         "parked on lo is not running",
     );
     assert_code(
-        &agent_ocf(&lab, 0, "start", &params),
+        &agent(&lab, 0, "start", &params),
         0,
         "start again takes it back from lo",
     );

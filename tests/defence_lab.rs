@@ -67,13 +67,9 @@ fn run_arping_refuses_an_address_another_machine_answers_for() {
     let lab = Lab::new(2);
     let zombie_mac = lab.mac(Host::Node(1), "eth0");
     for vip in [VIP4, VIP6] {
-        let params = ocf_params(&[("ip", vip), ("run_arping", "true"), ("nodad", "true")]);
-        let params: Vec<(&str, &str)> = params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let params: &[(&str, &str)] = &[("ip", vip), ("run_arping", "true"), ("nodad", "true")];
         make_zombie(&lab, vip);
-        let start = agent(&lab, 0, "start", &params);
+        let start = agent(&lab, 0, "start", params);
         assert_code(&start, 1, &format!("start of {vip} while node 1 holds it"));
         let reasons = exit_reasons(&start);
         assert_eq!(reasons.len(), 1);
@@ -93,14 +89,14 @@ fn run_arping_refuses_an_address_another_machine_answers_for() {
             format!("{vip}/24")
         };
         lab.ip(Host::Node(1), &["addr", "del", &cidr, "dev", "eth0"]);
-        let start = agent(&lab, 0, "start", &params);
+        let start = agent(&lab, 0, "start", params);
         assert_code(&start, 0, "start once the address is free");
         assert!(
             start.elapsed >= Duration::from_millis(250),
             "the probe listened ({:?})",
             start.elapsed
         );
-        assert_code(&agent(&lab, 0, "stop", &params), 0, "stop");
+        assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
     }
 }
 
@@ -116,24 +112,20 @@ fn deep_monitor_finds_a_zombie_owner_and_wins_the_client_back() {
     );
     for vip in [VIP4, VIP6] {
         // arp_count 1: no background process, so only the monitor can notice.
-        let params = ocf_params(&[
+        let params: &[(&str, &str)] = &[
             ("ip", vip),
             ("nodad", "true"),
             ("arp_count", "1"),
             ("OCF_RESKEY_CRM_meta_interval", "10000"),
-        ]);
-        let params: Vec<(&str, &str)> = params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        assert_code(&agent(&lab, 0, "start", &params), 0, "start");
+        ];
+        assert_code(&agent(&lab, 0, "start", params), 0, "start");
         ping_once(&lab, vip);
         assert_code(
             &agent(
                 &lab,
                 0,
                 "monitor",
-                &[params.as_slice(), &[("OCF_CHECK_LEVEL", "10")]].concat(),
+                &[params, &[("OCF_CHECK_LEVEL", "10")]].concat(),
             ),
             0,
             "deep monitor, no conflict",
@@ -145,7 +137,7 @@ fn deep_monitor_finds_a_zombie_owner_and_wins_the_client_back() {
             "the zombie's announcement flipped the client"
         );
         assert_code(
-            &agent(&lab, 0, "monitor", &params),
+            &agent(&lab, 0, "monitor", params),
             0,
             "a level-0 monitor does not probe",
         );
@@ -153,7 +145,7 @@ fn deep_monitor_finds_a_zombie_owner_and_wins_the_client_back() {
             &lab,
             0,
             "monitor",
-            &[params.as_slice(), &[("OCF_CHECK_LEVEL", "10")]].concat(),
+            &[params, &[("OCF_CHECK_LEVEL", "10")]].concat(),
         );
         assert_code(&deep, 1, "deep monitor with a zombie");
         let reasons = exit_reasons(&deep);
@@ -172,7 +164,7 @@ fn deep_monitor_finds_a_zombie_owner_and_wins_the_client_back() {
             format!("{vip}/24")
         };
         lab.ip(Host::Node(1), &["addr", "del", &cidr, "dev", "eth0"]);
-        assert_code(&agent(&lab, 0, "stop", &params), 0, "stop");
+        assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
     }
 }
 
@@ -186,16 +178,12 @@ fn background_process_defends_the_address_at_once() {
         lab.mac(Host::Node(0), "eth0"),
         lab.mac(Host::Node(1), "eth0"),
     );
-    let params = ocf_params(&[
+    let params: &[(&str, &str)] = &[
         ("ip", VIP4),
         ("arp_count", "1"),
         ("arp_refresh_interval", "30"),
-    ]);
-    let params: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    assert_code(&agent(&lab, 0, "start", &params), 0, "start");
+    ];
+    assert_code(&agent(&lab, 0, "start", params), 0, "start");
     ping_once(&lab, VIP4);
     assert_eq!(burst_workers(&lab, 0).len(), 1, "the refresher runs");
     // Let the worker open its listening socket.
@@ -213,7 +201,7 @@ fn background_process_defends_the_address_at_once() {
         conflict.contains(&zombie) && conflict.contains(&ours),
         "{conflict}"
     );
-    assert_code(&agent(&lab, 0, "stop", &params), 0, "stop");
+    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
     assert_eq!(
         burst_workers(&lab, 0),
         Vec::<i32>::new(),
@@ -288,37 +276,25 @@ fn refresh_keeps_the_client_from_ever_probing() {
         lab.sh_ok(Host::Client, &format!("sysctl -qw net.{family}.neigh.eth0.base_reachable_time_ms=4000 net.{family}.neigh.eth0.delay_first_probe_time=1"));
     }
     for vip in [VIP4, VIP6] {
-        let plain = ocf_params(&[("ip", vip), ("nodad", "true"), ("arp_count", "1")]);
-        let plain: Vec<(&str, &str)> = plain
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        assert_code(&agent(&lab, 0, "start", &plain), 0, "start without refresh");
+        let plain: &[(&str, &str)] = &[("ip", vip), ("nodad", "true"), ("arp_count", "1")];
+        assert_code(&agent(&lab, 0, "start", plain), 0, "start without refresh");
         let without = probes_while_sending(&lab, vip, 10);
-        assert_code(&agent(&lab, 0, "stop", &plain), 0, "stop");
+        assert_code(&agent(&lab, 0, "stop", plain), 0, "stop");
         assert!(
             without > 0,
             "{vip}: without refresh the client re-probes (saw {without})"
         );
 
-        let refreshed = ocf_params(&[
+        let refreshed: &[(&str, &str)] = &[
             ("ip", vip),
             ("nodad", "true"),
             ("arp_count", "1"),
             ("arp_refresh_interval", "1"),
-        ]);
-        let refreshed: Vec<(&str, &str)> = refreshed
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        assert_code(
-            &agent(&lab, 0, "start", &refreshed),
-            0,
-            "start with refresh",
-        );
+        ];
+        assert_code(&agent(&lab, 0, "start", refreshed), 0, "start with refresh");
         ping_once(&lab, vip);
         let with = probes_while_sending(&lab, vip, 10);
-        assert_code(&agent(&lab, 0, "stop", &refreshed), 0, "stop");
+        assert_code(&agent(&lab, 0, "stop", refreshed), 0, "stop");
         eprintln!("{vip}: client probes without refresh {without}, with refresh {with}");
         assert_eq!(
             with, 0,

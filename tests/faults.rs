@@ -70,28 +70,24 @@ fn sigkill_during_start_then_stop_leaves_nothing() {
     }
     let lab = Lab::new(1);
     for (vip, nodad) in [(VIP4, "false"), (VIP6, "true")] {
-        let params = ocf_params(&[
+        let params: &[(&str, &str)] = &[
             ("ip", vip),
             ("nodad", nodad),
             ("arp_count", "10"),
             ("arp_interval", "50"),
-        ]);
-        let params: Vec<(&str, &str)> = params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        ];
         for delay in kill_points(25) {
-            let mut child = spawn_agent(&lab, 0, "start", &params);
+            let mut child = spawn_agent(&lab, 0, "start", params);
             std::thread::sleep(delay);
             sigkill(&mut child);
             // Whatever the kill left, a monitor answers 0 or 7, never an error.
-            let monitor = agent(&lab, 0, "monitor", &params);
+            let monitor = agent(&lab, 0, "monitor", params);
             assert!(
                 matches!(monitor.code, 0 | 7),
                 "monitor after kill at {delay:?}: {}",
                 monitor.stderr
             );
-            assert_clean(&lab, 0, vip, &params, &format!("{vip} killed at {delay:?}"));
+            assert_clean(&lab, 0, vip, params, &format!("{vip} killed at {delay:?}"));
         }
     }
 }
@@ -103,19 +99,15 @@ fn sigkill_during_stop_then_stop_again_leaves_nothing_and_stays_quiet() {
     }
     let lab = Lab::new(1);
     let node_mac = lab.mac(Host::Node(0), "eth0");
-    let params = ocf_params(&[("ip", VIP4), ("arp_count", "40"), ("arp_interval", "100")]);
-    let params: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let params: &[(&str, &str)] = &[("ip", VIP4), ("arp_count", "40"), ("arp_interval", "100")];
     for delay in kill_points(12) {
-        assert_code(&agent(&lab, 0, "start", &params), 0, "start");
-        let mut child = spawn_agent(&lab, 0, "stop", &params);
+        assert_code(&agent(&lab, 0, "start", params), 0, "start");
+        let mut child = spawn_agent(&lab, 0, "stop", params);
         std::thread::sleep(delay);
         sigkill(&mut child);
         let capture = lab.capture(Host::Client, "eth0");
         assert_code(
-            &agent(&lab, 0, "stop", &params),
+            &agent(&lab, 0, "stop", params),
             0,
             "stop after a killed stop",
         );
@@ -129,7 +121,7 @@ fn sigkill_during_stop_then_stop_again_leaves_nothing_and_stays_quiet() {
             late, 0,
             "announcements after the second stop (first killed at {delay:?})"
         );
-        assert_clean(&lab, 0, VIP4, &params, &format!("stop killed at {delay:?}"));
+        assert_clean(&lab, 0, VIP4, params, &format!("stop killed at {delay:?}"));
     }
 }
 
@@ -140,18 +132,14 @@ fn interface_deleted_during_a_burst() {
     }
     let lab = Lab::new(1);
     lab.add_nic(0, "eth1");
-    let params = ocf_params(&[
+    let params: &[(&str, &str)] = &[
         ("ip", "203.0.113.50"),
         ("nic", "eth1"),
         ("cidr_netmask", "24"),
         ("arp_count", "50"),
         ("arp_interval", "100"),
-    ]);
-    let params: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    assert_code(&agent(&lab, 0, "start", &params), 0, "start on eth1");
+    ];
+    assert_code(&agent(&lab, 0, "start", params), 0, "start on eth1");
     assert_eq!(burst_workers(&lab, 0).len(), 1);
     lab.ip(Host::Node(0), &["link", "del", "eth1"]);
     // The worker notices before its next round and exits.
@@ -165,11 +153,11 @@ fn interface_deleted_during_a_burst() {
         "the burst ends with its interface"
     );
     assert_code(
-        &agent(&lab, 0, "monitor", &params),
+        &agent(&lab, 0, "monitor", params),
         7,
         "probe: the address cannot be here",
     );
-    let mut recurring = params.clone();
+    let mut recurring = params.to_vec();
     recurring.push(("OCF_RESKEY_CRM_meta_interval", "10000"));
     assert_code(
         &agent(&lab, 0, "monitor", &recurring),
@@ -177,7 +165,7 @@ fn interface_deleted_during_a_burst() {
         "recurring monitor",
     );
     assert_code(
-        &agent(&lab, 0, "stop", &params),
+        &agent(&lab, 0, "stop", params),
         0,
         "stop with the interface gone",
     );
@@ -189,22 +177,18 @@ fn link_down_during_a_burst() {
         return;
     }
     let lab = Lab::new(1);
-    let params = ocf_params(&[
+    let params: &[(&str, &str)] = &[
         ("ip", VIP4),
         ("arp_count", "50"),
         ("arp_interval", "100"),
         ("OCF_RESKEY_CRM_meta_interval", "10000"),
-    ]);
-    let params: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    assert_code(&agent(&lab, 0, "start", &params), 0, "start");
+    ];
+    assert_code(&agent(&lab, 0, "start", params), 0, "start");
     lab.set_port(Host::Node(0), false);
-    let monitor = agent(&lab, 0, "monitor", &params);
+    let monitor = agent(&lab, 0, "monitor", params);
     assert_code(&monitor, 1, "monitor with the link down");
     assert!(exit_reasons(&monitor)[0].contains("link down on NIC eth0"));
-    assert_clean(&lab, 0, VIP4, &params, "stop with the link down");
+    assert_clean(&lab, 0, VIP4, params, "stop with the link down");
 }
 
 #[test]
@@ -214,13 +198,12 @@ fn state_directory_faults() {
     }
     let lab = Lab::new(1);
     let state = node_state_dir(&lab, 0);
-    let vip = ocf_params(&[("ip", VIP4)]);
-    let vip: Vec<(&str, &str)> = vip.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let vip: &[(&str, &str)] = &[("ip", VIP4)];
 
     // Missing: created 0700, files 0600.
     assert!(!state.exists());
     assert_code(
-        &agent(&lab, 0, "start", &vip),
+        &agent(&lab, 0, "start", vip),
         0,
         "start creates the state directory",
     );
@@ -236,16 +219,16 @@ fn state_directory_faults() {
     }
     // Removed while running: stop still ends the (now unrecorded) burst and the address.
     std::fs::remove_dir_all(&state).unwrap();
-    assert_clean(&lab, 0, VIP4, &vip, "state directory removed while running");
+    assert_clean(&lab, 0, VIP4, vip, "state directory removed while running");
 
     // Garbage in the state file.
-    assert_code(&agent(&lab, 0, "start", &vip), 0, "start");
+    assert_code(&agent(&lab, 0, "start", vip), 0, "start");
     std::fs::write(
         state.join("vip.state"),
         b"\xff\xfe garbage\nburst_pid=abc\n",
     )
     .unwrap();
-    assert_clean(&lab, 0, VIP4, &vip, "garbage state");
+    assert_clean(&lab, 0, VIP4, vip, "garbage state");
 
     // A state file naming an unrelated live process, even with its real start time.
     let mut bystander = Command::new("sleep").arg("30").spawn().unwrap();
@@ -266,12 +249,12 @@ fn state_directory_faults() {
     )
     .unwrap();
     assert_code(
-        &agent(&lab, 0, "start", &vip),
+        &agent(&lab, 0, "start", vip),
         0,
         "start with a lying state file",
     );
     assert_code(
-        &agent(&lab, 0, "stop", &vip),
+        &agent(&lab, 0, "stop", vip),
         0,
         "stop with a lying state file",
     );
@@ -291,22 +274,22 @@ fn state_directory_faults() {
     std::fs::write(&target, "keep me\n").unwrap();
     let _ = std::fs::remove_file(state.join("vip.state"));
     symlink(&target, state.join("vip.state")).unwrap();
-    assert_code(&agent(&lab, 0, "start", &vip), 0, "start beside a symlink");
-    assert_clean(&lab, 0, VIP4, &vip, "symlinked state");
+    assert_code(&agent(&lab, 0, "start", vip), 0, "start beside a symlink");
+    assert_clean(&lab, 0, VIP4, vip, "symlinked state");
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me\n");
 
     // Unusable (a file where the directory should be): start fails before changing anything,
     // stop still succeeds.
     std::fs::remove_dir_all(&state).unwrap();
     std::fs::write(&state, "not a directory").unwrap();
-    let start = agent(&lab, 0, "start", &vip);
+    let start = agent(&lab, 0, "start", vip);
     assert_code(&start, 1, "start without a usable state directory");
     assert!(
         vip_addresses(&lab, 0, VIP4).is_empty(),
         "nothing half-configured"
     );
     assert_code(
-        &agent(&lab, 0, "stop", &vip),
+        &agent(&lab, 0, "stop", vip),
         0,
         "stop without a usable state directory",
     );
@@ -316,7 +299,7 @@ fn state_directory_faults() {
     std::fs::create_dir(&state).unwrap();
     std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o777)).unwrap();
     assert_code(
-        &agent(&lab, 0, "start", &vip),
+        &agent(&lab, 0, "start", vip),
         1,
         "start with a world-writable state directory",
     );
@@ -329,14 +312,10 @@ fn concurrent_starts_of_one_resource() {
         return;
     }
     let lab = Lab::new(1);
-    let params = ocf_params(&[("ip", VIP4), ("arp_count", "20"), ("arp_interval", "200")]);
-    let params: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let params: &[(&str, &str)] = &[("ip", VIP4), ("arp_count", "20"), ("arp_interval", "200")];
     for _ in 0..5 {
         let children: Vec<Child> = (0..4)
-            .map(|_| spawn_agent(&lab, 0, "start", &params))
+            .map(|_| spawn_agent(&lab, 0, "start", params))
             .collect();
         for mut child in children {
             assert_eq!(
@@ -355,7 +334,7 @@ fn concurrent_starts_of_one_resource() {
             1,
             "one burst: each start ends the previous one"
         );
-        assert_clean(&lab, 0, VIP4, &params, "after concurrent starts");
+        assert_clean(&lab, 0, VIP4, params, "after concurrent starts");
     }
 }
 
@@ -366,20 +345,16 @@ fn foreign_addresses_are_left_alone() {
     }
     let lab = Lab::new(1);
     lab.add_nic(0, "eth1");
-    let params = ocf_params(&[("ip", VIP4), ("nic", "eth0"), ("cidr_netmask", "24")]);
-    let params: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let params: &[(&str, &str)] = &[("ip", VIP4), ("nic", "eth0"), ("cidr_netmask", "24")];
 
     lab.ip(
         Host::Node(0),
         &["addr", "add", "198.51.100.50/16", "dev", "eth0"],
     );
-    let start = agent(&lab, 0, "start", &params);
+    let start = agent(&lab, 0, "start", params);
     assert_code(&start, 1, "start over the same address with another prefix");
     assert!(exit_reasons(&start)[0].contains("/16"), "{}", start.stderr);
-    assert_code(&agent(&lab, 0, "stop", &params), 0, "stop");
+    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
     assert_eq!(
         vip_addresses(&lab, 0, VIP4),
         vec!["198.51.100.50/16".to_string()],
@@ -394,7 +369,7 @@ fn foreign_addresses_are_left_alone() {
         Host::Node(0),
         &["addr", "add", "198.51.100.50/24", "dev", "eth1"],
     );
-    let start = agent(&lab, 0, "start", &params);
+    let start = agent(&lab, 0, "start", params);
     assert_code(&start, 1, "start while eth1 holds the address");
     assert!(exit_reasons(&start)[0].contains("eth1"), "{}", start.stderr);
     assert!(vip_addresses(&lab, 0, VIP4).is_empty());

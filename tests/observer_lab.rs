@@ -40,12 +40,8 @@ fn listen_reports_announcements_and_flags_a_conflict() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let params = ocf_params(&[("ip", VIP4), ("arp_count", "2"), ("arp_interval", "100")]);
-    let params: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    assert_code(&agent(&lab, 0, "start", &params), 0, "start");
+    let params: &[(&str, &str)] = &[("ip", VIP4), ("arp_count", "2"), ("arp_interval", "100")];
+    assert_code(&agent(&lab, 0, "start", params), 0, "start");
     std::thread::sleep(Duration::from_millis(300));
     let b = mac_bytes(&zombie);
     let frame = arp::announcement_frame(
@@ -75,7 +71,7 @@ fn listen_reports_announcements_and_flags_a_conflict() {
         .unwrap_or_else(|| panic!("no conflict flagged: {events:#?}"));
     assert_eq!(conflict["conflict"]["previous_mac"], ours.as_str());
     assert_eq!(conflict["conflict"]["mac"], zombie.as_str());
-    assert_code(&agent(&lab, 0, "stop", &params), 0, "stop");
+    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
 }
 
 #[test]
@@ -103,12 +99,8 @@ fn status_lists_what_floatip_manages() {
     assert!(empty.status.success());
     assert_eq!(json_lines(&empty.stdout), vec![serde_json::json!([])]);
 
-    let params = ocf_params(&[("ip", VIP4), ("arp_count", "20"), ("arp_interval", "200")]);
-    let params: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    assert_code(&agent(&lab, 0, "start", &params), 0, "start");
+    let params: &[(&str, &str)] = &[("ip", VIP4), ("arp_count", "20"), ("arp_interval", "200")];
+    assert_code(&agent(&lab, 0, "start", params), 0, "start");
     let listed = json_lines(&status(&["--json"]).stdout);
     let row = &listed[0][0];
     assert_eq!(row["resource"], "vip");
@@ -126,7 +118,7 @@ fn status_lists_what_floatip_manages() {
             && l.contains("running")),
         "{text}"
     );
-    assert_code(&agent(&lab, 0, "stop", &params), 0, "stop");
+    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
     assert_eq!(
         json_lines(&status(&["--json"]).stdout),
         vec![serde_json::json!([])]

@@ -39,13 +39,9 @@ fn virtual_mac_moves_with_the_address_and_the_client_entry_never_changes() {
         let ip: IpAddr = vip.parse().unwrap();
         let vmac = virtual_mac(ip).to_string();
         let name = virtual_interface_name(ip);
-        let params = ocf_params(&[("ip", vip), ("vmac", "auto"), ("nodad", "true")]);
-        let params: Vec<(&str, &str)> = params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let params: &[(&str, &str)] = &[("ip", vip), ("vmac", "auto"), ("nodad", "true")];
 
-        assert_code(&agent(&lab, 0, "start", &params), 0, "start on node 0");
+        assert_code(&agent(&lab, 0, "start", params), 0, "start on node 0");
         assert_eq!(
             lab.mac(Host::Node(0), &name),
             vmac,
@@ -69,12 +65,12 @@ fn virtual_mac_moves_with_the_address_and_the_client_entry_never_changes() {
             );
         }
 
-        assert_code(&agent(&lab, 0, "stop", &params), 0, "stop on node 0");
+        assert_code(&agent(&lab, 0, "stop", params), 0, "stop on node 0");
         assert!(
             !lab.sh_ok(Host::Node(0), "ip -o link show").contains(&name),
             "virtual interface removed"
         );
-        assert_code(&agent(&lab, 1, "start", &params), 0, "start on node 1");
+        assert_code(&agent(&lab, 1, "start", params), 0, "start on node 1");
         // The entry was never touched: same MAC, and traffic follows because the bridge
         // learned the MAC's new port from the announcement.
         assert_eq!(
@@ -93,8 +89,8 @@ fn virtual_mac_moves_with_the_address_and_the_client_entry_never_changes() {
             .addresses(Host::Node(1), &name)
             .iter()
             .any(|a| a.starts_with(&format!("{vip}/"))));
-        assert_code(&agent(&lab, 1, "stop", &params), 0, "stop on node 1");
-        assert_code(&agent(&lab, 1, "monitor", &params), 7, "probe after stop");
+        assert_code(&agent(&lab, 1, "stop", params), 0, "stop on node 1");
+        assert_code(&agent(&lab, 1, "monitor", params), 7, "probe after stop");
     }
 }
 
@@ -115,18 +111,14 @@ fn standby_adapter_takes_over_when_the_active_one_loses_carrier() {
         lab.mac(Host::Node(0), "eth0"),
         lab.mac(Host::Node(0), "eth1"),
     );
-    let params = ocf_params(&[
+    let params: &[(&str, &str)] = &[
         ("ip", VIP4),
         ("nic", "eth0,eth1"),
         ("cidr_netmask", "24"),
         ("OCF_RESKEY_CRM_meta_interval", "10000"),
-    ]);
-    let params: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    ];
 
-    assert_code(&agent(&lab, 0, "start", &params), 0, "start");
+    assert_code(&agent(&lab, 0, "start", params), 0, "start");
     assert!(
         lab.addresses(Host::Node(0), "eth0")
             .contains(&format!("{VIP4}/24")),
@@ -139,16 +131,12 @@ fn standby_adapter_takes_over_when_the_active_one_loses_carrier() {
     );
 
     lab.set_nic_port(Host::Node(0), "eth0", false);
-    let monitor = agent(&lab, 0, "monitor", &params);
+    let monitor = agent(&lab, 0, "monitor", params);
     assert_code(&monitor, 1, "monitor with the active adapter's cable cut");
     assert!(exit_reasons(&monitor)[0].contains("link down on NIC eth0"));
     // Pacemaker recovers locally: stop, then start.
-    assert_code(&agent(&lab, 0, "stop", &params), 0, "stop");
-    assert_code(
-        &agent(&lab, 0, "start", &params),
-        0,
-        "start on the survivor",
-    );
+    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+    assert_code(&agent(&lab, 0, "start", params), 0, "start on the survivor");
     assert!(
         lab.addresses(Host::Node(0), "eth1")
             .contains(&format!("{VIP4}/24")),
@@ -162,15 +150,15 @@ fn standby_adapter_takes_over_when_the_active_one_loses_carrier() {
     );
     assert!(ping(&lab, VIP4), "traffic follows");
     assert_code(
-        &agent(&lab, 0, "monitor", &params),
+        &agent(&lab, 0, "monitor", params),
         0,
         "monitor on the survivor",
     );
 
     // With both adapters dead there is nowhere to go: start fails and says why.
     lab.set_nic_port(Host::Node(0), "eth1", false);
-    assert_code(&agent(&lab, 0, "stop", &params), 0, "stop");
-    let start = agent(&lab, 0, "start", &params);
+    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+    let start = agent(&lab, 0, "start", params);
     assert_code(&start, 1, "start with both adapters down");
     assert!(
         exit_reasons(&start)[0].contains("no usable interface in nic eth0,eth1"),

@@ -18,7 +18,9 @@ pub fn agent(lab: &Lab, node: usize, action: &str, params: &[(&str, &str)]) -> A
     run
 }
 
-/// The environment `agent` runs with: resource `vip`, the node's state directory, `params`.
+/// The environment `agent` runs with: resource `vip`, the node's state directory, and
+/// `params`, where a plain parameter name (`ip`) stands for its `OCF_RESKEY_` variable and
+/// names starting with `OCF_` or `FLOATIP_` are taken as they are.
 pub fn agent_env(lab: &Lab, node: usize, params: &[(&str, &str)]) -> Vec<(String, String)> {
     let state = node_state_dir(lab, node);
     let mut env = vec![
@@ -28,7 +30,7 @@ pub fn agent_env(lab: &Lab, node: usize, params: &[(&str, &str)]) -> Vec<(String
             state.to_str().unwrap().to_string(),
         ),
     ];
-    env.extend(params.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env.extend(ocf_params(params));
     env
 }
 
@@ -91,44 +93,13 @@ pub fn announcements(frames: &[(Instant, Vec<u8>)], vip: &str, from_mac: &str) -
     }
 }
 
-/// OCF_RESKEY_ prefixes for readability: the tests pass parameters by their OCF names.
-pub fn ocf(params: &[(&'static str, &'static str)]) -> Vec<(String, String)> {
-    params
-        .iter()
-        .map(|(k, v)| {
-            (
-                if k.starts_with("OCF_") {
-                    k.to_string()
-                } else {
-                    format!("OCF_RESKEY_{k}")
-                },
-                v.to_string(),
-            )
-        })
-        .collect()
-}
-
-pub fn agent_ocf(
-    lab: &Lab,
-    node: usize,
-    action: &str,
-    params: &[(&'static str, &'static str)],
-) -> AgentRun {
-    let owned = ocf(params);
-    let borrowed: Vec<(&str, &str)> = owned
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    agent(lab, node, action, &borrowed)
-}
-
 /// `(name, value)` pairs with plain parameter names turned into `OCF_RESKEY_` variables;
-/// names that already start with `OCF_` are kept.
+/// names that already start with `OCF_` or `FLOATIP_` are kept.
 pub fn ocf_params(params: &[(&str, &str)]) -> Vec<(String, String)> {
     params
         .iter()
         .map(|(k, v)| {
-            let key = if k.starts_with("OCF_") {
+            let key = if k.starts_with("OCF_") || k.starts_with("FLOATIP_") {
                 k.to_string()
             } else {
                 format!("OCF_RESKEY_{k}")
