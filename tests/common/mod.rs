@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod lab;
+pub mod soak;
 
 pub use agent::*;
 pub use lab::*;
