@@ -783,12 +783,9 @@ fn soak_random_operations_keep_kernel_processes_and_wire_consistent() {
         node,
         &["addr", "add", "2001:db8:200::10/64", "dev", "eth1", "nodad"],
     );
-    // Two interfaces of one node on one segment: with the kernel's default arp_ignore=0, eth1
-    // answers an ARP probe for an address held on eth0 (ARP flux), and a deep monitor
-    // (OCF_CHECK_LEVEL=10) currently takes the node's own eth1 for another owner and fails
-    // with 1. arp_ignore=1, as multi-homed hosts set it, keeps the soak to its invariants;
-    // without this line the soak shows that case as violations.
-    lab.sh_ok(node, "echo 1 > /proc/sys/net/ipv4/conf/all/arp_ignore");
+    // Two interfaces of one node on one segment, with the kernel's default arp_ignore=0: eth1
+    // answers ARP probes for addresses held on eth0 (ARP flux). Deep monitors must not take
+    // the node's own eth1 for another owner (a bug the soak found, now fixed).
     lab.wait_dad(node, "eth0");
     lab.wait_dad(node, "eth1");
     let watch = WireWatch::start(&lab, Host::Client, "eth0");

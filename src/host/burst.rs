@@ -314,6 +314,7 @@ pub fn run_worker(args: &[String], inherited_socket: bool) -> i32 {
         return 1;
     };
     let ip = worker.ip;
+    let own_macs = netlink.own_macs().unwrap_or_default();
     let mut port: Option<Port> = None;
     let mut last_defence: Option<Duration> = None;
     let mut sent = 0;
@@ -337,7 +338,7 @@ pub fn run_worker(args: &[String], inherited_socket: bool) -> i32 {
         let Some(port) = port.as_mut() else { return 1 };
         // Between sends: listen for a claim, or just wait.
         let claim = if worker.defend {
-            port.claimant(ip, due, false)
+            port.claimant(ip, due, false, &own_macs)
         } else {
             None
         };

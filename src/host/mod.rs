@@ -84,15 +84,16 @@ impl Host for SystemHost {
     }
 
     fn probe(&mut self, link: &Link, ip: IpAddr, wait: Duration) -> Result<Option<MacAddr>> {
+        let own = self.netlink.own_macs()?;
         let mut port = Port::open(link)?;
         let begin = Instant::now();
         // Two probes, the second a third of the way in, in case the first is lost.
         port.probe(ip)?;
-        if let Some(theirs) = port.claimant(ip, begin + wait / 3, true) {
+        if let Some(theirs) = port.claimant(ip, begin + wait / 3, true, &own) {
             return Ok(Some(theirs));
         }
         port.probe(ip)?;
-        Ok(port.claimant(ip, begin + wait, true))
+        Ok(port.claimant(ip, begin + wait, true, &own))
     }
 
     fn spawn_burst(

@@ -119,6 +119,24 @@ impl Netlink {
         self.get_link(message)
     }
 
+    /// The MACs of every interface on this node: a "claim" from one of them is this node
+    /// itself (another adapter on the segment answering ARP for all local addresses).
+    pub fn own_macs(&mut self) -> Result<Vec<MacAddr>> {
+        let answers = self
+            .exchange(
+                RouteNetlinkMessage::GetLink(LinkMessage::default()),
+                NLM_F_REQUEST | NLM_F_DUMP,
+            )
+            .map_err(|e| netlink_error("cannot list interfaces", e))?;
+        Ok(answers
+            .iter()
+            .filter_map(|a| match a {
+                RouteNetlinkMessage::NewLink(link) => link_from_message(link).mac,
+                _ => None,
+            })
+            .collect())
+    }
+
     pub fn routes(&mut self, ip: IpAddr) -> Result<Vec<Route>> {
         let mut message = RouteMessage::default();
         message.header.address_family = family(ip);

@@ -256,12 +256,18 @@ impl Port {
         })
     }
 
-    /// Listens until `until` for another machine claiming `ip`; returns its MAC.
-    pub fn claimant(&mut self, ip: IpAddr, until: Instant, probing: bool) -> Option<MacAddr> {
+    /// Listens until `until` for another machine claiming `ip`; returns its MAC. Claims from
+    /// `own_macs` (this node's other interfaces) are not another machine.
+    pub fn claimant(
+        &mut self,
+        ip: IpAddr,
+        until: Instant,
+        probing: bool,
+        own_macs: &[MacAddr],
+    ) -> Option<MacAddr> {
         while let Some(frame) = self.receive(until) {
-            if let Some(mac) =
-                parse_frame(&frame).and_then(|seen| claimant(&seen, ip, self.mac, probing))
-            {
+            let claim = parse_frame(&frame).and_then(|seen| claimant(&seen, ip, self.mac, probing));
+            if let Some(mac) = claim.filter(|mac| !own_macs.contains(mac)) {
                 return Some(mac);
             }
         }
