@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # SW_* are read by the scripts that source this
 # Helpers shared by test_floatip.sh, demo.sh and compare.sh (sourced after lab.sh).
 #
 #   fip_cap_start LAB OUT [MAX_S]   capture ARP / NS / NA frames on the client's eth0
