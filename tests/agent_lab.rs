@@ -351,9 +351,19 @@ fn foreground_burst_is_complete_when_start_returns() {
             ("arp_interval", "50"),
         ],
     );
+    let returned = Instant::now();
     assert_code(&run, 0, "start");
-    std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(announcements(&capture.stop(), VIP4, &node_mac).len(), 8);
+    assert!(capture.wait_for(Duration::from_secs(2), |f| announcements(
+        f, VIP4, &node_mac
+    )
+    .len()
+        >= 8));
+    let sent = announcements(&capture.stop(), VIP4, &node_mac);
+    assert_eq!(sent.len(), 8, "4 rounds of request + reply");
+    assert!(
+        sent.iter().all(|t| *t <= returned),
+        "every round left before start returned"
+    );
     assert!(run.elapsed >= Duration::from_millis(150));
 }
 

@@ -23,7 +23,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, Once};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Path of the agent binary under test.
 pub const AGENT_BIN: &str = env!("CARGO_BIN_EXE_floatip");
@@ -953,8 +953,31 @@ fn open_capture(ns: &str, ifname: &str) -> Result<OwnedFd, String> {
     Ok(sock)
 }
 
+/// SIOCGSTAMPNS: the kernel's receive timestamp (CLOCK_REALTIME) of the last frame read.
+const SIOCGSTAMPNS: libc::c_ulong = 0x8907;
+
+/// When the kernel received the frame just read, on the Instant clock: the capture thread may
+/// read a frame many milliseconds late on a busy machine, and tests compare frame times with
+/// the moment an agent returned.
+fn kernel_receive_time(sock: &OwnedFd, base: (Instant, SystemTime)) -> Option<Instant> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: SIOCGSTAMPNS writes one timespec.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), SIOCGSTAMPNS, &mut ts) } != 0 {
+        return None;
+    }
+    let stamp = UNIX_EPOCH + Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
+    match stamp.duration_since(base.1) {
+        Ok(after) => Some(base.0 + after),
+        Err(before) => base.0.checked_sub(before.duration()),
+    }
+}
+
 fn capture_loop(sock: OwnedFd, frames: &Mutex<Vec<CapturedFrame>>, stop: &AtomicBool) {
     let mut buf = vec![0u8; 65536];
+    let base = (Instant::now(), SystemTime::now());
     while !stop.load(Ordering::SeqCst) {
         // SAFETY: sockaddr_ll is plain old data.
         let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
@@ -970,7 +993,7 @@ fn capture_loop(sock: OwnedFd, frames: &Mutex<Vec<CapturedFrame>>, stop: &Atomic
                 &mut salen,
             )
         };
-        let at = Instant::now();
+        let read_at = Instant::now();
         if n < 0 {
             let e = std::io::Error::last_os_error();
             match e.raw_os_error() {
@@ -990,7 +1013,7 @@ fn capture_loop(sock: OwnedFd, frames: &Mutex<Vec<CapturedFrame>>, stop: &Atomic
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(CapturedFrame {
-                at,
+                at: kernel_receive_time(&sock, base).unwrap_or(read_at),
                 data: buf[..n as usize].to_vec(),
                 outgoing: sa.sll_pkttype == PACKET_OUTGOING,
             });
