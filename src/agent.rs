@@ -6,8 +6,8 @@ use crate::error::{Error, Result};
 use crate::ocf::Status;
 use crate::packet::MacAddr;
 use crate::params::{
-    broadcast_address, virtual_interface_name, Lifetime, Meta, Params, DAD_ALLOWANCE_MS,
-    TIMEOUT_MARGIN_MS,
+    broadcast_address, network_or_broadcast, virtual_interface_name, Lifetime, Meta, Params,
+    DAD_ALLOWANCE_MS, TIMEOUT_MARGIN_MS,
 };
 use crate::resolve::{place, Route};
 use crate::schedule::{BurstPlan, Sending};
@@ -274,15 +274,28 @@ fn kernel_label(p: &Params, link: &Link) -> Result<Option<String>> {
     Ok(Some(full))
 }
 
+/// With a prefix found from the routes, the address may turn out to be its subnet's network
+/// or broadcast address, which the parameters alone could not show.
+fn check_host_address(p: &Params, prefix_len: u8) -> Result<()> {
+    if let IpAddr::V4(v4) = p.ip {
+        if let Some(why) = network_or_broadcast(v4, prefix_len) {
+            return Err(Error::configured(format!("invalid ip \"{v4}\": {why}")));
+        }
+    }
+    Ok(())
+}
+
 /// validate-all beyond syntax: the node can place the address (check level 10, the default).
 pub fn validate_environment<H: Host>(host: &mut H, p: &Params) -> Result<()> {
     let target = locate(host, p)?;
+    check_host_address(p, target.prefix_len)?;
     kernel_label(p, &target.link)?;
     Ok(())
 }
 
 pub fn start<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
     let placed = locate(host, p)?;
+    check_host_address(p, placed.prefix_len)?;
     if p.check_link_status {
         if let Some(problem) = link_problem(&placed.link) {
             return Err(Error::generic(problem));

@@ -84,8 +84,20 @@ fn flag_name(param: &str) -> String {
 }
 
 /// The clap definition, also used to generate the man page.
+/// clap wants 'static names; these are made once per process, not once per call.
+fn static_strings() -> &'static (String, Vec<String>) {
+    static STRINGS: std::sync::OnceLock<(String, Vec<String>)> = std::sync::OnceLock::new();
+    STRINGS.get_or_init(|| {
+        (
+            format!("{VERSION} ({GIT_REVISION})"),
+            PARAMETERS.iter().map(|p| flag_name(p.name)).collect(),
+        )
+    })
+}
+
 pub fn command() -> Command {
-    let version: &'static str = Box::leak(format!("{VERSION} ({GIT_REVISION})").into_boxed_str());
+    let (version, flags) = static_strings();
+    let version: &'static str = version.as_str();
     let mut cmd = Command::new("floatip")
         .about("OCF resource agent for a floating IPv4/IPv6 address, announced by gratuitous ARP and unsolicited NA")
         .long_about(
@@ -99,8 +111,8 @@ pub fn command() -> Command {
     for (name, about) in ACTIONS {
         let mut sub = Command::new(*name).about(*about);
         if !matches!(*name, "meta-data" | "usage") {
-            for spec in PARAMETERS {
-                let flag: &'static str = Box::leak(flag_name(spec.name).into_boxed_str());
+            for (spec, flag) in PARAMETERS.iter().zip(flags) {
+                let flag: &'static str = flag.as_str();
                 let mut arg = Arg::new(spec.name)
                     .long(flag)
                     .value_name("VALUE")

@@ -74,7 +74,10 @@ fn log_parameter_notes(p: &Params, request: &Request) {
         warn!("{warning}");
     }
     for name in &p.ignored {
-        info!("{name} is accepted for IPaddr2 compatibility and has no effect: floatip sends announcements in-process");
+        info!(
+            "{name} is accepted for IPaddr2 compatibility and has no effect: {}",
+            params::why_ignored(name)
+        );
     }
     for name in &request.raw.unknown {
         warn!("unknown parameter {name} (OCF_RESKEY_{name}) is ignored; check its spelling");

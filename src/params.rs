@@ -386,6 +386,16 @@ impl Params {
     }
 }
 
+/// Why a parameter that was set has no effect, for the log.
+pub fn why_ignored(name: &str) -> &'static str {
+    match name {
+        "arp_sender" | "send_arp_opts" => "floatip sends announcements in-process",
+        "flush_routes" => "kernels without a route cache have nothing to flush",
+        "clusterip_hash" => "it only matters in CLUSTERIP mode, which floatip does not support",
+        _ => "floatip does not use it",
+    }
+}
+
 /// Longest interface name the kernel accepts (IFNAMSIZ - 1).
 pub const IFNAME_MAX: usize = 15;
 pub const ARP_COUNT_MAX: u32 = 1000;
@@ -664,16 +674,16 @@ pub fn virtual_interface_name(ip: IpAddr) -> String {
     format!("fip{:08x}", address_hash(ip) as u32)
 }
 
-fn check_label(value: &OsStr, label: &str) -> Result<()> {
+fn check_label(param: &str, value: &OsStr, label: &str) -> Result<()> {
     if label.is_empty()
         || !label
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
     {
         return Err(bad(
-            "iflabel",
+            param,
             value,
-            "use letters, digits, '_', '-' or '.'",
+            "a label uses letters, digits, '_', '-' or '.'",
         ));
     }
     Ok(())
@@ -742,6 +752,8 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
         Some(v) => parse_nic(v)?,
         None => (Vec::new(), None),
     };
+    // The label may come from nic:label or from iflabel; reasons name the one the user set.
+    let label_param = if label.is_some() { "nic" } else { "iflabel" };
     if let Some(v) = raw.get("iflabel") {
         let from_iflabel = text("iflabel", v)?.to_string();
         if label.as_deref().is_some_and(|l| l != from_iflabel) {
@@ -754,25 +766,27 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
         label = Some(from_iflabel);
     }
     if let Some(label) = &label {
-        let shown_value = OsString::from(label);
-        check_label(&shown_value, label)?;
+        let shown_value = match (label_param, raw.get("nic")) {
+            ("nic", Some(nic)) => nic.to_os_string(),
+            _ => OsString::from(label),
+        };
+        check_label(label_param, &shown_value, label)?;
         if ipv6 {
             return Err(bad(
-                "iflabel",
+                label_param,
                 &shown_value,
                 "labels exist for IPv4 addresses only",
             ));
         }
-        for nic in &nics {
-            if nic.len() + 1 + label.len() > IFNAME_MAX {
-                return Err(bad(
-                    "iflabel",
-                    &shown_value,
-                    &format!(
-                        "{nic}:{label} exceeds the kernel's {IFNAME_MAX}-character label limit"
-                    ),
-                ));
-            }
+        // nic:label must fit the kernel's limit; without nic, at least a one-letter nic.
+        let longest_nic = nics.iter().map(String::len).max().unwrap_or(1);
+        if longest_nic + 1 + label.len() > IFNAME_MAX {
+            let with = nics.first().map_or_else(|| "x".to_string(), String::clone);
+            return Err(bad(
+                label_param,
+                &shown_value,
+                &format!("{with}:{label} exceeds the kernel's {IFNAME_MAX}-character label limit"),
+            ));
         }
     }
 
@@ -816,12 +830,16 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
     if let Some(v) = raw.get("mac") {
         return Err(bad("mac", v, "CLUSTERIP is not supported by floatip"));
     }
+    // Its documented default changes nothing without CLUSTERIP; anything else asks for it.
     if let Some(v) = raw.get("clusterip_hash") {
-        return Err(bad(
-            "clusterip_hash",
-            v,
-            "CLUSTERIP is not supported by floatip",
-        ));
+        if v != "sourceip-sourceport" {
+            return Err(bad(
+                "clusterip_hash",
+                v,
+                "CLUSTERIP is not supported by floatip",
+            ));
+        }
+        ignored.push("clusterip_hash");
     }
     if boolean(raw, "unique_clone_address")? {
         return Err(Error::configured(
@@ -1298,6 +1316,12 @@ mod tests {
         let long = "9".repeat(5000);
         let err = parse(&raw(&[("ip", &long)]), &Meta::default()).unwrap_err();
         assert!(err.reason.len() < 200, "{}", err.reason);
+    }
+
+    #[test]
+    fn clusterip_hash_at_its_default_is_accepted_and_reported() {
+        let p = ok(&[("ip", "198.51.100.50"), ("clusterip_hash", "sourceip-sourceport")]);
+        assert_eq!(p.ignored, vec!["clusterip_hash"]);
     }
 
     #[test]

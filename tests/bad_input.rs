@@ -46,9 +46,6 @@ struct Case {
     names: &'static str,
     /// Why the expectation differs from 6/6 (empty for the default).
     why: &'static str,
-    /// The agent's present answer is known to be wrong (reported, to be fixed in src/): a
-    /// mismatch is printed, not failed. Remove the mark once fixed.
-    known: &'static str,
 }
 
 impl Case {
@@ -61,7 +58,6 @@ impl Case {
             start: ERR_CONFIGURED,
             names: param,
             why: "",
-            known: "",
         }
     }
 
@@ -74,11 +70,6 @@ impl Case {
         self.validate = validate;
         self.start = start;
         self.why = why;
-        self
-    }
-
-    fn known(mut self, bug: &'static str) -> Case {
-        self.known = bug;
         self
     }
 
@@ -223,20 +214,16 @@ fn string_cases(name: &'static str) -> Vec<Case> {
             c("255.255.255.255"),
             c("198.51.100.0").with(&[("cidr_netmask", "24")]),
             c("198.51.100.255").with(&[("cidr_netmask", "24")]),
-            c("198.51.100.0")
-                .codes(
-                    OK,
-                    ERR_CONFIGURED,
-                    "network address: the prefix comes from the route at start",
-                )
-                .known("start adds the route's network address (exit 0)"),
-            c("198.51.100.255")
-                .codes(
-                    OK,
-                    ERR_CONFIGURED,
-                    "broadcast address: the prefix comes from the route at start",
-                )
-                .known("start adds the route's broadcast address (exit 0)"),
+            c("198.51.100.0").codes(
+                OK,
+                ERR_CONFIGURED,
+                "network address: the prefix comes from the route at start",
+            ),
+            c("198.51.100.255").codes(
+                OK,
+                ERR_CONFIGURED,
+                "broadcast address: the prefix comes from the route at start",
+            ),
             c("127.0.0.1"),
             c("127.1.2.3"),
             c("::1"),
@@ -261,8 +248,8 @@ fn string_cases(name: &'static str) -> Vec<Case> {
             c(",eth0"),
             c("eth0,eth0"),
             c("eth0,eth1:vip"),
-            c("eth0:").known("the reason names iflabel, which was not set"),
-            c("eth0:a;b").known("the reason names iflabel, which was not set"),
+            c("eth0:"),
+            c("eth0:a;b"),
             c("nosuch0").codes(OK, ERR_INSTALLED, ABSENT),
             c("e$(x)").codes(OK, ERR_INSTALLED, ABSENT),
         ],
@@ -292,13 +279,11 @@ fn string_cases(name: &'static str) -> Vec<Case> {
             c("198.51.100.255").with(&[("ip", VIP6)]),
         ],
         "iflabel" => vec![
-            long(14)
-                .codes(
-                    ERR_CONFIGURED,
-                    ERR_CONFIGURED,
-                    "no interface name is short enough for nic:<14 bytes>",
-                )
-                .known("validate-all at level 0 accepts it (exit 0); start refuses it"),
+            long(14).codes(
+                ERR_CONFIGURED,
+                ERR_CONFIGURED,
+                "no interface name is short enough for nic:<14 bytes>",
+            ),
             c("abcdefghijk").with(&[("nic", "eth0")]),
             c(";"),
             c("a b"),
@@ -421,15 +406,6 @@ fn judge(case: &Case, action: &str, want: i32, code: i32, stderr: &str) -> Optio
     ))
 }
 
-/// Files a mismatch as a failure, or as known-wrong when the case carries a `known` mark.
-fn file(case: &Case, problem: String, failures: &mut Vec<String>, known: &mut Vec<String>) {
-    if case.known.is_empty() {
-        failures.push(problem);
-    } else {
-        known.push(format!("[{}] {problem}", case.known));
-    }
-}
-
 fn state_files(dir: &std::path::Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .map(|rd| {
@@ -444,7 +420,6 @@ fn state_files(dir: &std::path::Path) -> Vec<String> {
 #[test]
 fn validate_all_at_level_0() {
     let cases = table();
-    let mut known = Vec::new();
     let state = std::env::temp_dir().join(format!("floatip-bad-input-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&state);
     let mut failures = Vec::new();
@@ -461,7 +436,7 @@ fn validate_all_at_level_0() {
         let code = out.status.code().unwrap_or(-1);
         let stderr = String::from_utf8_lossy(&out.stderr);
         if let Some(f) = judge(case, "validate-all", case.validate, code, &stderr) {
-            file(case, f, &mut failures, &mut known);
+            failures.push(f);
         }
     }
     assert!(
@@ -473,18 +448,14 @@ fn validate_all_at_level_0() {
     let exceptions = cases.iter().filter(|c| !c.why.is_empty()).count();
     let accepted = cases.iter().filter(|c| c.validate == OK).count();
     eprintln!(
-        "bad_input: {} inputs tried with validate-all over {} parameters: {} refused, {} accepted as documented ({} documented exceptions in all); {} wrong, {} known wrong",
+        "bad_input: {} inputs tried with validate-all over {} parameters: {} refused, {} accepted as documented ({} documented exceptions in all); {} wrong",
         cases.len(),
         PARAMETERS.len(),
         cases.len() - accepted,
         accepted,
         exceptions,
-        failures.len(),
-        known.len()
+        failures.len()
     );
-    for k in &known {
-        eprintln!("KNOWN WRONG {k}");
-    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -528,7 +499,6 @@ fn start_and_stop_in_a_lab() {
     let state = node_state_dir(&lab, 0);
     let cases = table();
     let mut failures = Vec::new();
-    let mut known = Vec::new();
     let (mut starts, mut stops) = (0, 0);
     for case in &cases {
         // A valid configuration would really start; other tests cover that.
@@ -536,7 +506,7 @@ fn start_and_stop_in_a_lab() {
             starts += 1;
             let run = run_in_node(&lab, "start", case);
             if let Some(f) = judge(case, "start", case.start, run.code, &run.stderr) {
-                file(case, f, &mut failures, &mut known);
+                failures.push(f);
             }
             let after = snapshot(&lab);
             if after != before {
@@ -544,7 +514,7 @@ fn start_and_stop_in_a_lab() {
                     "start {}: changed the node: {before:?} -> {after:?}",
                     case.label()
                 );
-                file(case, f, &mut failures, &mut known);
+                failures.push(f);
             }
         }
         stops += 1;
@@ -571,12 +541,8 @@ fn start_and_stop_in_a_lab() {
     }
     assert!(!marker().exists(), "a value was run by a shell");
     eprintln!(
-        "bad_input: {starts} bad starts and {stops} stops tried in a lab node, {} wrong, {} known wrong",
-        failures.len(),
-        known.len()
+        "bad_input: {starts} bad starts and {stops} stops tried in a lab node, {} wrong",
+        failures.len()
     );
-    for k in &known {
-        eprintln!("KNOWN WRONG {k}");
-    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
