@@ -8,7 +8,7 @@ MANDIR   ?= $(PREFIX)/share/man/man8
 CARGO    ?= cargo
 BIN      := target/release/floatip
 
-.PHONY: all build install uninstall test lint unit lab cluster packages deb rpm demo bench clean
+.PHONY: all build install uninstall test lint unit fuzz cluster packages deb rpm demo bench clean
 
 all: build
 
@@ -28,8 +28,9 @@ uninstall:
 	-rmdir $(DESTDIR)$(OCFDIR)
 
 # The README's test command: set-up, style, every Rust test (unit, binary, namespace labs,
-# ocft, ocf-tester), the packages (installs the .deb), then real Pacemaker clusters.
-test: lint unit packages cluster
+# ocft, ocf-tester, bad input, a short soak), a short fuzzing run, the packages (installs
+# the .deb), then real Pacemaker clusters.
+test: lint unit fuzz packages cluster
 
 lint:
 	bash tests/setup.sh
@@ -39,6 +40,14 @@ lint:
 unit:
 	bash tests/setup.sh
 	$(CARGO) test --locked -- --test-threads=2
+
+fuzz:
+	bash tests/fuzz.sh
+
+# Side by side with IPaddr2 in a namespace lab; prints a table, writes target/bench/.
+bench:
+	bash tests/setup.sh
+	$(CARGO) bench --bench compare
 
 packages: build
 	bash tests/packaging.sh
