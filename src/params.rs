@@ -1320,7 +1320,10 @@ mod tests {
 
     #[test]
     fn clusterip_hash_at_its_default_is_accepted_and_reported() {
-        let p = ok(&[("ip", "198.51.100.50"), ("clusterip_hash", "sourceip-sourceport")]);
+        let p = ok(&[
+            ("ip", "198.51.100.50"),
+            ("clusterip_hash", "sourceip-sourceport"),
+        ]);
         assert_eq!(p.ignored, vec!["clusterip_hash"]);
     }
 
