@@ -182,7 +182,7 @@ fn ipv6_advertisement_reaches_the_client_after_dad() {
 
 /// Pings so the client holds a neighbour entry for the VIP.
 fn client_learns(lab: &Lab, vip: &str) {
-    let out = lab.sh(Host::Client, &format!("ping -c 1 -W 1 {vip}"));
+    let out = lab.sh(Host::Client, &format!("ping -c 1 -w 3 {vip}"));
     assert!(
         out.status.success(),
         "client cannot reach {vip}: {}",

@@ -55,7 +55,7 @@ fn client_entry_becomes(lab: &Lab, vip: &str, want: &str, within: Duration) -> b
 }
 
 fn ping_once(lab: &Lab, vip: &str) {
-    let out = lab.sh(Host::Client, &format!("ping -c 1 -W 1 {vip}"));
+    let out = lab.sh(Host::Client, &format!("ping -c 1 -w 3 {vip}"));
     assert!(out.status.success(), "client cannot reach {vip}");
 }
 

@@ -90,7 +90,7 @@ fn lab_comes_up_pings_and_captures() {
     assert_eq!(lab.neigh(Host::Client, "198.51.100.10"), None);
 
     let cap = lab.capture(Host::Client, "eth0");
-    lab.sh_ok(Host::Client, "ping -c1 -W1 198.51.100.10");
+    lab.sh_ok(Host::Client, "ping -c1 -w3 198.51.100.10");
     lab.sh_ok(Host::Client, "ping -6 -c1 -W1 2001:db8:100::10");
 
     let (mac, state) = lab.neigh(Host::Client, "198.51.100.10").expect("v4 neigh");
@@ -159,7 +159,7 @@ fn cut_cable_drops_and_restores_carrier() {
     lab.set_port(n0, true);
     eprintln!("carrier + forwarding back after {:?}", t.elapsed());
     assert!(lab.has_carrier(n0, "eth0"));
-    lab.sh_ok(Host::Client, "ping -c1 -W1 198.51.100.10");
+    lab.sh_ok(Host::Client, "ping -c1 -w3 198.51.100.10");
 }
 
 #[test]
@@ -368,7 +368,7 @@ fn parallel_labs_do_not_collide() {
         .map(|_| {
             std::thread::spawn(|| {
                 let lab = Lab::new(1);
-                lab.sh_ok(Host::Client, "ping -c1 -W1 198.51.100.10");
+                lab.sh_ok(Host::Client, "ping -c1 -w3 198.51.100.10");
                 lab.prefix().to_string()
             })
         })

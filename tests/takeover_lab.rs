@@ -13,7 +13,7 @@ const VIP4: &str = "198.51.100.50";
 const VIP6: &str = "2001:db8:100::50";
 
 fn ping(lab: &Lab, vip: &str) -> bool {
-    lab.sh(Host::Client, &format!("ping -c 1 -W 1 {vip}"))
+    lab.sh(Host::Client, &format!("ping -c 1 -w 3 {vip}"))
         .status
         .success()
 }
