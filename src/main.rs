@@ -5,7 +5,7 @@ use floatip::agent;
 use floatip::cli::{self, Environment, Invocation, Request, Tool};
 use floatip::error::{Error, Result};
 use floatip::host::state::{StateDir, DEFAULT_STATE_DIR};
-use floatip::host::{burst, system, tools, SystemHost};
+use floatip::host::{burst, end_recorded_burst, system, tools, SystemHost};
 use floatip::ocf::{self, Action, Status};
 use floatip::params::{self, Params};
 use log::{info, warn};
@@ -48,13 +48,16 @@ fn init_logging(env: &Environment, instance: &str) {
         .init();
 }
 
-fn state_dir(env: &Environment, instance: &str) -> StateDir {
-    let dir = env
-        .get("FLOATIP_STATE_DIR")
+/// FLOATIP_STATE_DIR, or /run/floatip.
+fn state_dir_path(env: &Environment) -> OsString {
+    env.get("FLOATIP_STATE_DIR")
         .filter(|d| !d.is_empty())
         .cloned()
-        .unwrap_or_else(|| OsString::from(DEFAULT_STATE_DIR));
-    StateDir::new(dir, instance)
+        .unwrap_or_else(|| OsString::from(DEFAULT_STATE_DIR))
+}
+
+fn state_dir(env: &Environment, instance: &str) -> StateDir {
+    StateDir::new(state_dir_path(env), instance)
 }
 
 /// The resource's name for logs and state: Pacemaker's, or derived from the address by hand
@@ -105,11 +108,7 @@ fn stop_without_parameters(state: &StateDir, why: &Error) -> Result<Status> {
         why.reason
     );
     let _lock = lock(state, Action::Stop)?;
-    let mut saved = state.load();
-    if let Some(b) = saved.burst.take() {
-        burst::end(b, std::time::Duration::from_secs(5))?;
-        state.save(&saved)?;
-    }
+    end_recorded_burst(state)?;
     Ok(Status::Success)
 }
 
@@ -193,14 +192,7 @@ fn run_tool(tool: &Tool, env: &Environment) -> ExitCode {
             count,
             seconds,
         } => tools::listen(nic, *json, *count, seconds.map(Duration::from_secs_f64)),
-        Tool::Status { json } => {
-            let dir = env
-                .get("FLOATIP_STATE_DIR")
-                .filter(|d| !d.is_empty())
-                .cloned()
-                .unwrap_or_else(|| OsString::from(DEFAULT_STATE_DIR));
-            tools::status(std::path::Path::new(&dir), *json)
-        }
+        Tool::Status { json } => tools::status(std::path::Path::new(&state_dir_path(env)), *json),
         Tool::ProbeSegment {
             nics,
             json,

@@ -22,6 +22,18 @@ use std::time::{Duration, Instant};
 /// How long stop waits for a killed burst process to be gone.
 const BURST_EXIT_PATIENCE: Duration = Duration::from_secs(5);
 
+/// Ends the burst the state records, if any, and forgets it; true if one was recorded.
+/// Needs no netlink, so stop can use it even when the parameters never validated.
+pub fn end_recorded_burst(state: &StateDir) -> Result<bool> {
+    let mut saved = state.load();
+    let Some(recorded) = saved.burst.take() else {
+        return Ok(false);
+    };
+    burst::end(recorded, BURST_EXIT_PATIENCE)?;
+    state.save(&saved)?;
+    Ok(true)
+}
+
 pub struct SystemHost {
     netlink: Netlink,
     state: StateDir,
@@ -169,12 +181,10 @@ impl Host for SystemHost {
     }
 
     fn end_burst(&mut self, lost_track_of: Option<IpAddr>) -> Result<()> {
-        let mut state = self.state.load();
-        if let Some(burst) = state.burst.take() {
-            burst::end(burst, BURST_EXIT_PATIENCE)?;
-            return self.state.save(&state);
+        if end_recorded_burst(&self.state)? {
+            return Ok(());
         }
-        if let (Some(ip), None) = (lost_track_of, &state.record) {
+        if let (Some(ip), None) = (lost_track_of, self.state.load().record) {
             // Nothing recorded at all: look for a worker the state no longer knows about.
             for stray in burst::find_workers(ip) {
                 log::warn!("ending unrecorded burst process {} for {ip}", stray.pid);
