@@ -490,14 +490,8 @@ fn announce_burst<H: Host>(
     }
     info!("announced {} on {} (round 1 of {count})", p.ip, link.name);
     let rest = count.saturating_sub(1);
-    let interval = Duration::from_millis(u64::from(p.announce.interval_ms));
-    let refresh_every = (p.announce.refresh_interval_s > 0)
-        .then(|| Duration::from_secs(u64::from(p.announce.refresh_interval_s)));
-    let mut plan = BurstPlan {
-        rounds: rest,
-        interval,
-        refresh_every,
-    };
+    let mut plan = background_plan(p, rest);
+    let interval = plan.interval;
     if !p.announce.background {
         for _ in 0..rest {
             host.sleep(interval);
@@ -510,6 +504,16 @@ fn announce_burst<H: Host>(
         return Ok(());
     }
     host.spawn_burst(link, p.ip, plan, p.announce.defend)
+}
+
+/// What the background process does: `rounds` more rounds, then refreshes if asked.
+fn background_plan(p: &Params, rounds: u32) -> BurstPlan {
+    BurstPlan {
+        rounds,
+        interval: Duration::from_millis(u64::from(p.announce.interval_ms)),
+        refresh_every: (p.announce.refresh_interval_s > 0)
+            .then(|| Duration::from_secs(u64::from(p.announce.refresh_interval_s))),
+    }
 }
 
 /// Probes for another owner; the reason names its MAC.
@@ -684,15 +688,7 @@ pub fn monitor<H: Host>(host: &mut H, p: &Params, meta: &Meta, deep: bool) -> Re
             "the refresh process for {} was not running; restarting it",
             p.ip
         );
-        let refresh_every = Some(Duration::from_secs(u64::from(
-            p.announce.refresh_interval_s,
-        )));
-        let plan = BurstPlan {
-            rounds: 0,
-            interval: Duration::from_millis(u64::from(p.announce.interval_ms)),
-            refresh_every,
-        };
-        host.spawn_burst(link, p.ip, plan, p.announce.defend)?;
+        host.spawn_burst(link, p.ip, background_plan(p, 0), p.announce.defend)?;
     }
     Ok(Status::Success)
 }
