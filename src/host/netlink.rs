@@ -212,8 +212,13 @@ impl Netlink {
             .map(assigned_from_message))
     }
 
-    pub fn interface_holding(&mut self, ip: IpAddr) -> Result<Option<u32>> {
-        Ok(self.addresses(ip, None)?.first().map(|m| m.header.index))
+    /// Every interface holding `ip`, with how it holds it.
+    pub fn holders(&mut self, ip: IpAddr) -> Result<Vec<(u32, Assigned)>> {
+        Ok(self
+            .addresses(ip, None)?
+            .iter()
+            .map(|m| (m.header.index, assigned_from_message(m)))
+            .collect())
     }
 
     pub fn add_address(&mut self, request: &AddressRequest) -> Result<()> {
