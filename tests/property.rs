@@ -13,6 +13,7 @@
 //! 3. the client's wire shows no announcement of the address (ARP, NA; kernel-timestamped)
 //!    from the moment stop returned until the next start of it began;
 //! 4. a probe right after says 7 (not running).
+//!
 //! A stop that returns anything but 0 (when not killed) is a violation too: a failed stop
 //! gets the node fenced.
 //!
