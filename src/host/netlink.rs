@@ -42,13 +42,9 @@ fn family(ip: IpAddr) -> AddressFamily {
     }
 }
 
+/// A netlink failure keeps the kernel's errno as its cause.
 fn netlink_error(what: &str, e: io::Error) -> Error {
-    match e.raw_os_error() {
-        Some(libc::EPERM) | Some(libc::EACCES) => {
-            Error::perm(format!("{what}: {e} (needs CAP_NET_ADMIN)"))
-        }
-        _ => Error::generic(format!("{what}: {e}")),
-    }
+    Error::os(what, e, "CAP_NET_ADMIN")
 }
 
 impl Netlink {
