@@ -7,6 +7,7 @@ pub mod port;
 pub mod state;
 pub mod system;
 pub mod tools;
+pub mod trace;
 
 use crate::agent::{
     AddressRequest, Addresses, Assigned, Clock, Link, Links, Processes, Record, Records, Wire,
