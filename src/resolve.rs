@@ -103,8 +103,10 @@ fn best_route<'a>(w: &Wanted, routes: &'a [Route]) -> Option<&'a Route> {
         .min_by_key(|r| (r.metric, std::cmp::Reverse(r.prefix_len), r.ifindex))
 }
 
-/// Decides interface and prefix. Failure is OCF_ERR_INSTALLED: the parameters are
-/// well-formed, this node's routes just do not place the address, and another node's may.
+/// Decides interface and prefix. Failure is OCF_ERR_GENERIC, as findif returns it (and
+/// IPaddr2's ocft cases expect it): the parameters are well-formed, this node's routes just
+/// do not place the address, and another node's may. Not OCF_ERR_CONFIGURED, which would
+/// keep Pacemaker from trying the other nodes.
 pub fn place(w: &Wanted, routes: &[Route]) -> Result<Placement> {
     let best = best_route(w, routes);
     if let (Some(ifindex), Some(prefix_len)) = (w.nic, w.prefix) {
@@ -124,14 +126,14 @@ pub fn place(w: &Wanted, routes: &[Route]) -> Result<Placement> {
             Some(p) => format!(" of proto {p}"),
             None => String::new(),
         };
-        return Err(Error::installed(match w.nic {
+        return Err(Error::generic(match w.nic {
             Some(_) => format!("no route{of_proto} on nic covers {wanted}: set cidr_netmask, or check the nic"),
             None => format!("no interface found for {wanted} on this node: no link-scope route{of_proto} covers it; set nic and cidr_netmask"),
         }));
     };
     if w.ip.is_ipv6() && w.nic.is_none() {
         if let Some(p) = w.prefix.filter(|p| *p != best.prefix_len) {
-            return Err(Error::installed(format!(
+            return Err(Error::generic(format!(
                 "cidr_netmask {p} differs from the covering route {}/{} on this node: set nic to use another prefix",
                 best.destination, best.prefix_len
             )));
@@ -217,7 +219,7 @@ mod tests {
         let err = place(&wanted("203.0.113.9", None, None), &table()).unwrap_err();
         assert_eq!(
             err.status,
-            Status::ErrInstalled,
+            Status::ErrGeneric,
             "node-local: another node may place it"
         );
     }

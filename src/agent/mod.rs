@@ -159,6 +159,7 @@ fn place_by_routes<H: Links>(host: &mut H, p: &Params) -> Result<Target> {
 /// Standby adapters: the first that exists, is up with carrier and is on the address's subnet.
 fn choose_standby<H: Links>(host: &mut H, p: &Params, nics: &[String]) -> Result<Target> {
     let mut why = Vec::new();
+    let mut unplaced = false;
     for name in nics {
         let Some(link) = host.link_by_name(name)? else {
             why.push(format!("{name} does not exist"));
@@ -173,15 +174,24 @@ fn choose_standby<H: Links>(host: &mut H, p: &Params, nics: &[String]) -> Result
                 info!("using {} of nic {}", target.link.name, nics.join(","));
                 return Ok(target);
             }
-            Err(e) => why.push(e.reason),
+            Err(e) => {
+                unplaced = true;
+                why.push(e.reason);
+            }
         }
     }
-    // Missing, down or unplaceable: all of it is this node's, another node may do better.
-    Err(Error::installed(format!(
+    let reason = format!(
         "no usable interface in nic {} on this node: {}",
         nics.join(","),
         why.join("; ")
-    )))
+    );
+    // Every adapter missing or down: this node lacks them (as a missing nic, and IPaddr2
+    // 4.17's down link). One the routes could not place: a placement failure, as findif's.
+    Err(if unplaced {
+        Error::generic(reason)
+    } else {
+        Error::installed(reason)
+    })
 }
 
 /// The prefix that identifies this resource's address: configured, else recorded. None means
@@ -286,7 +296,8 @@ fn link_problem(link: &Link) -> Option<String> {
 
 /// Whether the interface's own name comes from this node rather than the configuration: found
 /// by the routes, or named in `nic` by an alternative name. What fails over it is this node's
-/// problem (OCF_ERR_INSTALLED), not the configuration's everywhere (OCF_ERR_CONFIGURED).
+/// problem, not the configuration's everywhere (OCF_ERR_CONFIGURED, which would keep
+/// Pacemaker from trying the other nodes).
 fn name_is_node_local(p: &Params, target: &Target) -> bool {
     target.found_by_routes
         || (!p.nics.is_empty() && p.vmac.is_none() && !p.nics.contains(&target.link.name))
@@ -303,7 +314,7 @@ fn kernel_label(p: &Params, target: &Target) -> Result<Option<String>> {
             "invalid iflabel \"{label}\": {full} exceeds the kernel's 15-character label limit"
         );
         return Err(if name_is_node_local(p, target) {
-            Error::installed(format!("{reason} (the interface's name on this node)"))
+            Error::generic(format!("{reason} (the interface's name on this node)"))
         } else {
             Error::configured(reason)
         });
@@ -313,11 +324,11 @@ fn kernel_label(p: &Params, target: &Target) -> Result<Option<String>> {
 
 /// With a prefix found from this node's routes, the address may turn out to be its subnet's
 /// network or broadcast address, which the parameters alone could not show (a configured
-/// prefix is checked with the parameters).
+/// prefix is checked with the parameters). A placement failure, as findif's are.
 fn check_host_address(p: &Params, prefix_len: u8) -> Result<()> {
     if let IpAddr::V4(v4) = p.ip {
         if let Some(why) = network_or_broadcast(v4, prefix_len) {
-            return Err(Error::installed(format!(
+            return Err(Error::generic(format!(
                 "invalid ip \"{v4}\": {why} (the prefix of this node's route)"
             )));
         }
