@@ -13,6 +13,7 @@ use clap::error::ErrorKind;
 use clap::{Arg, ArgAction, Command};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const GIT_REVISION: &str = env!("FLOATIP_GIT_REVISION");
@@ -60,6 +61,30 @@ pub struct Request {
     /// here), monitor probes for another owner from 10 (its default is 0).
     pub check_level: Option<u32>,
     pub instance: Option<String>,
+    /// trace_ra: where this operation's debug log goes, as ocf-shellfuncs traces agents.
+    pub trace: Option<Trace>,
+}
+
+/// Where a traced operation's log goes, as ocf-shellfuncs' `ocf_start_trace` decides it
+/// (resource-agents; OCF_TRACE_RA or the trace_ra parameter turn it on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trace {
+    /// OCF_TRACE_FILE=3..9: a descriptor the caller opened for writing.
+    Fd(i32),
+    /// OCF_TRACE_FILE=/an/absolute/path.
+    File(PathBuf),
+    /// The default: `<trace_dir>/<type>/<instance>.<action>.<date +%F.%T>`, where trace_dir
+    /// is OCF_RESKEY_trace_dir or `$HA_VARLIB/trace_ra` (HA_VARLIB: /var/lib/heartbeat).
+    /// ocf-shellfuncs leaves it out when its standard input is a terminal.
+    Default {
+        dir: PathBuf,
+        resource_type: String,
+        instance: String,
+        action: String,
+    },
+    /// Tracing is on but has nowhere to go (no instance name): the debug log goes to stderr,
+    /// as `set -x` does in a shell agent.
+    Stderr,
 }
 
 const ACTIONS: &[(&str, &str)] = &[
@@ -199,6 +224,10 @@ fn tool(name: &str, sub: &clap::ArgMatches) -> Option<Tool> {
     }
 }
 
+/// `OCF_RESKEY_` names the resource-agents framework reads for every agent, not parameters of
+/// floatip's own: tracing (ocf-shellfuncs).
+pub const FRAMEWORK_PARAMETERS: &[&str] = &["trace_ra", "trace_file", "trace_dir"];
+
 fn env_params(env: &Environment) -> RawParams {
     let mut raw = RawParams::new();
     for (key, value) in env {
@@ -208,12 +237,84 @@ fn env_params(env: &Environment) -> RawParams {
         if raw.set(name, value.clone())
             || name.starts_with("CRM_meta_")
             || name == "crm_feature_set"
+            || FRAMEWORK_PARAMETERS.contains(&name)
         {
             continue;
         }
         raw.unknown.push(name.to_string());
     }
     raw
+}
+
+fn env_text<'a>(env: &'a Environment, key: &str) -> Option<&'a str> {
+    env.get(key)?.to_str().filter(|s| !s.is_empty())
+}
+
+/// ocf-shellfuncs' ocf_is_true.
+fn shell_true(value: &str) -> bool {
+    matches!(
+        value,
+        "yes" | "true" | "1" | "YES" | "TRUE" | "True" | "ja" | "on" | "ON"
+    )
+}
+
+/// The trace ocf-shellfuncs would start for this call: OCF_TRACE_RA, else the trace_ra
+/// parameter, turns it on; OCF_TRACE_FILE, else trace_file, says where; otherwise the default
+/// file under trace_dir. `program` is argv[0], whose file name is the resource type when
+/// OCF_RESOURCE_TYPE is unset.
+pub fn trace_request(env: &Environment, program: &str, action: Action) -> Option<Trace> {
+    let on = env_text(env, "OCF_TRACE_RA").or_else(|| env_text(env, "OCF_RESKEY_trace_ra"))?;
+    if !shell_true(on) {
+        return None;
+    }
+    let file = env_text(env, "OCF_TRACE_FILE").or_else(|| env_text(env, "OCF_RESKEY_trace_file"));
+    match file {
+        Some(fd) if fd.len() == 1 && (b'3'..=b'9').contains(&fd.as_bytes()[0]) => {
+            return Some(Trace::Fd(i32::from(fd.as_bytes()[0] - b'0')))
+        }
+        // The shell's `/*/*` pattern: absolute, with a directory.
+        Some(path) if path.starts_with('/') && path[1..].contains('/') => {
+            return Some(Trace::File(PathBuf::from(path)))
+        }
+        _ => {}
+    }
+    let Some(instance) = env_text(env, "OCF_RESOURCE_INSTANCE") else {
+        return Some(Trace::Stderr);
+    };
+    let resource_type = env_text(env, "OCF_RESOURCE_TYPE")
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            std::path::Path::new(program)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "FloatIP".to_string())
+        });
+    let dir = match env_text(env, "OCF_RESKEY_trace_dir") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env_text(env, "HA_VARLIB").unwrap_or("/var/lib/heartbeat"))
+            .join("trace_ra"),
+    };
+    Some(Trace::Default {
+        dir,
+        resource_type,
+        instance: instance.to_string(),
+        action: action.name().to_string(),
+    })
+}
+
+/// A trace file setting that is neither a descriptor nor an absolute path, which
+/// ocf-shellfuncs warns about before falling back to the default.
+pub fn trace_file_ignored(env: &Environment, trace: &Trace) -> Option<String> {
+    if !matches!(trace, Trace::Default { .. } | Trace::Stderr) {
+        return None;
+    }
+    let (key, value) = ["OCF_TRACE_FILE", "OCF_RESKEY_trace_file"]
+        .iter()
+        .find_map(|k| env_text(env, k).map(|v| (*k, v)))?;
+    Some(format!(
+        "{key} {:?} must be a descriptor from 3 to 9 or an absolute path; tracing to the default place instead",
+        crate::ocf::printable(value)
+    ))
 }
 
 fn env_number(env: &Environment, key: &str) -> Option<u64> {
@@ -239,9 +340,10 @@ fn meta(env: &Environment) -> Meta {
     }
 }
 
-fn request(action: Action, raw: RawParams, env: &Environment) -> Request {
+fn request(action: Action, raw: RawParams, env: &Environment, program: &str) -> Request {
     Request {
         action,
+        trace: trace_request(env, program, action),
         raw,
         meta: meta(env),
         check_level: env_number(env, "OCF_CHECK_LEVEL").map(|l| l.min(u64::from(u32::MAX)) as u32),
@@ -261,6 +363,11 @@ fn unknown_action(name: &str) -> Invocation {
 }
 
 pub fn parse(args: &[OsString], env: &Environment) -> Invocation {
+    let program = args
+        .first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let program = program.as_str();
     let first = args.get(1).and_then(|a| a.to_str());
     if let Some(inherited_socket) = first.and_then(crate::host::burst::worker_form) {
         let worker_args = args[2..]
@@ -278,7 +385,7 @@ pub fn parse(args: &[OsString], env: &Environment) -> Invocation {
                 return Invocation::Tool(Tool::Status { json: false });
             }
             return match Action::from_name(name) {
-                Some(action) => Invocation::Agent(request(action, raw, env)),
+                Some(action) => Invocation::Agent(request(action, raw, env, program)),
                 None => unknown_action(name),
             };
         }
@@ -327,7 +434,7 @@ pub fn parse(args: &[OsString], env: &Environment) -> Invocation {
             json: sub.get_flag("json"),
         });
     }
-    Invocation::Agent(request(action, raw, env))
+    Invocation::Agent(request(action, raw, env, program))
 }
 
 #[cfg(test)]
@@ -480,6 +587,82 @@ mod tests {
         }
         match parse(&args(&["floatip", "listen"]), &Environment::new()) {
             Invocation::Fail(e) => assert_eq!(e.status, Status::ErrArgs),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn trace_ra_is_a_known_name_and_picks_the_destination_ocf_shellfuncs_would() {
+        let base = [
+            ("OCF_RESKEY_ip", "198.51.100.50"),
+            ("OCF_RESKEY_trace_ra", "1"),
+            ("OCF_RESKEY_trace_file", ""),
+            ("OCF_RESKEY_trace_dir", "/tmp/t"),
+            ("OCF_RESOURCE_INSTANCE", "vip"),
+        ];
+        let request = match parse(
+            &args(&["/usr/lib/ocf/resource.d/floatip/FloatIP", "start"]),
+            &env(&base),
+        ) {
+            Invocation::Agent(r) => r,
+            other => panic!("{other:?}"),
+        };
+        assert!(request.raw.unknown.is_empty(), "{:?}", request.raw.unknown);
+        assert_eq!(
+            request.trace,
+            Some(Trace::Default {
+                dir: PathBuf::from("/tmp/t"),
+                resource_type: "FloatIP".into(),
+                instance: "vip".into(),
+                action: "start".into(),
+            })
+        );
+        let program = "FloatIP";
+        let t = |pairs: &[(&str, &str)]| trace_request(&env(pairs), program, Action::Monitor);
+        assert_eq!(t(&[("OCF_RESKEY_trace_ra", "0")]), None);
+        assert_eq!(t(&[("OCF_RESKEY_trace_ra", "maybe")]), None);
+        assert_eq!(t(&[]), None);
+        assert_eq!(
+            t(&[("OCF_RESKEY_trace_ra", "0"), ("OCF_TRACE_RA", "yes")]),
+            Some(Trace::Stderr),
+            "OCF_TRACE_RA wins; no instance: stderr"
+        );
+        assert_eq!(
+            t(&[("OCF_TRACE_RA", "1"), ("OCF_TRACE_FILE", "5")]),
+            Some(Trace::Fd(5))
+        );
+        assert_eq!(
+            t(&[
+                ("OCF_TRACE_RA", "1"),
+                ("OCF_TRACE_FILE", "/var/tmp/x.trace")
+            ]),
+            Some(Trace::File("/var/tmp/x.trace".into()))
+        );
+        assert_eq!(
+            t(&[
+                ("OCF_TRACE_RA", "ON"),
+                ("OCF_TRACE_FILE", "relative"),
+                ("OCF_RESOURCE_INSTANCE", "vip"),
+                ("OCF_RESOURCE_TYPE", "IPaddr2"),
+                ("HA_VARLIB", "/srv/ha"),
+            ]),
+            Some(Trace::Default {
+                dir: "/srv/ha/trace_ra".into(),
+                resource_type: "IPaddr2".into(),
+                instance: "vip".into(),
+                action: "monitor".into(),
+            }),
+            "neither a descriptor nor an absolute path: the default, as ocf-shellfuncs warns"
+        );
+    }
+
+    #[test]
+    fn notify_is_an_action() {
+        match parse(
+            &args(&["FloatIP", "notify"]),
+            &env(&[("OCF_RESKEY_ip", "198.51.100.50")]),
+        ) {
+            Invocation::Agent(r) => assert_eq!(r.action, Action::Notify),
             other => panic!("{other:?}"),
         }
     }

@@ -2,13 +2,14 @@
 //! out. The only place that exits, and the only place a panic is caught.
 
 use floatip::agent;
-use floatip::cli::{self, Environment, Invocation, Request, Tool};
+use floatip::cli::{self, Environment, Invocation, Request, Tool, Trace};
 use floatip::error::{Error, Result};
 use floatip::host::state::{StateDir, DEFAULT_STATE_DIR};
+use floatip::host::trace;
 use floatip::host::{burst, end_recorded_burst, system, tools, SystemHost};
 use floatip::ocf::{self, Action, Status};
 use floatip::params::{self, Meta, Params};
-use log::{info, warn};
+use log::{debug, info, warn};
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
@@ -27,11 +28,13 @@ fn environment() -> Environment {
 }
 
 /// One line per event on stderr, which pacemaker-execd records in its log, prefixed the way
-/// other agents' lines are: `FloatIP(instance)[pid]: LEVEL: message`.
-fn init_logging(env: &Environment, instance: &str) {
+/// other agents' lines are: `FloatIP(instance)[pid]: LEVEL: message`. With trace_ra, the
+/// operation's debug log goes to its trace as well (or to stderr when it has nowhere else).
+fn init_logging(env: &Environment, instance: &str, trace: Option<&Trace>) {
     let debug = env
         .get("HA_debug")
-        .is_some_and(|v| v == "1" || v == "yes" || v == "true");
+        .is_some_and(|v| v == "1" || v == "yes" || v == "true")
+        || trace == Some(&Trace::Stderr);
     let mut builder = env_logger::Builder::new();
     builder.filter_level(if debug {
         log::LevelFilter::Debug
@@ -46,19 +49,110 @@ fn init_logging(env: &Environment, instance: &str) {
         ocf::printable(instance),
         std::process::id()
     );
+    let line_prefix = prefix.clone();
     // Every line is escaped: a value with a newline must not forge a line of its own.
     builder
         .format(move |buf, record| {
             let message = record.args().to_string();
             writeln!(
                 buf,
-                "{prefix}: {}: {}",
+                "{line_prefix}: {}: {}",
                 record.level(),
                 ocf::printable(&message)
             )
         })
-        .target(env_logger::Target::Stderr)
-        .init();
+        .target(env_logger::Target::Stderr);
+    let stderr = builder.build();
+    let mut problem = None;
+    let sink = match trace {
+        Some(t) => trace::open(t).unwrap_or_else(|e| {
+            problem = Some(e);
+            None
+        }),
+        None => None,
+    };
+    let level = if sink.is_some() {
+        stderr.filter().max(log::LevelFilter::Debug)
+    } else {
+        stderr.filter()
+    };
+    let named = sink.as_ref().map(|s| s.name.clone());
+    let sink = sink.map(|s| {
+        let mut file = s.file;
+        start_trace(&mut file, env, &prefix);
+        std::sync::Mutex::new(file)
+    });
+    if log::set_boxed_logger(Box::new(Logger {
+        stderr,
+        sink,
+        prefix,
+    }))
+    .is_ok()
+    {
+        log::set_max_level(level);
+    }
+    if let Some(problem) = problem {
+        warn!("{problem}");
+    }
+    if let Some(ignored) = trace.and_then(|t| cli::trace_file_ignored(env, t)) {
+        warn!("{ignored}");
+    }
+    if let Some(name) = named {
+        debug!("tracing to {name}");
+    }
+}
+
+/// The trace begins with the environment, as ocf-shellfuncs' trace does.
+fn start_trace(file: &mut std::fs::File, env: &Environment, prefix: &str) {
+    let mut text = format!(
+        "# {prefix}: floatip {} ({}) trace\n",
+        cli::VERSION,
+        cli::GIT_REVISION
+    );
+    for (key, value) in env {
+        let value = value.to_string_lossy();
+        text.push_str(&format!("# {key}={}\n", ocf::printable(&value)));
+    }
+    let _ = file.write_all(text.as_bytes());
+}
+
+/// stderr at its level, and every line at debug level and above into the trace.
+struct Logger {
+    stderr: env_logger::Logger,
+    sink: Option<std::sync::Mutex<std::fs::File>>,
+    prefix: String,
+}
+
+impl log::Log for Logger {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        self.stderr.enabled(metadata)
+            || (self.sink.is_some() && metadata.level() <= log::LevelFilter::Debug)
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.stderr.matches(record) {
+            self.stderr.log(record);
+        }
+        let Some(sink) = &self.sink else { return };
+        if record.level() > log::LevelFilter::Debug {
+            return;
+        }
+        let message = record.args().to_string();
+        let line = format!(
+            "{} {}: {}: {}\n",
+            trace::time_of_day(),
+            self.prefix,
+            record.level(),
+            ocf::printable(&message)
+        );
+        if let Ok(mut file) = sink.lock() {
+            let _ = file.write_all(line.as_bytes());
+        }
+    }
+
+    fn flush(&self) {
+        self.stderr.flush();
+    }
 }
 
 /// FLOATIP_STATE_DIR, or /run/floatip.
@@ -141,6 +235,15 @@ fn required_capabilities(action: Action, sends: bool) -> &'static [(u32, &'stati
 
 fn run(request: &Request, env: &Environment, meta: &Meta) -> Result<Status> {
     let action = request.action;
+    if action == Action::Notify {
+        // Pacemaker expects notify to succeed; a floating address has nothing to do on one.
+        debug!(
+            "notify {}-{}: nothing to do",
+            printable_env(env, "OCF_RESKEY_CRM_meta_notify_type"),
+            printable_env(env, "OCF_RESKEY_CRM_meta_notify_operation")
+        );
+        return Ok(Status::Success);
+    }
     let state = state_dir(env, &meta.resource);
     let p = match action {
         // stop and monitor act on whatever identifies the address (see parse_lenient).
@@ -152,6 +255,7 @@ fn run(request: &Request, env: &Environment, meta: &Meta) -> Result<Status> {
         _ => params::parse(&request.raw, meta)?,
     };
     log_parameter_notes(&p, request);
+    debug!("{} with {p:?} and {meta:?}", action.name());
     let probe = action == Action::Monitor && meta.interval_ms == 0;
     let deep = action == Action::Monitor && request.check_level.unwrap_or(0) >= 10;
     let refreshes = !probe
@@ -219,13 +323,19 @@ fn run(request: &Request, env: &Environment, meta: &Meta) -> Result<Status> {
         Action::ValidateAll => {
             agent::validate_environment(&mut host, &p, meta).map(|()| Status::Success)
         }
-        Action::MetaData | Action::Usage => Ok(Status::Success),
+        Action::Notify | Action::MetaData | Action::Usage => Ok(Status::Success),
     }
+}
+
+fn printable_env(env: &Environment, key: &str) -> String {
+    env.get(key)
+        .map(|v| ocf::printable(&v.to_string_lossy()).into_owned())
+        .unwrap_or_default()
 }
 
 /// The operator's commands: plain errors on stderr, not OCF exit reasons.
 fn run_tool(tool: &Tool, env: &Environment) -> ExitCode {
-    init_logging(env, "floatip");
+    init_logging(env, "floatip", None);
     let result = match tool {
         Tool::Listen {
             nic,
@@ -295,7 +405,7 @@ fn main() -> ExitCode {
         _ => {}
     }
     let instance = instance_name(&request);
-    init_logging(&env, &instance);
+    init_logging(&env, &instance, request.trace.as_ref());
     let meta = Meta {
         resource: instance,
         ..request.meta.clone()

@@ -272,6 +272,13 @@ pub const PARAMETERS: &[ParamSpec] = &[
         true,
         "seconds after a burst to send it again (0: off)",
     ),
+    spec(
+        "proto",
+        Str,
+        None,
+        false,
+        "only routes of this protocol place the address, e.g. kernel",
+    ),
 ];
 
 pub fn find_spec(name: &str) -> Option<&'static ParamSpec> {
@@ -409,6 +416,12 @@ pub struct Params {
     pub failback_delay_ms: u64,
     /// Tell Pacemaker at once when no listed adapter can carry the address.
     pub link_watch: bool,
+    /// `proto`: only routes of this routing protocol (rtm_protocol) place the address.
+    pub proto: Option<u8>,
+    /// IPv6 with lvs_ipv6_addrlabel: the address label given to ip/128, so that source
+    /// selection (RFC 6724 rule 6) does not pick the floating address for this node's own
+    /// outgoing connections.
+    pub address_label: Option<u32>,
     /// Parameters that were set but have no effect in floatip (logged once per action).
     pub ignored: Vec<&'static str>,
     /// Warnings produced while parsing (e.g. a dotted-quad netmask).
@@ -427,12 +440,21 @@ pub fn why_ignored(name: &str) -> &'static str {
         "arp_sender" | "send_arp_opts" => "floatip sends announcements in-process",
         "flush_routes" => "kernels without a route cache have nothing to flush",
         "clusterip_hash" => "it only matters in CLUSTERIP mode, which floatip does not support",
+        "lvs_ipv6_addrlabel" => {
+            "address labels exist for IPv6 only (IPaddr2 4.15.1 accepts it for IPv4 too)"
+        }
         _ => "floatip does not use it",
     }
 }
 
 /// Longest interface name the kernel accepts (IFNAMSIZ - 1).
 pub const IFNAME_MAX: usize = 15;
+/// Longest alternative interface name (ALTIFNAMSIZ - 1): `nic` may name an interface by one.
+pub const ALTIFNAME_MAX: usize = 127;
+/// lvs_ipv6_addrlabel's default since IPaddr2 4.15 (4.12 had false).
+pub const LVS_IPV6_ADDRLABEL_DEFAULT: bool = true;
+/// The kernel reserves 0xffffffff (IPV6_ADDR_LABEL_DEFAULT) and refuses it as a label.
+pub const ADDRLABEL_MAX: u32 = u32::MAX - 1;
 pub const ARP_COUNT_MAX: u32 = 1000;
 pub const ARP_INTERVAL_MAX_MS: u32 = 60_000;
 pub const REFRESH_INTERVAL_MAX_S: u32 = 3_600;
@@ -608,12 +630,23 @@ fn parse_prefix(value: &OsStr, ipv6: bool, warnings: &mut Vec<String>) -> Result
 
 /// Validates an interface name the way the kernel would accept it (dev_valid_name).
 pub fn check_ifname(param: &str, value: &OsStr, name: &str) -> Result<()> {
-    if name.is_empty() || name.len() > IFNAME_MAX {
-        return Err(bad(
-            param,
-            value,
-            &format!("interface names are 1 to {IFNAME_MAX} bytes"),
-        ));
+    check_name_of_length(param, value, name, IFNAME_MAX)
+}
+
+/// Validates a name `nic` may use: an interface name, or an alternative name of up to
+/// 127 bytes (`ip link property add dev eth0 altname ...`; IPaddr2 4.17/4.18).
+pub fn check_nic_name(value: &OsStr, name: &str) -> Result<()> {
+    check_name_of_length("nic", value, name, ALTIFNAME_MAX)
+}
+
+fn check_name_of_length(param: &str, value: &OsStr, name: &str, max: usize) -> Result<()> {
+    if name.is_empty() || name.len() > max {
+        let what = if max > IFNAME_MAX {
+            format!("interface names are 1 to {IFNAME_MAX} bytes, alternative names up to {max}")
+        } else {
+            format!("interface names are 1 to {max} bytes")
+        };
+        return Err(bad(param, value, &what));
     }
     if name == "."
         || name == ".."
@@ -639,7 +672,7 @@ fn parse_nic(value: &OsStr) -> Result<(Vec<String>, Option<String>)> {
                     "a label goes in iflabel when nic lists several interfaces",
                 ));
             }
-            check_ifname("nic", value, name)?;
+            check_nic_name(value, name)?;
             if names[..i].contains(name) {
                 return Err(bad("nic", value, &format!("{name} is listed twice")));
             }
@@ -650,7 +683,7 @@ fn parse_nic(value: &OsStr) -> Result<(Vec<String>, Option<String>)> {
         Some((name, label)) => (name, Some(label.to_string())),
         None => (s, None),
     };
-    check_ifname("nic", value, name)?;
+    check_nic_name(value, name)?;
     Ok((vec![name.to_string()], label))
 }
 
@@ -730,6 +763,51 @@ fn check_label(param: &str, value: &OsStr, label: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The routing protocols iproute2 names in /etc/iproute2/rt_protos (iproute2 6.1), as `ip
+/// route ... proto NAME` accepts them. Other protocols are given by number.
+pub const ROUTE_PROTOCOLS: &[(&str, u8)] = &[
+    ("unspec", 0),
+    ("redirect", 1),
+    ("kernel", 2),
+    ("boot", 3),
+    ("static", 4),
+    ("gated", 8),
+    ("ra", 9),
+    ("mrt", 10),
+    ("zebra", 11),
+    ("bird", 12),
+    ("dnrouted", 13),
+    ("xorp", 14),
+    ("ntk", 15),
+    ("dhcp", 16),
+    ("keepalived", 18),
+    ("babel", 42),
+    ("openr", 99),
+    ("bgp", 186),
+    ("isis", 187),
+    ("ospf", 188),
+    ("rip", 189),
+    ("eigrp", 192),
+];
+
+/// Parses `proto`: a routing protocol name or a number from 0 to 255.
+fn parse_proto(value: &OsStr) -> Result<u8> {
+    let s = text("proto", value)?;
+    if let Some((_, number)) = ROUTE_PROTOCOLS.iter().find(|(name, _)| *name == s) {
+        return Ok(*number);
+    }
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(n) = s.parse::<u8>() {
+            return Ok(n);
+        }
+    }
+    Err(bad(
+        "proto",
+        value,
+        "expected a routing protocol name (kernel, boot, static, ra, dhcp, bird, ...) or a number from 0 to 255",
+    ))
 }
 
 fn parse_broadcast(value: &OsStr) -> Result<Broadcast> {
@@ -821,8 +899,15 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
                 "labels exist for IPv4 addresses only",
             ));
         }
-        // nic:label must fit the kernel's limit; without nic, at least a one-letter nic.
-        let longest_nic = nics.iter().map(String::len).max().unwrap_or(1);
+        // nic:label must fit the kernel's limit; without nic, at least a one-letter nic. A
+        // name longer than an interface name is an alternative name: the label is built on
+        // the interface's own name, which start checks.
+        let longest_nic = nics
+            .iter()
+            .map(String::len)
+            .filter(|len| *len <= IFNAME_MAX)
+            .max()
+            .unwrap_or(1);
         if longest_nic + 1 + label.len() > IFNAME_MAX {
             let with = nics.first().map_or_else(|| "x".to_string(), String::clone);
             return Err(bad(
@@ -863,13 +948,20 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
         return Err(Error::configured("lvs_support is for IPv4 addresses only"));
     }
 
-    // IPaddr2 features floatip does not implement: refuse rather than ignore.
-    if boolean(raw, "lvs_ipv6_addrlabel")? {
-        return Err(Error::configured(
-            "lvs_ipv6_addrlabel=true is not supported by floatip",
-        ));
+    // True by default since IPaddr2 4.15; accepted for IPv4 since 4.15.1, where it does
+    // nothing (reported only when set explicitly: the default must not log on every call).
+    let lvs_ipv6_addrlabel = match raw.get("lvs_ipv6_addrlabel") {
+        Some(v) => parse_bool("lvs_ipv6_addrlabel", v)?,
+        None => LVS_IPV6_ADDRLABEL_DEFAULT,
+    };
+    let label_value = integer(raw, "lvs_ipv6_addrlabel_value", 0, u64::from(ADDRLABEL_MAX))? as u32;
+    let address_label = (ipv6 && lvs_ipv6_addrlabel).then_some(label_value);
+    if !ipv6 && lvs_ipv6_addrlabel && raw.is_set("lvs_ipv6_addrlabel") {
+        ignored.push("lvs_ipv6_addrlabel");
     }
-    integer(raw, "lvs_ipv6_addrlabel_value", 0, u64::from(u32::MAX))?;
+    let proto = raw.get("proto").map(parse_proto).transpose()?;
+
+    // IPaddr2 features floatip does not implement: refuse rather than ignore.
     if let Some(v) = raw.get("mac") {
         return Err(bad("mac", v, "CLUSTERIP is not supported by floatip"));
     }
@@ -952,6 +1044,8 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
         probe_before_start: boolean(raw, "run_arping")?,
         failback_delay_ms: integer(raw, "failback_delay", 0, FAILBACK_DELAY_MAX_MS)?,
         link_watch: boolean(raw, "link_watch")?,
+        proto,
+        address_label,
         ignored,
         warnings,
     };
@@ -961,6 +1055,7 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
 /// The parameters that say where the address is; everything else only shapes announcements.
 const IDENTIFYING: &[&str] = &[
     "nic",
+    "proto",
     "cidr_netmask",
     "iflabel",
     "network_namespace",
@@ -1209,6 +1304,62 @@ mod tests {
         assert_eq!(p.ignored, vec!["arp_sender", "flush_routes"]);
     }
 
+    #[test]
+    fn address_labels_follow_ipaddr2_4_15() {
+        let v6 = ok(&[("ip", "2001:db8::50")]);
+        assert_eq!(v6.address_label, Some(99), "on by default, label 99");
+        let off = ok(&[("ip", "2001:db8::50"), ("lvs_ipv6_addrlabel", "false")]);
+        assert_eq!(off.address_label, None);
+        let other = ok(&[
+            ("ip", "2001:db8::50"),
+            ("lvs_ipv6_addrlabel_value", "4294967294"),
+        ]);
+        assert_eq!(other.address_label, Some(u32::MAX - 1));
+        // IPv4: accepted (4.15.1), no label; reported only when asked for explicitly.
+        let v4 = ok(&[("ip", "198.51.100.50")]);
+        assert_eq!((v4.address_label, v4.ignored.len()), (None, 0));
+        let asked = ok(&[("ip", "198.51.100.50"), ("lvs_ipv6_addrlabel", "true")]);
+        assert_eq!(asked.address_label, None);
+        assert_eq!(asked.ignored, vec!["lvs_ipv6_addrlabel"]);
+    }
+
+    #[test]
+    fn proto_takes_rt_protos_names_and_numbers() {
+        for (value, want) in [
+            ("kernel", 2),
+            ("static", 4),
+            ("ra", 9),
+            ("bird", 12),
+            ("0", 0),
+            ("255", 255),
+            ("42", 42),
+        ] {
+            assert_eq!(
+                ok(&[("ip", "198.51.100.50"), ("proto", value)]).proto,
+                Some(want),
+                "{value}"
+            );
+        }
+        assert_eq!(ok(&[("ip", "198.51.100.50")]).proto, None);
+    }
+
+    #[test]
+    fn nic_may_be_an_alternative_name_of_up_to_127_bytes() {
+        let long = "a-very-long-alternative-name".to_string();
+        let p = ok(&[("ip", "198.51.100.50"), ("nic", &long)]);
+        assert_eq!(p.nics, vec![long.clone()]);
+        let max = "n".repeat(127);
+        assert_eq!(
+            ok(&[("ip", "198.51.100.50"), ("nic", &max)]).nics,
+            vec![max]
+        );
+        let standby = ok(&[("ip", "198.51.100.50"), ("nic", &format!("eth0,{long}"))]);
+        assert_eq!(standby.nics.len(), 2);
+        // A label on an alternative name is built on the interface's own name at start.
+        let labelled = ok(&[("ip", "198.51.100.50"), ("nic", &long), ("iflabel", "vip")]);
+        assert_eq!(labelled.label.as_deref(), Some("vip"));
+    }
+
     /// Every value a user could mistype: the code and a reason that names the parameter.
     #[test]
     fn bad_input_table() {
@@ -1271,8 +1422,8 @@ mod tests {
                 "IPv6 has no broadcast",
             ),
             (
-                &[("ip", "198.51.100.50"), ("nic", "a-very-long-interface")],
-                "invalid nic",
+                &[("ip", "198.51.100.50"), ("nic", &"n".repeat(128))],
+                "alternative names up to 127",
             ),
             (&[("ip", "198.51.100.50"), ("nic", "../etc")], "invalid nic"),
             (
@@ -1378,8 +1529,28 @@ mod tests {
                 "unique_clone_address",
             ),
             (
-                &[("ip", "198.51.100.50"), ("lvs_ipv6_addrlabel", "yes")],
-                "lvs_ipv6_addrlabel",
+                &[("ip", "198.51.100.50"), ("lvs_ipv6_addrlabel", "perhaps")],
+                "invalid lvs_ipv6_addrlabel",
+            ),
+            (
+                &[
+                    ("ip", "2001:db8::50"),
+                    ("lvs_ipv6_addrlabel_value", "4294967295"),
+                ],
+                "invalid lvs_ipv6_addrlabel_value",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("proto", "kernell")],
+                "invalid proto",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("proto", "256")],
+                "invalid proto",
+            ),
+            (&[("ip", "198.51.100.50"), ("proto", "-1")], "invalid proto"),
+            (
+                &[("ip", "198.51.100.50"), ("proto", "Kernel")],
+                "invalid proto",
             ),
             (
                 &[("ip", "198.51.100.50"), ("lvs_ipv6_addrlabel_value", "-1")],

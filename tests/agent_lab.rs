@@ -403,7 +403,11 @@ fn link_down_fails_monitor_and_start() {
         "start",
         &[("ip", VIP4), ("nic", "eth0"), ("cidr_netmask", "24")],
     );
-    assert_code(&start, 1, "start without carrier");
+    assert_code(
+        &start,
+        5,
+        "start without carrier: this node's link (IPaddr2 4.17)",
+    );
     assert!(
         !has_address(&lab, 0, "198.51.100.50/24"),
         "nothing half-configured"

@@ -28,6 +28,7 @@ const VIP4: &str = "198.51.100.50";
 const VIP6: &str = "2001:db8:100::50";
 
 const OK: i32 = 0;
+const ERR_GENERIC: i32 = 1;
 const ERR_INSTALLED: i32 = 5;
 const ERR_CONFIGURED: i32 = 6;
 
@@ -146,9 +147,10 @@ fn integer_cases(name: &'static str) -> Vec<Case> {
         "arp_count_refresh" => &["1001"],
         "arp_probe_wait" => &["9", "10001"],
         "arp_refresh_interval" => &["3601"],
+        // 0xffffffff is the kernel's "no label" and refused as one.
+        "lvs_ipv6_addrlabel_value" => &["4294967295", "4294967296"],
         "failback_delay" => &["3600001"],
         "arp_repeat_delay" => &["3601"],
-        "lvs_ipv6_addrlabel_value" => &["4294967296"],
         other => panic!("integer parameter {other}: add its out-of-range values to the table"),
     };
     cases.extend(out_of_range.iter().map(|v| Case::new(name, *v)));
@@ -172,7 +174,7 @@ fn boolean_cases(name: &'static str) -> Vec<Case> {
     .collect();
     match name {
         // Well-formed, but IPaddr2 features floatip refuses rather than ignores.
-        "lvs_ipv6_addrlabel" | "unique_clone_address" => cases.push(Case::new(name, "true")),
+        "unique_clone_address" => cases.push(Case::new(name, "true")),
         "lvs_support" => cases.push(Case::new(name, "true").with(&[("ip", VIP6)])),
         // A foreground burst that cannot end before the operation's timeout.
         "arp_bg" => cases.push(Case::new(name, "false").with(&[
@@ -218,13 +220,13 @@ fn string_cases(name: &'static str) -> Vec<Case> {
             c("198.51.100.255").with(&[("cidr_netmask", "24")]),
             c("198.51.100.0").codes(
                 OK,
-                ERR_CONFIGURED,
-                "network address: the prefix comes from the route at start",
+                ERR_GENERIC,
+                "network address of this node's route: a placement failure, as findif's",
             ),
             c("198.51.100.255").codes(
                 OK,
-                ERR_CONFIGURED,
-                "broadcast address: the prefix comes from the route at start",
+                ERR_GENERIC,
+                "broadcast address of this node's route: a placement failure, as findif's",
             ),
             c("127.0.0.1"),
             c("127.1.2.3"),
@@ -239,7 +241,8 @@ fn string_cases(name: &'static str) -> Vec<Case> {
         ],
         "nic" => vec![
             c("").codes(OK, OK, "empty is unset: the interface comes from the route"),
-            long(16),
+            long(16).codes(OK, ERR_INSTALLED, "may be an alternative name; none here"),
+            long(128),
             c("a/b"),
             c("."),
             c(".."),
@@ -337,6 +340,19 @@ fn string_cases(name: &'static str) -> Vec<Case> {
             c("2:0:5e:0:1:2"),
             c("zz:00:5e:00:01:02"),
             c("auto "),
+        ],
+        "proto" => vec![
+            c("kernal"),
+            c("Kernel"),
+            c("256"),
+            c("-1"),
+            c(" kernel"),
+            c("0x2"),
+            c("bird").codes(
+                OK,
+                ERR_GENERIC,
+                "no route of that protocol places it (findif's 1)",
+            ),
         ],
         other => panic!("string parameter {other}: add its malformed values to the table"),
     }

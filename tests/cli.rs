@@ -44,14 +44,7 @@ fn no_action_is_an_argument_error() {
 
 #[test]
 fn unknown_actions_are_unimplemented() {
-    for action in [
-        "promote",
-        "demote",
-        "notify",
-        "migrate_to",
-        "reload",
-        "frobnicate",
-    ] {
+    for action in ["promote", "demote", "migrate_to", "reload", "frobnicate"] {
         let out = run(&[action], &[("OCF_RESKEY_ip", "198.51.100.50")]);
         assert_eq!(out.status.code(), Some(3), "{action}: {}", stderr(&out));
         assert_eq!(reasons(&out).len(), 1, "{action}");
@@ -158,4 +151,119 @@ fn log_lines_carry_the_resource_name() {
     let log = stderr(&out);
     assert!(log.lines().all(|l| l.starts_with("FloatIP(vip)[")), "{log}");
     assert!(log.contains("arp_sender"), "{log}");
+}
+
+#[test]
+fn notify_succeeds_as_pacemaker_expects() {
+    for env in [
+        &[("OCF_RESKEY_ip", "198.51.100.50")][..],
+        &[
+            ("OCF_RESKEY_ip", "198.51.100.50"),
+            ("OCF_RESKEY_CRM_meta_notify_type", "pre"),
+            ("OCF_RESKEY_CRM_meta_notify_operation", "start"),
+        ][..],
+        // Not even the parameters are judged: there is nothing to do.
+        &[][..],
+    ] {
+        let out = run(&["notify"], env);
+        assert_eq!(out.status.code(), Some(0), "{env:?}: {}", stderr(&out));
+        assert!(reasons(&out).is_empty());
+    }
+}
+
+/// A fresh directory for one test's trace files.
+fn trace_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("floatip-trace-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn traced(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        // ocf-shellfuncs writes no default trace when a person is at the terminal.
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn trace_ra_writes_one_trace_per_operation_where_ocf_shellfuncs_would() {
+    let dir = trace_dir("default");
+    let dir_text = dir.display().to_string();
+    let env = [
+        ("OCF_RESKEY_ip", "198.51.100.50"),
+        ("OCF_RESKEY_trace_ra", "1"),
+        ("OCF_RESKEY_trace_dir", dir_text.as_str()),
+        ("OCF_RESOURCE_INSTANCE", "vip"),
+        ("OCF_RESOURCE_TYPE", "FloatIP"),
+        ("OCF_CHECK_LEVEL", "0"),
+    ];
+    for action in ["validate-all", "notify"] {
+        let out = traced(&[action], &env);
+        assert_eq!(out.status.code(), Some(0), "{action}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("unknown parameter"),
+            "trace_ra and trace_dir are known: {}",
+            stderr(&out)
+        );
+        assert!(!stderr(&out).contains("DEBUG"), "stderr keeps its level");
+    }
+    let files: Vec<String> = std::fs::read_dir(dir.join("FloatIP"))
+        .expect("the <trace_dir>/<type> directory")
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for action in ["validate-all", "notify"] {
+        let name = files
+            .iter()
+            .find(|f| f.starts_with(&format!("vip.{action}.")))
+            .unwrap_or_else(|| panic!("no trace of {action} in {files:?}"));
+        // <instance>.<action>.<date +%F.%T>
+        let stamp = &name[format!("vip.{action}.").len()..];
+        assert_eq!(stamp.len(), 19, "{name}");
+        let text = std::fs::read_to_string(dir.join("FloatIP").join(name)).unwrap();
+        assert!(text.contains("# OCF_RESKEY_trace_ra=1"), "{text}");
+        assert!(text.contains(": DEBUG: "), "the debug log: {text}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn trace_file_and_a_disabled_trace() {
+    let dir = trace_dir("file");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("start.trace");
+    let file_text = file.display().to_string();
+    let out = traced(
+        &["validate-all"],
+        &[
+            ("OCF_RESKEY_ip", "198.51.100.50"),
+            ("OCF_TRACE_RA", "yes"),
+            ("OCF_TRACE_FILE", file_text.as_str()),
+            ("OCF_CHECK_LEVEL", "0"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&file).expect("OCF_TRACE_FILE");
+    assert!(text.contains("validate-all"), "{text}");
+    // trace_ra=0: no trace, and still no warning about the name.
+    let quiet = dir.join("quiet");
+    let quiet_text = quiet.display().to_string();
+    let out = traced(
+        &["validate-all"],
+        &[
+            ("OCF_RESKEY_ip", "198.51.100.50"),
+            ("OCF_RESKEY_trace_ra", "0"),
+            ("OCF_RESKEY_trace_dir", quiet_text.as_str()),
+            ("OCF_RESOURCE_INSTANCE", "vip"),
+            ("OCF_CHECK_LEVEL", "0"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    assert!(!quiet.exists());
+    let _ = std::fs::remove_dir_all(&dir);
 }

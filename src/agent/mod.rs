@@ -13,7 +13,8 @@ mod seams;
 mod tests;
 
 pub use seams::{
-    AddressRequest, Addresses, Assigned, Clock, Host, Link, Links, Processes, Record, Records, Wire,
+    AddressRequest, Addresses, Assigned, Clock, Host, Link, LinkLayer, Links, Processes, Record,
+    Records, Wire,
 };
 
 use crate::error::{Error, Result};
@@ -23,7 +24,7 @@ use crate::params::{
     self, broadcast_address, network_or_broadcast, virtual_interface_name, Lifetime, Meta, Params,
 };
 use crate::resident::{AddressTemplate, Plan};
-use crate::resolve::place;
+use crate::resolve::{place, Wanted};
 use log::{debug, info, warn};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -62,6 +63,24 @@ impl Deadline {
 struct Target {
     link: Link,
     prefix_len: u8,
+    /// The metric of the route that placed the address, when one did (IPv6 addresses are
+    /// added with it).
+    route_metric: Option<u32>,
+    /// The interface came from this node's routes, not from `nic`: what is wrong with it is
+    /// this node's problem (OCF_ERR_INSTALLED), not the configuration's everywhere.
+    found_by_routes: bool,
+}
+
+impl Target {
+    /// Where an address already on `link` lives.
+    fn found(link: Link, prefix_len: u8) -> Target {
+        Target {
+            link,
+            prefix_len,
+            route_metric: None,
+            found_by_routes: false,
+        }
+    }
 }
 
 /// A configured nic that does not exist is something this node lacks (OCF_ERR_INSTALLED).
@@ -83,13 +102,30 @@ fn locate<H: Links>(host: &mut H, p: &Params) -> Result<Target> {
     }
 }
 
+/// What the parameters ask of placement, on `nic` if given.
+fn wanted(p: &Params, nic: Option<u32>) -> Wanted {
+    Wanted {
+        ip: p.ip,
+        nic,
+        prefix: p.prefix,
+        proto: p.proto,
+    }
+}
+
 /// A configured interface: the prefix is the configured one or its covering route's.
 fn place_on<H: Links>(host: &mut H, p: &Params, link: Link) -> Result<Target> {
-    if let Some(prefix_len) = p.prefix {
-        return Ok(Target { link, prefix_len });
+    // With the prefix given, an IPv4 address needs nothing from the routes; an IPv6 one
+    // takes the covering route's metric.
+    if let (Some(prefix_len), IpAddr::V4(_)) = (p.prefix, p.ip) {
+        return Ok(Target {
+            link,
+            prefix_len,
+            route_metric: None,
+            found_by_routes: false,
+        });
     }
     let routes = host.routes(p.ip)?;
-    let placement = place(p.ip, Some(link.index), None, &routes).map_err(|e| {
+    let placement = place(&wanted(p, Some(link.index)), &routes).map_err(|e| {
         Error::new(
             e.status,
             e.reason.replace("on nic", &format!("on {}", link.name)),
@@ -98,12 +134,14 @@ fn place_on<H: Links>(host: &mut H, p: &Params, link: Link) -> Result<Target> {
     Ok(Target {
         link,
         prefix_len: placement.prefix_len,
+        route_metric: placement.metric,
+        found_by_routes: false,
     })
 }
 
 fn place_by_routes<H: Links>(host: &mut H, p: &Params) -> Result<Target> {
     let routes = host.routes(p.ip)?;
-    let placement = place(p.ip, None, p.prefix, &routes)?;
+    let placement = place(&wanted(p, None), &routes)?;
     let link = host.link_by_index(placement.ifindex)?.ok_or_else(|| {
         Error::generic(format!(
             "interface {} vanished while placing {}",
@@ -113,19 +151,20 @@ fn place_by_routes<H: Links>(host: &mut H, p: &Params) -> Result<Target> {
     Ok(Target {
         link,
         prefix_len: placement.prefix_len,
+        route_metric: placement.metric,
+        found_by_routes: true,
     })
 }
 
 /// Standby adapters: the first that exists, is up with carrier and is on the address's subnet.
 fn choose_standby<H: Links>(host: &mut H, p: &Params, nics: &[String]) -> Result<Target> {
     let mut why = Vec::new();
-    let mut any_exists = false;
+    let mut unplaced = false;
     for name in nics {
         let Some(link) = host.link_by_name(name)? else {
             why.push(format!("{name} does not exist"));
             continue;
         };
-        any_exists = true;
         if let Some(problem) = link_problem(&link) {
             why.push(problem);
             continue;
@@ -135,15 +174,20 @@ fn choose_standby<H: Links>(host: &mut H, p: &Params, nics: &[String]) -> Result
                 info!("using {} of nic {}", target.link.name, nics.join(","));
                 return Ok(target);
             }
-            Err(e) => why.push(e.reason),
+            Err(e) => {
+                unplaced = true;
+                why.push(e.reason);
+            }
         }
     }
     let reason = format!(
-        "no usable interface in nic {}: {}",
+        "no usable interface in nic {} on this node: {}",
         nics.join(","),
         why.join("; ")
     );
-    Err(if any_exists {
+    // Every adapter missing or down: this node lacks them (as a missing nic, and IPaddr2
+    // 4.17's down link). One the routes could not place: a placement failure, as findif's.
+    Err(if unplaced {
         Error::generic(reason)
     } else {
         Error::installed(reason)
@@ -157,14 +201,25 @@ fn expected_prefix(p: &Params, recorded: Option<&Record>) -> Option<u8> {
 }
 
 /// The record, if it is about this address and an interface this configuration allows.
-fn matching_record<H: Records>(host: &mut H, p: &Params) -> Option<Record> {
+fn matching_record<H: Links + Records>(host: &mut H, p: &Params) -> Option<Record> {
     let virtual_name = p.vmac.map(|_| virtual_interface_name(p.ip));
-    host.recorded().filter(|r| {
-        r.ip == p.ip
-            && (virtual_name.as_deref() == Some(r.nic.as_str())
-                || p.nics.is_empty()
-                || p.nics.contains(&r.nic))
-    })
+    let record = host.recorded().filter(|r| r.ip == p.ip)?;
+    if virtual_name.as_deref() == Some(record.nic.as_str())
+        || p.nics.is_empty()
+        || p.nics.contains(&record.nic)
+    {
+        return Some(record);
+    }
+    // `nic` may name the interface by an alternative name; the record has its own name.
+    let recorded = host.link_by_name(&record.nic).ok().flatten()?;
+    for name in &p.nics {
+        if let Ok(Some(link)) = host.link_by_name(name) {
+            if link.index == recorded.index {
+                return Some(record);
+            }
+        }
+    }
+    None
 }
 
 /// The interfaces this resource's address may be on, most likely first: the recorded one, the
@@ -183,8 +238,11 @@ fn candidate_links<H: Links + Records>(host: &mut H, p: &Params) -> Result<Vec<L
         if links.iter().any(|l| l.name == name) {
             continue;
         }
+        // By index: an alternative name and the interface's own name are one interface.
         if let Some(link) = host.link_by_name(&name)? {
-            links.push(link);
+            if !links.iter().any(|l| l.index == link.index) {
+                links.push(link);
+            }
         }
     }
     if p.nics.is_empty() && p.vmac.is_none() {
@@ -209,7 +267,7 @@ fn find_managed<H: Host>(host: &mut H, p: &Params) -> Result<Option<(Target, Ass
         if let Some(a) = host.address(link.index, p.ip)? {
             if wanted.is_none_or(|w| w == a.prefix_len) {
                 let prefix_len = a.prefix_len;
-                return Ok(Some((Target { link, prefix_len }, a)));
+                return Ok(Some((Target::found(link, prefix_len), a)));
             }
             found_elsewhere.get_or_insert((link.name.clone(), a.prefix_len));
         }
@@ -236,29 +294,89 @@ fn link_problem(link: &Link) -> Option<String> {
     }
 }
 
+/// Whether the interface's own name comes from this node rather than the configuration: found
+/// by the routes, or named in `nic` by an alternative name. What fails over it is this node's
+/// problem, not the configuration's everywhere (OCF_ERR_CONFIGURED, which would keep
+/// Pacemaker from trying the other nodes).
+fn name_is_node_local(p: &Params, target: &Target) -> bool {
+    target.found_by_routes
+        || (!p.nics.is_empty() && p.vmac.is_none() && !p.nics.contains(&target.link.name))
+}
+
 /// The kernel label: `nic:label`.
-fn kernel_label(p: &Params, link: &Link) -> Result<Option<String>> {
+fn kernel_label(p: &Params, target: &Target) -> Result<Option<String>> {
     let Some(label) = &p.label else {
         return Ok(None);
     };
-    let full = format!("{}:{label}", link.name);
+    let full = format!("{}:{label}", target.link.name);
     if full.len() > crate::params::IFNAME_MAX {
-        return Err(Error::configured(format!(
+        let reason = format!(
             "invalid iflabel \"{label}\": {full} exceeds the kernel's 15-character label limit"
-        )));
+        );
+        return Err(if name_is_node_local(p, target) {
+            Error::generic(format!("{reason} (the interface's name on this node)"))
+        } else {
+            Error::configured(reason)
+        });
     }
     Ok(Some(full))
 }
 
-/// With a prefix found from the routes, the address may turn out to be its subnet's network
-/// or broadcast address, which the parameters alone could not show.
+/// With a prefix found from this node's routes, the address may turn out to be its subnet's
+/// network or broadcast address, which the parameters alone could not show (a configured
+/// prefix is checked with the parameters). A placement failure, as findif's are.
 fn check_host_address(p: &Params, prefix_len: u8) -> Result<()> {
     if let IpAddr::V4(v4) = p.ip {
         if let Some(why) = network_or_broadcast(v4, prefix_len) {
-            return Err(Error::configured(format!("invalid ip \"{v4}\": {why}")));
+            return Err(Error::generic(format!(
+                "invalid ip \"{v4}\": {why} (the prefix of this node's route)"
+            )));
         }
     }
     Ok(())
+}
+
+/// Why nothing is announced on `link`, for links that take no announcement. Said once per
+/// operation, so that nothing silently sends nothing.
+fn no_announcement(link: &Link) -> Option<String> {
+    match link.layer {
+        _ if link.announces => None,
+        LinkLayer::Layer3 => Some(format!(
+            "{} is a layer-3 device: no ARP/ND announcement is needed",
+            link.name
+        )),
+        LinkLayer::Ethernet => Some(format!(
+            "{} does not use ARP (NOARP, or no MAC address): no ARP/ND announcement is needed",
+            link.name
+        )),
+        LinkLayer::Infiniband | LinkLayer::Other(_) => Some(format!(
+            "{} cannot be announced on by floatip: nothing is announced",
+            link.name
+        )),
+    }
+}
+
+/// Links whose announcements floatip cannot send are refused before anything is added:
+/// IPoIB (ARP with 20-byte hardware addresses, which IPaddr2 sends with ipoibarping) and other
+/// non-Ethernet hardware types. Layer-3 devices need none and are fine.
+fn check_link_layer(p: &Params, target: &Target) -> Result<()> {
+    let link = &target.link;
+    let reason = match link.layer {
+        LinkLayer::Ethernet | LinkLayer::Layer3 => return Ok(()),
+        LinkLayer::Infiniband => format!(
+            "{} is an InfiniBand (IPoIB) interface: floatip cannot send IPoIB ARP announcements (IPaddr2 sends them with ipoibarping), so it does not manage addresses there",
+            link.name
+        ),
+        LinkLayer::Other(kind) => format!(
+            "{} has hardware type {kind}, whose ARP floatip cannot send, so it does not manage addresses there",
+            link.name
+        ),
+    };
+    Err(if name_is_node_local(p, target) {
+        Error::installed(format!("{reason} (found on this node)"))
+    } else {
+        Error::configured(format!("invalid nic: {reason}"))
+    })
 }
 
 /// validate-all beyond syntax: start's waits fit its timeout, and the node can place the
@@ -267,7 +385,8 @@ pub fn validate_environment<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> R
     params::check_fits(p, meta)?;
     let target = locate(host, p)?;
     check_host_address(p, target.prefix_len)?;
-    kernel_label(p, &target.link)?;
+    check_link_layer(p, &target)?;
+    kernel_label(p, &target)?;
     Ok(())
 }
 
@@ -280,9 +399,12 @@ pub fn start<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
     host.end_residents(patience)?;
     let placed = locate(host, p)?;
     check_host_address(p, placed.prefix_len)?;
+    check_link_layer(p, &placed)?;
     if p.check_link_status {
+        // This node's link (as IPaddr2 4.17's DOWN/LOWERLAYERDOWN check): another node's may
+        // be up.
         if let Some(problem) = link_problem(&placed.link) {
-            return Err(Error::generic(problem));
+            return Err(Error::installed(problem));
         }
     }
     // Where the address lives apart from the interface that carries it on the segment (a
@@ -305,7 +427,8 @@ pub fn start<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
     let (link, created) = host.ensure_virtual_interface(&placed.link, &name, mac)?;
     let target = Target {
         link,
-        prefix_len: placed.prefix_len,
+        found_by_routes: false,
+        ..placed
     };
     let started = start_on(host, p, meta, &deadline, &target);
     if started.is_err() && created {
@@ -333,7 +456,7 @@ fn start_on<H: Host>(
     target: &Target,
 ) -> Result<()> {
     let link = &target.link;
-    let label = kernel_label(p, link)?;
+    let label = kernel_label(p, target)?;
     let found = match host.address(link.index, p.ip)? {
         Some(a) if a.prefix_len != target.prefix_len => {
             return Err(Error::generic(format!(
@@ -359,16 +482,37 @@ fn start_on<H: Host>(
         }
     };
     let added = matches!(found, Found::Absent);
-    if added {
-        if p.probe_before_start {
-            let wait = probe_wait(host, p, deadline);
-            if let Some(theirs) = other_owner(host, p, link, wait)? {
-                return Err(Error::generic(format!(
-                    "{} is already in use by {theirs} (it answered a duplicate-address probe on {}); not taking it",
-                    p.ip, link.name
-                )));
-            }
+    if added && p.probe_before_start {
+        let wait = probe_wait(host, p, deadline);
+        if let Some(theirs) = other_owner(host, p, link, wait)? {
+            return Err(Error::generic(format!(
+                "{} is already in use by {theirs} (it answered a duplicate-address probe on {}); not taking it",
+                p.ip, link.name
+            )));
         }
+    }
+    // The label goes on before the address, as IPaddr2 does it, so that no connection this
+    // node opens in between takes the floating address as its source.
+    let labelled = label_address(host, p)?;
+    let finished = finish_start(host, p, meta, deadline, target, label, added);
+    if finished.is_err() && labelled {
+        remove_address_label(host, p);
+    }
+    finished
+}
+
+/// start after the checks: add the address if it was absent, record it, announce it.
+fn finish_start<H: Host>(
+    host: &mut H,
+    p: &Params,
+    meta: &Meta,
+    deadline: &Deadline,
+    target: &Target,
+    label: Option<String>,
+    added: bool,
+) -> Result<()> {
+    let link = &target.link;
+    if added {
         add(host, p, deadline, target, label)?;
     }
     let announced = host
@@ -390,6 +534,52 @@ fn start_on<H: Host>(
         return Err(e);
     }
     Ok(())
+}
+
+/// lvs_ipv6_addrlabel (IPaddr2 4.15, default true): the address label for ip/128, so that
+/// RFC 6724 source selection (rule 6, matching labels) prefers the node's fixed address for
+/// its own outgoing connections. True when this call added it.
+fn label_address<H: Addresses>(host: &mut H, p: &Params) -> Result<bool> {
+    let (Some(value), IpAddr::V6(ip)) = (p.address_label, p.ip) else {
+        return Ok(false);
+    };
+    match host.address_label(ip)? {
+        Some(existing) if existing == value => Ok(false),
+        Some(existing) => {
+            // Someone else's (or an older configuration's): IPaddr2 warns and goes on too.
+            warn!(
+                "{ip}/128 already has address label {existing}, not lvs_ipv6_addrlabel_value {value}; it is left as it is"
+            );
+            Ok(false)
+        }
+        None => {
+            host.add_address_label(ip, value)?;
+            info!("added address label {value} for {ip}/128 (lvs_ipv6_addrlabel): this node's own connections keep their fixed source address");
+            Ok(true)
+        }
+    }
+}
+
+/// Removes exactly this resource's label: ip/128 with lvs_ipv6_addrlabel_value, not a label
+/// of another value (the kernel would delete by prefix alone). A missing one is fine; a
+/// failure is logged, since a label without its address changes nothing.
+fn remove_address_label<H: Addresses>(host: &mut H, p: &Params) {
+    let (Some(value), IpAddr::V6(ip)) = (p.address_label, p.ip) else {
+        return;
+    };
+    let removed = match host.address_label(ip) {
+        Ok(Some(existing)) if existing == value => host.delete_address_label(ip, value),
+        Ok(Some(existing)) => {
+            debug!("{ip}/128 has address label {existing}, not {value}: not ours, left alone");
+            return;
+        }
+        Ok(None) => return,
+        Err(e) => Err(e),
+    };
+    match removed {
+        Ok(()) => info!("removed address label {value} of {ip}/128"),
+        Err(e) => warn!("{}", e.reason),
+    }
 }
 
 /// Before adding: the address on another interface is someone else's, except on lo where
@@ -429,6 +619,9 @@ fn add<H: Host>(
         nodad: p.nodad,
         noprefixroute: p.noprefixroute,
         preferred_lft: p.preferred_lft,
+        // IPv6 (IPaddr2 4.15): the prefix route is the placing route, not a second one
+        // with the kernel's default metric that would shadow or duplicate it.
+        route_metric: target.route_metric.filter(|_| p.is_ipv6()),
     })?;
     info!("added {}/{} to {}", p.ip, target.prefix_len, link.name);
     if p.is_ipv6() && !p.nodad {
@@ -520,11 +713,8 @@ fn announce_after_start<H: Host>(
 ) -> Result<()> {
     let link = &target.link;
     let mut owed = p.announce.count;
-    if !link.announces {
-        info!(
-            "{} does not use ARP/ND; {} needs no announcement",
-            link.name, p.ip
-        );
+    if let Some(why) = no_announcement(link) {
+        info!("{why}");
         owed = 0;
     } else if !link.usable() {
         // check_link_status=false on a link that is down: the resident process announces
@@ -574,13 +764,16 @@ fn foreground_rounds<H: Host>(
     Ok(owed)
 }
 
-/// The resident process's plan for this resource with the address on `target`.
+/// The resident process's plan for this resource with the address on `target`. On a link
+/// that takes no announcements there are none to send, refresh or repeat; what is left is
+/// watching standby adapters or the link.
 fn resident_plan(p: &Params, meta: &Meta, target: &Target, rounds: u32) -> Plan {
     let adapters = if p.nics.len() > 1 {
         p.nics.clone()
     } else {
         vec![target.link.name.clone()]
     };
+    let announces = target.link.announces;
     Plan {
         resource: meta.resource.clone(),
         node: meta.node.clone(),
@@ -597,13 +790,13 @@ fn resident_plan(p: &Params, meta: &Meta, target: &Target, rounds: u32) -> Plan 
             },
         },
         adapters,
-        rounds,
+        rounds: if announces { rounds } else { 0 },
         burst_rounds: p.announce.count,
         interval_ms: p.announce.interval_ms,
-        refresh_every_ms: (p.announce.refresh_interval_s > 0)
+        refresh_every_ms: (announces && p.announce.refresh_interval_s > 0)
             .then(|| u64::from(p.announce.refresh_interval_s) * 1000),
-        defend: p.announce.defend,
-        repeat_after_ms: (p.announce.repeat_delay_s > 0)
+        defend: announces && p.announce.defend,
+        repeat_after_ms: (announces && p.announce.repeat_delay_s > 0)
             .then(|| u64::from(p.announce.repeat_delay_s) * 1000),
         failback_delay_ms: p.failback_delay_ms,
         link_watch: p.link_watch,
@@ -643,6 +836,7 @@ pub fn stop<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
     host.end_residents(patience)?;
     let recorded = matching_record(host, p);
     let wanted = expected_prefix(p, recorded.as_ref());
+    let mut removed = false;
     for link in candidate_links(host, p)? {
         let Some(a) = host.address(link.index, p.ip)? else {
             continue;
@@ -651,7 +845,13 @@ pub fn stop<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
             continue;
         }
         host.delete_address(link.index, p.ip, a.prefix_len)?;
+        removed = true;
         info!("removed {}/{} from {}", p.ip, a.prefix_len, link.name);
+    }
+    // The label goes with the address, as in IPaddr2, and only where this resource ran: a
+    // stop on a node it never started on leaves an administrator's label alone.
+    if removed || recorded.is_some() {
+        remove_address_label(host, p);
     }
     let still_held = left_behind(host, p)?;
     if p.lvs_support {
@@ -710,6 +910,7 @@ fn park_on_loopback<H: Host>(host: &mut H, p: &Params) -> Result<()> {
             nodad: true,
             noprefixroute: false,
             preferred_lft: Lifetime::Forever,
+            route_metric: None,
         })?;
         info!("lvs_support: kept {}/32 on lo", p.ip);
     }
@@ -759,8 +960,14 @@ pub fn monitor<H: Host>(host: &mut H, p: &Params, meta: &Meta, deep: bool) -> Re
         }
     }
     let recurring = meta.interval_ms > 0;
-    if recurring && link.announces && link.usable() {
-        if p.announce.refresh_count > 0 {
+    if deep || (recurring && p.announce.refresh_count > 0) {
+        // Probes and refreshes were asked for; say why none go out.
+        if let Some(why) = no_announcement(link) {
+            info!("{why}");
+        }
+    }
+    if recurring && link.usable() {
+        if link.announces && p.announce.refresh_count > 0 {
             announce_now(host, p, meta, &target, p.announce.refresh_count)?;
         } else {
             let plan = resident_plan(p, meta, &target, 0);

@@ -8,7 +8,7 @@ use crate::packet::MacAddr;
 use crate::params::Lifetime;
 use crate::resident::Plan;
 use crate::resolve::Route;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 /// An interface as the agent needs to know it.
@@ -23,6 +23,24 @@ pub struct Link {
     pub carrier: bool,
     /// Ethernet without IFF_NOARP: announcements make sense.
     pub announces: bool,
+    /// How the interface reaches its neighbours, which decides whether and how the address
+    /// can be announced.
+    pub layer: LinkLayer,
+}
+
+/// The kind of link, as far as announcing an address goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkLayer {
+    /// Ethernet-like (ARPHRD_ETHER): gratuitous ARP and unsolicited NA, unless IFF_NOARP.
+    Ethernet,
+    /// Point-to-point and layer-3 devices (tun, WireGuard, IP tunnels, PPP, loopback): no
+    /// link-layer addresses, so there is nothing to announce.
+    Layer3,
+    /// IPoIB (ARPHRD_INFINIBAND): ARP with 20-byte hardware addresses, which floatip cannot
+    /// send (IPaddr2 uses ipoibarping).
+    Infiniband,
+    /// Any other hardware type (ARPHRD number): ARP in a format floatip does not send.
+    Other(u16),
 }
 
 impl Link {
@@ -53,6 +71,9 @@ pub struct AddressRequest {
     pub nodad: bool,
     pub noprefixroute: bool,
     pub preferred_lft: Lifetime,
+    /// The metric of the address's prefix route (IFA_RT_PRIORITY); None is the kernel's
+    /// default.
+    pub route_metric: Option<u32>,
 }
 
 /// What start recorded, so stop and monitor find the address when the route that placed it
@@ -93,6 +114,11 @@ pub trait Addresses {
     fn holders(&mut self, ip: IpAddr) -> Result<Vec<(u32, Assigned)>>;
     fn add_address(&mut self, request: &AddressRequest) -> Result<()>;
     fn delete_address(&mut self, ifindex: u32, ip: IpAddr, prefix_len: u8) -> Result<()>;
+    /// The address label of exactly `ip`/128 on every interface (`ip addrlabel`), if any.
+    fn address_label(&mut self, ip: Ipv6Addr) -> Result<Option<u32>>;
+    fn add_address_label(&mut self, ip: Ipv6Addr, label: u32) -> Result<()>;
+    /// Removes the label of `ip`/128; one already gone is not an error.
+    fn delete_address_label(&mut self, ip: Ipv6Addr, label: u32) -> Result<()>;
 }
 
 /// Frames on the segment.

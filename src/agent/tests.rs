@@ -6,6 +6,7 @@ use super::*;
 use crate::params::{parse, virtual_interface_name, RawParams};
 use crate::resolve::{Route, RouteKind};
 use std::collections::BTreeMap;
+use std::net::Ipv6Addr;
 
 /// What the agent did to the host, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +24,8 @@ enum Effect {
     VirtualCreated(String),
     VirtualDeleted(String),
     ArpIsolated(String),
+    AddressLabelAdded(Ipv6Addr, u32),
+    AddressLabelRemoved(Ipv6Addr, u32),
 }
 
 /// A host in memory: links, routes, addresses, a clock that moves only when slept on, and the
@@ -44,6 +47,12 @@ struct FakeHost {
     delete_is_ignored: bool,
     announce_fails: bool,
     other_owner: Option<MacAddr>,
+    /// Every address request, in order (the effects keep only interface and prefix).
+    requests: Vec<AddressRequest>,
+    /// `ip addrlabel`: prefix/128 -> label.
+    address_labels: BTreeMap<Ipv6Addr, u32>,
+    /// Alternative names -> interface index (`ip link property add ... altname`).
+    altnames: BTreeMap<String, u32>,
 }
 
 const ETH0: u32 = 2;
@@ -59,6 +68,7 @@ impl FakeHost {
             up: true,
             carrier: true,
             announces: true,
+            layer: LinkLayer::Ethernet,
         };
         FakeHost {
             links: vec![
@@ -67,6 +77,7 @@ impl FakeHost {
                     name: "lo".into(),
                     mac: None,
                     announces: false,
+                    layer: LinkLayer::Layer3,
                     ..eth0.clone()
                 },
                 eth0,
@@ -134,12 +145,20 @@ fn route(dst: &str, prefix_len: u8, ifindex: u32, link_scope: bool) -> Route {
         kind: RouteKind::Unicast,
         link_scope,
         has_gateway: false,
+        protocol: 2,
+        metric: 0,
     }
 }
 
 impl Links for FakeHost {
     fn link_by_name(&mut self, name: &str) -> Result<Option<Link>> {
-        Ok(self.links.iter().find(|l| l.name == name).cloned())
+        // As the kernel: the interface's own name, or one of its alternative names.
+        let index = self.altnames.get(name).copied();
+        Ok(self
+            .links
+            .iter()
+            .find(|l| l.name == name || Some(l.index) == index)
+            .cloned())
     }
     fn link_by_index(&mut self, index: u32) -> Result<Option<Link>> {
         Ok(self.links.iter().find(|l| l.index == index).cloned())
@@ -214,6 +233,7 @@ impl Addresses for FakeHost {
             },
         );
         self.effects.push(Effect::Added(r.ifindex, r.prefix_len));
+        self.requests.push(r.clone());
         Ok(())
     }
     fn delete_address(&mut self, ifindex: u32, ip: IpAddr, prefix_len: u8) -> Result<()> {
@@ -221,6 +241,23 @@ impl Addresses for FakeHost {
             self.addresses.remove(&(ifindex, ip));
         }
         self.effects.push(Effect::Deleted(ifindex, prefix_len));
+        Ok(())
+    }
+    fn address_label(&mut self, ip: Ipv6Addr) -> Result<Option<u32>> {
+        Ok(self.address_labels.get(&ip).copied())
+    }
+    fn add_address_label(&mut self, ip: Ipv6Addr, label: u32) -> Result<()> {
+        if self.address_labels.insert(ip, label).is_some() {
+            return Err(Error::generic("File exists"));
+        }
+        self.effects.push(Effect::AddressLabelAdded(ip, label));
+        Ok(())
+    }
+    fn delete_address_label(&mut self, ip: Ipv6Addr, label: u32) -> Result<()> {
+        // As the kernel: by prefix, whatever the label.
+        if self.address_labels.remove(&ip).is_some() {
+            self.effects.push(Effect::AddressLabelRemoved(ip, label));
+        }
         Ok(())
     }
 }
@@ -1100,4 +1137,386 @@ fn reload_starts_or_ends_the_resident_as_the_new_plan_needs() {
     host.effects.clear();
     reload(&mut host, &refreshing, &meta()).unwrap();
     assert!(host.effects.is_empty(), "{:?}", host.effects);
+}
+
+// ---------------------------------------------------------------- upstream IPaddr2 (4.15-4.18)
+
+/// Every code that depends on this node's routes or interfaces: OCF_ERR_INSTALLED (5) for
+/// what this node lacks (the interface, its link, a kind of link floatip can serve),
+/// OCF_ERR_GENERIC (1) when its routes cannot place the address (as findif returns) or for
+/// what happened at run time, OCF_ERR_CONFIGURED (6) only for what is wrong everywhere.
+#[test]
+fn exit_codes_of_node_local_and_configuration_faults() {
+    type Setup = fn(&mut FakeHost);
+    /// What goes wrong, the parameters, how the node differs from the lab, the code.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Setup, Status);
+    let nothing: Setup = |_| {};
+    let cases: &[Case] = &[
+        (
+            "no route places the address",
+            &[("ip", "203.0.113.50")],
+            nothing,
+            Status::ErrGeneric,
+        ),
+        (
+            "no route of the wanted proto",
+            &[("ip", "198.51.100.50"), ("proto", "static")],
+            nothing,
+            Status::ErrGeneric,
+        ),
+        (
+            "nic given without cidr_netmask and no route on it",
+            &[("ip", "203.0.113.50"), ("nic", "eth0")],
+            nothing,
+            Status::ErrGeneric,
+        ),
+        (
+            "the nic does not exist here",
+            &[("ip", "198.51.100.50"), ("nic", "eth9")],
+            nothing,
+            Status::ErrInstalled,
+        ),
+        (
+            "the link is down here",
+            &[("ip", "198.51.100.50")],
+            |h| h.link_mut(ETH0).carrier = false,
+            Status::ErrInstalled,
+        ),
+        (
+            "no standby adapter is usable here",
+            &[("ip", "198.51.100.50"), ("nic", "eth0,eth1")],
+            |h| {
+                *h = FakeHost::lab().with_eth1();
+                h.link_mut(ETH0).up = false;
+                h.link_mut(ETH1).carrier = false;
+            },
+            Status::ErrInstalled,
+        ),
+        (
+            "this node's route makes it a network address",
+            &[("ip", "198.51.100.0")],
+            nothing,
+            Status::ErrGeneric,
+        ),
+        (
+            "IPv6 prefix differs from this node's route",
+            &[("ip", "2001:db8:100::50"), ("cidr_netmask", "80")],
+            |h| *h = FakeHost::lab().with_ipv6(),
+            Status::ErrGeneric,
+        ),
+        (
+            "label too long on the interface the routes found",
+            &[("ip", "198.51.100.50"), ("iflabel", "abcdefghij")],
+            |h| h.link_mut(ETH0).name = "enp0s31f6".into(),
+            Status::ErrGeneric,
+        ),
+        (
+            "IPoIB found by the routes",
+            &[("ip", "198.51.100.50")],
+            |h| h.link_mut(ETH0).layer = LinkLayer::Infiniband,
+            Status::ErrInstalled,
+        ),
+        (
+            "IPoIB named in nic",
+            &[("ip", "198.51.100.50"), ("nic", "eth0")],
+            |h| h.link_mut(ETH0).layer = LinkLayer::Infiniband,
+            Status::ErrConfigured,
+        ),
+        (
+            "another hardware type named in nic",
+            &[("ip", "198.51.100.50"), ("nic", "eth0")],
+            |h| h.link_mut(ETH0).layer = LinkLayer::Other(804),
+            Status::ErrConfigured,
+        ),
+        (
+            "a foreign prefix already holds the address",
+            &[("ip", "198.51.100.50")],
+            |h| h.put(ETH0, vip(), 16),
+            Status::ErrGeneric,
+        ),
+    ];
+    for (what, pairs, setup, want) in cases {
+        let p = params(pairs);
+        let mut host = FakeHost::lab();
+        setup(&mut host);
+        let before = host.addresses.clone();
+        let err = start(&mut host, &p, &meta()).expect_err(what);
+        assert_eq!(err.status, *want, "start, {what}: {}", err.reason);
+        assert_eq!(host.addresses, before, "{what}: nothing added");
+        let mut host = FakeHost::lab();
+        setup(&mut host);
+        // validate-all judges placement, not the link's state at this moment.
+        if !what.contains("foreign prefix") && !what.contains("link is down") {
+            let err = validate_environment(&mut host, &p, &meta()).expect_err(what);
+            assert_eq!(err.status, *want, "validate-all, {what}: {}", err.reason);
+        }
+    }
+}
+
+#[test]
+fn proto_places_the_address_by_routes_of_that_protocol_only() {
+    let mut host = FakeHost::lab().with_eth1();
+    // A static /25 on eth1 would win on prefix length and on dump order.
+    host.routes = vec![
+        Route {
+            protocol: 4,
+            ..route("198.51.100.0", 25, ETH1, true)
+        },
+        route("198.51.100.0", 24, ETH0, true),
+    ];
+    let kernel = params(&[("ip", "198.51.100.50"), ("proto", "kernel")]);
+    start(&mut host, &kernel, &meta()).unwrap();
+    assert_eq!(host.holds(ETH0, vip()), Some(24));
+    stop(&mut host, &kernel, &meta()).unwrap();
+    start(&mut host, &params(&[("ip", "198.51.100.50")]), &meta()).unwrap();
+    assert_eq!(
+        host.holds(ETH1, vip()),
+        Some(25),
+        "without proto: the static route"
+    );
+}
+
+#[test]
+fn equal_routes_go_to_the_lowest_metric() {
+    let mut host = FakeHost::lab().with_eth1();
+    host.routes = vec![
+        Route {
+            metric: 200,
+            ..route("198.51.100.0", 24, ETH0, true)
+        },
+        Route {
+            metric: 100,
+            ..route("198.51.100.0", 24, ETH1, true)
+        },
+    ];
+    start(&mut host, &params(&[("ip", "198.51.100.50")]), &meta()).unwrap();
+    assert_eq!(host.holds(ETH1, vip()), Some(24));
+}
+
+#[test]
+fn ipv6_addresses_are_added_with_the_placing_routes_metric() {
+    let mut host = FakeHost::lab();
+    host.routes = vec![
+        Route {
+            metric: 1024,
+            ..route("2001:db8:100::", 64, ETH0, false)
+        },
+        Route {
+            metric: 100,
+            ..route("198.51.100.0", 24, ETH0, true)
+        },
+    ];
+    start(
+        &mut host,
+        &params(&[("ip", "2001:db8:100::50"), ("nodad", "true")]),
+        &meta(),
+    )
+    .unwrap();
+    assert_eq!(host.requests[0].route_metric, Some(1024));
+    // With nic and cidr_netmask given, the covering route on that nic still lends its metric.
+    let mut host2 = FakeHost::lab();
+    host2.routes = host.routes.clone();
+    let given = params(&[
+        ("ip", "2001:db8:100::50"),
+        ("nic", "eth0"),
+        ("cidr_netmask", "64"),
+        ("nodad", "true"),
+    ]);
+    start(&mut host2, &given, &meta()).unwrap();
+    assert_eq!(host2.requests[0].route_metric, Some(1024));
+    // IPv4 keeps the kernel's default, as IPaddr2 does.
+    start(&mut host, &params(&[("ip", "198.51.100.50")]), &meta()).unwrap();
+    assert_eq!(host.requests[1].route_metric, None);
+}
+
+fn v6(s: &str) -> Ipv6Addr {
+    s.parse().unwrap()
+}
+
+#[test]
+fn ipv6_start_labels_the_address_first_and_stop_removes_exactly_that_label() {
+    let mut host = FakeHost::lab().with_ipv6();
+    let p = params(&[("ip", "2001:db8:100::50"), ("nodad", "true")]);
+    start(&mut host, &p, &meta()).unwrap();
+    let labelled = host.position(|e| matches!(e, Effect::AddressLabelAdded(..)));
+    let added = host.position(|e| matches!(e, Effect::Added(..)));
+    assert!(labelled.is_some() && labelled < added, "{:?}", host.effects);
+    assert_eq!(
+        host.effects[labelled.unwrap()],
+        Effect::AddressLabelAdded(v6("2001:db8:100::50"), 99)
+    );
+    // A second start finds its label and adds nothing.
+    host.effects.clear();
+    start(&mut host, &p, &meta()).unwrap();
+    assert_eq!(
+        host.count(|e| matches!(e, Effect::AddressLabelAdded(..))),
+        0
+    );
+    stop(&mut host, &p, &meta()).unwrap();
+    assert_eq!(
+        host.count(|e| *e == Effect::AddressLabelRemoved(v6("2001:db8:100::50"), 99)),
+        1
+    );
+    assert!(host.address_labels.is_empty());
+    // A stop with nothing of ours here leaves an administrator's label alone.
+    host.address_labels.insert(v6("2001:db8:100::50"), 99);
+    stop(&mut host, &p, &meta()).unwrap();
+    assert_eq!(host.address_labels.len(), 1);
+}
+
+#[test]
+fn a_label_of_another_value_is_left_alone() {
+    let mut host = FakeHost::lab().with_ipv6();
+    host.address_labels.insert(v6("2001:db8:100::50"), 7);
+    let p = params(&[("ip", "2001:db8:100::50"), ("nodad", "true")]);
+    start(&mut host, &p, &meta()).unwrap();
+    stop(&mut host, &p, &meta()).unwrap();
+    assert_eq!(host.address_labels.get(&v6("2001:db8:100::50")), Some(&7));
+    assert_eq!(
+        host.count(|e| matches!(
+            e,
+            Effect::AddressLabelAdded(..) | Effect::AddressLabelRemoved(..)
+        )),
+        0
+    );
+}
+
+#[test]
+fn a_failed_start_takes_back_the_label_it_added() {
+    let mut host = FakeHost::lab().with_ipv6();
+    host.dad_fails = true;
+    let p = params(&[("ip", "2001:db8:100::50")]);
+    start(&mut host, &p, &meta()).unwrap_err();
+    assert!(host.address_labels.is_empty(), "{:?}", host.effects);
+    assert!(host.addresses.is_empty());
+}
+
+#[test]
+fn no_label_for_ipv4_or_when_turned_off() {
+    let mut host = FakeHost::lab().with_ipv6();
+    start(
+        &mut host,
+        &params(&[("ip", "198.51.100.50"), ("lvs_ipv6_addrlabel", "true")]),
+        &meta(),
+    )
+    .unwrap();
+    start(
+        &mut host,
+        &params(&[
+            ("ip", "2001:db8:100::50"),
+            ("nodad", "true"),
+            ("lvs_ipv6_addrlabel", "false"),
+        ]),
+        &meta(),
+    )
+    .unwrap();
+    assert!(host.address_labels.is_empty());
+    let valued = params(&[
+        ("ip", "2001:db8:100::51"),
+        ("nodad", "true"),
+        ("lvs_ipv6_addrlabel_value", "1234"),
+    ]);
+    start(&mut host, &valued, &meta()).unwrap();
+    assert_eq!(
+        host.address_labels.get(&v6("2001:db8:100::51")),
+        Some(&1234)
+    );
+}
+
+#[test]
+fn nic_may_be_an_alternative_name() {
+    let mut host = FakeHost::lab();
+    let long = "a-very-long-alternative-name-of-eth0";
+    host.altnames.insert(long.into(), ETH0);
+    let p = params(&[
+        ("ip", "198.51.100.50"),
+        ("nic", long),
+        ("cidr_netmask", "24"),
+    ]);
+    start(&mut host, &p, &meta()).unwrap();
+    assert_eq!(host.holds(ETH0, vip()), Some(24));
+    assert_eq!(
+        host.record.as_ref().unwrap().nic,
+        "eth0",
+        "the interface's own name"
+    );
+    assert_eq!(
+        monitor(&mut host, &p, &recurring(), false).unwrap(),
+        Status::Success
+    );
+    // The record is found through the alternative name even when no route places the address.
+    host.routes.clear();
+    let no_prefix = params(&[("ip", "198.51.100.50"), ("nic", long)]);
+    assert_eq!(
+        monitor(&mut host, &no_prefix, &meta(), false).unwrap(),
+        Status::Success
+    );
+    stop(&mut host, &no_prefix, &meta()).unwrap();
+    assert!(host.addresses.is_empty());
+    // A label is built on the interface's own name.
+    host.routes = FakeHost::lab().routes;
+    let labelled = params(&[("ip", "198.51.100.50"), ("nic", long), ("iflabel", "vip")]);
+    start(&mut host, &labelled, &meta()).unwrap();
+    assert_eq!(
+        host.requests.last().unwrap().label.as_deref(),
+        Some("eth0:vip")
+    );
+}
+
+fn tun(host: &mut FakeHost) {
+    let eth0 = host.link_mut(ETH0);
+    eth0.name = "tun0".into();
+    eth0.mac = None;
+    eth0.announces = false;
+    eth0.layer = LinkLayer::Layer3;
+}
+
+#[test]
+fn layer_3_devices_take_the_address_without_announcements() {
+    let mut host = FakeHost::lab();
+    tun(&mut host);
+    let p = params(&[
+        ("ip", "198.51.100.50"),
+        ("arp_refresh_interval", "5"),
+        ("arp_repeat_delay", "5"),
+        ("arp_count_refresh", "2"),
+    ]);
+    start(&mut host, &p, &meta()).unwrap();
+    assert_eq!(host.holds(ETH0, vip()), Some(24));
+    monitor(&mut host, &p, &recurring(), true).unwrap();
+    assert_eq!(host.sent_rounds(), 0, "{:?}", host.effects);
+    assert_eq!(host.count(|e| matches!(e, Effect::Probed(..))), 0);
+    assert!(
+        host.resident.is_none(),
+        "nothing to send, refresh or repeat"
+    );
+    stop(&mut host, &p, &meta()).unwrap();
+    assert!(host.addresses.is_empty());
+}
+
+#[test]
+fn ipoib_is_refused_before_anything_is_added() {
+    let mut host = FakeHost::lab();
+    host.link_mut(ETH0).layer = LinkLayer::Infiniband;
+    host.link_mut(ETH0).announces = false;
+    let p = params(&[("ip", "198.51.100.50"), ("nic", "eth0")]);
+    let err = validate_environment(&mut host, &p, &meta()).unwrap_err();
+    assert_eq!(err.status, Status::ErrConfigured);
+    assert!(err.reason.contains("IPoIB"), "{}", err.reason);
+    assert!(start(&mut host, &p, &meta()).is_err());
+    assert!(
+        host.effects
+            .iter()
+            .all(|e| matches!(e, Effect::ResidentsEnded(_))),
+        "{:?}",
+        host.effects
+    );
+    // stop and monitor still work there: an address someone put on it can be taken away.
+    host.put(ETH0, vip(), 24);
+    assert_eq!(
+        monitor(&mut host, &p, &meta(), false).unwrap(),
+        Status::Success
+    );
+    stop(&mut host, &p, &meta()).unwrap();
+    assert!(host.addresses.is_empty());
 }

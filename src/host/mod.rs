@@ -7,6 +7,7 @@ pub mod port;
 pub mod state;
 pub mod system;
 pub mod tools;
+pub mod trace;
 
 use crate::agent::{
     AddressRequest, Addresses, Assigned, Clock, Link, Links, Processes, Record, Records, Wire,
@@ -19,7 +20,7 @@ use crate::schedule::BurstPlan;
 use netlink::Netlink;
 use port::Port;
 use state::StateDir;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 /// How long stop waits for a killed burst process to be gone.
@@ -141,6 +142,18 @@ impl Addresses for SystemHost {
 
     fn delete_address(&mut self, ifindex: u32, ip: IpAddr, prefix_len: u8) -> Result<()> {
         self.netlink.delete_address(ifindex, ip, prefix_len)
+    }
+
+    fn address_label(&mut self, ip: Ipv6Addr) -> Result<Option<u32>> {
+        self.netlink.address_label(ip)
+    }
+
+    fn add_address_label(&mut self, ip: Ipv6Addr, label: u32) -> Result<()> {
+        self.netlink.add_address_label(ip, label)
+    }
+
+    fn delete_address_label(&mut self, ip: Ipv6Addr, label: u32) -> Result<()> {
+        self.netlink.delete_address_label(ip, label)
     }
 }
 

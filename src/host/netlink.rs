@@ -4,16 +4,18 @@
 //! NETLINK_GET_STRICT_CHK on, so the kernel itself filters address dumps by interface and
 //! route dumps by table: a monitor's cost does not grow with other interfaces' addresses.
 
-use crate::agent::{AddressRequest, Assigned, Link};
+use crate::agent::{AddressRequest, Assigned, Link, LinkLayer};
 use crate::error::{Error, Result};
 use crate::packet::MacAddr;
 use crate::params::Lifetime;
 use crate::resolve::{Route, RouteKind};
 use futures::StreamExt;
 use rtnetlink::packet_core::{
-    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST,
+    DefaultNla, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
+    NLM_F_REQUEST,
 };
 use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, CacheInfo};
+use rtnetlink::packet_route::addrlabel::{AddrLabelAttribute, AddrLabelMessage};
 use rtnetlink::packet_route::link::{
     LinkAttribute, LinkFlags, LinkLayerType, LinkMessage, MacVlanMode,
 };
@@ -26,7 +28,7 @@ use rtnetlink::packet_route::route::{
 use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::LinkMacVlan;
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
 pub struct Netlink {
@@ -101,12 +103,9 @@ impl Netlink {
         }
     }
 
+    /// The interface by its name or an alternative name (the kernel looks both up).
     pub fn link_by_name(&mut self, name: &str) -> Result<Option<Link>> {
-        let mut message = LinkMessage::default();
-        message
-            .attributes
-            .push(LinkAttribute::IfName(name.to_string()));
-        self.get_link(message)
+        self.get_link(link_by_name_message(name))
     }
 
     pub fn link_by_index(&mut self, index: u32) -> Result<Option<Link>> {
@@ -290,6 +289,47 @@ impl Netlink {
             .collect())
     }
 
+    /// The label of exactly `ip`/128 for every interface (ifindex 0), as `ip addrlabel add
+    /// prefix IP label N` makes it.
+    pub fn address_label(&mut self, ip: Ipv6Addr) -> Result<Option<u32>> {
+        let mut message = AddrLabelMessage::default();
+        message.header.family = AddressFamily::Inet6;
+        let answers = self
+            .exchange(
+                RouteNetlinkMessage::GetAddrLabel(message),
+                NLM_F_REQUEST | NLM_F_DUMP,
+            )
+            .map_err(|e| netlink_error("cannot read the address labels", e))?;
+        Ok(answers.iter().find_map(|a| match a {
+            RouteNetlinkMessage::NewAddrLabel(m) => label_of(m, ip),
+            _ => None,
+        }))
+    }
+
+    pub fn add_address_label(&mut self, ip: Ipv6Addr, label: u32) -> Result<()> {
+        self.exchange(
+            RouteNetlinkMessage::NewAddrLabel(address_label_message(ip, label)),
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map(drop)
+        .map_err(|e| netlink_error(&format!("cannot add address label {label} for {ip}"), e))
+    }
+
+    /// Removes the label of `ip`/128; one already gone (ESRCH) is not an error.
+    pub fn delete_address_label(&mut self, ip: Ipv6Addr, label: u32) -> Result<()> {
+        match self.exchange(
+            RouteNetlinkMessage::DelAddrLabel(address_label_message(ip, label)),
+            NLM_F_REQUEST | NLM_F_ACK,
+        ) {
+            Ok(_) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
+            Err(e) => Err(netlink_error(
+                &format!("cannot remove address label {label} of {ip}"),
+                e,
+            )),
+        }
+    }
+
     /// Deletes the address; one that is already gone is not an error.
     pub fn delete_address(&mut self, ifindex: u32, ip: IpAddr, prefix_len: u8) -> Result<()> {
         match self.exchange(
@@ -411,16 +451,67 @@ fn link_from_message(m: &LinkMessage) -> Link {
         _ => None,
     });
     let flags = m.header.flags;
+    let layer = link_layer(m.header.link_layer_type, flags);
     Link {
         index: m.header.index,
         name,
         mac,
         up: flags.contains(LinkFlags::Up),
         carrier: flags.contains(LinkFlags::LowerUp),
-        announces: m.header.link_layer_type == LinkLayerType::Ether
+        announces: layer == LinkLayer::Ethernet
             && !flags.contains(LinkFlags::Noarp)
             && mac.is_some(),
+        layer,
     }
+}
+
+/// The hardware types that carry IP without link-layer addresses, and point-to-point links,
+/// are layer 3: nobody on them resolves the address, so nothing needs announcing.
+fn link_layer(kind: LinkLayerType, flags: LinkFlags) -> LinkLayer {
+    match kind {
+        LinkLayerType::Ether if flags.contains(LinkFlags::Pointopoint) => LinkLayer::Layer3,
+        LinkLayerType::Ether => LinkLayer::Ethernet,
+        LinkLayerType::Infiniband => LinkLayer::Infiniband,
+        LinkLayerType::None
+        | LinkLayerType::Void
+        | LinkLayerType::Ppp
+        | LinkLayerType::Rawip
+        | LinkLayerType::Tunnel
+        | LinkLayerType::Tunnel6
+        | LinkLayerType::Sit
+        | LinkLayerType::Ipgre
+        | LinkLayerType::Ip6gre
+        | LinkLayerType::Loopback => LinkLayer::Layer3,
+        _ if flags.contains(LinkFlags::Pointopoint) || flags.contains(LinkFlags::Noarp) => {
+            LinkLayer::Layer3
+        }
+        other => LinkLayer::Other(u16::from(other)),
+    }
+}
+
+/// IFLA_ALT_IFNAME: the attribute that looks an interface up by an alternative name longer
+/// than IFNAMSIZ allows in IFLA_IFNAME (kernel 5.5).
+const IFLA_ALT_IFNAME: u16 = 53;
+
+/// RTM_GETLINK for a name. Short names go in IFLA_IFNAME, which the kernel also matches
+/// against alternative names; longer ones only fit IFLA_ALT_IFNAME.
+pub fn link_by_name_message(name: &str) -> LinkMessage {
+    let mut message = LinkMessage::default();
+    if name.len() <= crate::params::IFNAME_MAX {
+        message
+            .attributes
+            .push(LinkAttribute::IfName(name.to_string()));
+    } else {
+        let mut value = name.as_bytes().to_vec();
+        value.push(0);
+        message
+            .attributes
+            .push(LinkAttribute::Other(DefaultNla::new(
+                IFLA_ALT_IFNAME,
+                value,
+            )));
+    }
+    message
 }
 
 fn route_from_message(r: &RouteMessage) -> Option<Route> {
@@ -466,6 +557,15 @@ fn route_from_message(r: &RouteMessage) -> Option<Route> {
                 RouteAttribute::Gateway(_) | RouteAttribute::Via(_) | RouteAttribute::MultiPath(_)
             )
         }),
+        protocol: u8::from(r.header.protocol),
+        metric: r
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                RouteAttribute::Priority(metric) => Some(*metric),
+                _ => None,
+            })
+            .unwrap_or(0),
     })
 }
 
@@ -499,6 +599,10 @@ pub fn add_address_message(r: &AddressRequest) -> AddressMessage {
     if !flags.is_empty() {
         m.attributes.push(AddressAttribute::Flags(flags));
     }
+    if let Some(metric) = r.route_metric {
+        // IFA_RT_PRIORITY, as `ip addr add ... metric N`: the metric of the prefix route.
+        m.attributes.push(AddressAttribute::RoutePriority(metric));
+    }
     if let Lifetime::Seconds(preferred) = r.preferred_lft {
         // Only the preferred lifetime is finite; the address itself never expires.
         let mut lifetimes = CacheInfo::default();
@@ -507,4 +611,183 @@ pub fn add_address_message(r: &AddressRequest) -> AddressMessage {
         m.attributes.push(AddressAttribute::CacheInfo(lifetimes));
     }
     m
+}
+
+/// RTM_NEWADDRLABEL / RTM_DELADDRLABEL for `ip`/128 on every interface, as `ip addrlabel add
+/// prefix IP label N` sends it. (The kernel deletes by prefix and interface; the label must
+/// still be given.)
+pub fn address_label_message(ip: Ipv6Addr, label: u32) -> AddrLabelMessage {
+    let mut m = AddrLabelMessage::default();
+    m.header.family = AddressFamily::Inet6;
+    m.header.prefix_len = 128;
+    m.attributes
+        .push(AddrLabelAttribute::Address(IpAddr::V6(ip)));
+    m.attributes.push(AddrLabelAttribute::Label(label));
+    m
+}
+
+/// The label of a dumped entry when it is exactly `ip`/128 for every interface.
+fn label_of(m: &AddrLabelMessage, ip: Ipv6Addr) -> Option<u32> {
+    if m.header.prefix_len != 128 || m.header.index != 0 {
+        return None;
+    }
+    let prefix = m.attributes.iter().find_map(|a| match a {
+        AddrLabelAttribute::Address(IpAddr::V6(p)) => Some(*p),
+        _ => None,
+    })?;
+    (prefix == ip).then_some(())?;
+    m.attributes.iter().find_map(|a| match a {
+        AddrLabelAttribute::Label(label) => Some(*label),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The request as it goes on the wire (sequence number 0).
+    fn wire(message: RouteNetlinkMessage, flags: u16) -> Vec<u8> {
+        let mut request = NetlinkMessage::from(message);
+        request.header.flags = flags;
+        request.finalize();
+        let mut buffer = vec![0; request.buffer_len()];
+        request.serialize(&mut buffer);
+        buffer
+    }
+
+    #[test]
+    fn address_label_request_matches_ip_addrlabel_add() {
+        let ip: Ipv6Addr = "2001:db8:100::50".parse().unwrap();
+        let bytes = wire(
+            RouteNetlinkMessage::NewAddrLabel(address_label_message(ip, 99)),
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        );
+        #[rustfmt::skip]
+        let expected: Vec<u8> = [
+            &[56, 0, 0, 0][..],              // nlmsg_len
+            &[72, 0],                        // RTM_NEWADDRLABEL
+            &[0x05, 0x06],                   // REQUEST | ACK | EXCL | CREATE
+            &[0, 0, 0, 0], &[0, 0, 0, 0],    // seq, pid
+            &[10, 0, 128, 0],                // AF_INET6, reserved, prefix 128, flags
+            &[0, 0, 0, 0], &[0, 0, 0, 0],    // ifindex 0 (every interface), seq
+            &[20, 0, 1, 0],                  // IFAL_ADDRESS
+            &ip.octets(),
+            &[8, 0, 2, 0], &[99, 0, 0, 0],   // IFAL_LABEL 99
+        ]
+        .concat();
+        assert_eq!(bytes, expected);
+        let delete = wire(
+            RouteNetlinkMessage::DelAddrLabel(address_label_message(ip, 99)),
+            NLM_F_REQUEST | NLM_F_ACK,
+        );
+        assert_eq!(&delete[4..6], &[73, 0], "RTM_DELADDRLABEL");
+        assert_eq!(&delete[16..], &expected[16..], "the same prefix and label");
+    }
+
+    #[test]
+    fn only_the_exact_prefix_for_every_interface_is_ours() {
+        let ip: Ipv6Addr = "2001:db8:100::50".parse().unwrap();
+        let ours = address_label_message(ip, 99);
+        assert_eq!(label_of(&ours, ip), Some(99));
+        assert_eq!(label_of(&ours, "2001:db8:100::51".parse().unwrap()), None);
+        let mut wider = ours.clone();
+        wider.header.prefix_len = 64;
+        assert_eq!(label_of(&wider, ip), None);
+        let mut one_interface = ours;
+        one_interface.header.index = 3;
+        assert_eq!(label_of(&one_interface, ip), None);
+    }
+
+    fn request(ip: &str, route_metric: Option<u32>) -> AddressRequest {
+        AddressRequest {
+            ifindex: 2,
+            ip: ip.parse().unwrap(),
+            prefix_len: 64,
+            label: None,
+            broadcast: None,
+            nodad: false,
+            noprefixroute: false,
+            preferred_lft: Lifetime::Forever,
+            route_metric,
+        }
+    }
+
+    #[test]
+    fn a_route_metric_becomes_ifa_rt_priority() {
+        let bytes = wire(
+            RouteNetlinkMessage::NewAddress(add_address_message(&request(
+                "2001:db8:100::50",
+                Some(1024),
+            ))),
+            NLM_F_REQUEST,
+        );
+        // IFA_RT_PRIORITY (9), 4-byte value 1024, after the header and both addresses.
+        let attribute: &[u8] = &[8, 0, 9, 0, 0, 4, 0, 0];
+        assert!(
+            bytes.windows(8).any(|w| w == attribute),
+            "IFA_RT_PRIORITY 1024 in {bytes:?}"
+        );
+        let m = add_address_message(&request("2001:db8:100::50", None));
+        assert!(
+            !m.attributes
+                .iter()
+                .any(|a| matches!(a, AddressAttribute::RoutePriority(_))),
+            "no metric: the kernel's default"
+        );
+    }
+
+    #[test]
+    fn long_names_are_looked_up_as_alternative_names() {
+        let bytes = wire(
+            RouteNetlinkMessage::GetLink(link_by_name_message("eth0")),
+            NLM_F_REQUEST,
+        );
+        // IFLA_IFNAME (3) "eth0\0" after the 16-byte ifinfomsg.
+        assert_eq!(&bytes[32..41], &[9, 0, 3, 0, b'e', b't', b'h', b'0', 0]);
+        let long = "a-very-long-alternative-name";
+        let bytes = wire(
+            RouteNetlinkMessage::GetLink(link_by_name_message(long)),
+            NLM_F_REQUEST,
+        );
+        let len = 4 + long.len() + 1;
+        assert_eq!(&bytes[32..36], &[len as u8, 0, 53, 0], "IFLA_ALT_IFNAME");
+        assert_eq!(&bytes[36..36 + long.len()], long.as_bytes());
+        assert_eq!(bytes[36 + long.len()], 0, "NUL-terminated");
+    }
+
+    #[test]
+    fn link_layers() {
+        let ether = LinkFlags::Up | LinkFlags::Broadcast;
+        assert_eq!(link_layer(LinkLayerType::Ether, ether), LinkLayer::Ethernet);
+        assert_eq!(
+            link_layer(
+                LinkLayerType::None,
+                LinkFlags::Pointopoint | LinkFlags::Noarp
+            ),
+            LinkLayer::Layer3,
+            "tun, WireGuard"
+        );
+        assert_eq!(
+            link_layer(LinkLayerType::Tunnel, LinkFlags::Noarp),
+            LinkLayer::Layer3,
+            "ipip"
+        );
+        assert_eq!(
+            link_layer(LinkLayerType::Ppp, LinkFlags::Pointopoint),
+            LinkLayer::Layer3
+        );
+        assert_eq!(
+            link_layer(LinkLayerType::Loopback, LinkFlags::Loopback),
+            LinkLayer::Layer3
+        );
+        assert_eq!(
+            link_layer(LinkLayerType::Infiniband, LinkFlags::Broadcast),
+            LinkLayer::Infiniband
+        );
+        assert_eq!(
+            link_layer(LinkLayerType::Ieee802154, LinkFlags::Broadcast),
+            LinkLayer::Other(804)
+        );
+    }
 }

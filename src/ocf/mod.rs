@@ -53,6 +53,8 @@ pub enum Action {
     Monitor,
     ValidateAll,
     ReloadAgent,
+    /// Pacemaker's clone notifications: nothing to do, and it must succeed.
+    Notify,
     MetaData,
     Usage,
 }
@@ -66,6 +68,7 @@ impl Action {
             "monitor" | "status" => Action::Monitor,
             "validate-all" => Action::ValidateAll,
             "reload-agent" => Action::ReloadAgent,
+            "notify" => Action::Notify,
             "meta-data" => Action::MetaData,
             "usage" | "help" => Action::Usage,
             _ => return None,
@@ -79,6 +82,7 @@ impl Action {
             Action::Monitor => "monitor",
             Action::ValidateAll => "validate-all",
             Action::ReloadAgent => "reload-agent",
+            Action::Notify => "notify",
             Action::MetaData => "meta-data",
             Action::Usage => "usage",
         }
@@ -114,7 +118,7 @@ pub fn exit_reason_line(reason: &str) -> String {
 }
 
 pub const USAGE: &str =
-    "usage: FloatIP {start|stop|monitor|status|validate-all|reload-agent|meta-data|usage}
+    "usage: FloatIP {start|stop|monitor|status|validate-all|reload-agent|notify|meta-data|usage}
 
 FloatIP manages a floating IPv4/IPv6 address for Pacemaker (OCF 1.1) and announces it with
 gratuitous ARP / unsolicited Neighbor Advertisements. Parameters come from OCF_RESKEY_*
@@ -147,6 +151,7 @@ mod tests {
     fn status_is_an_alias_of_monitor_and_help_of_usage() {
         assert_eq!(Action::from_name("status"), Some(Action::Monitor));
         assert_eq!(Action::from_name("help"), Some(Action::Usage));
+        assert_eq!(Action::from_name("notify"), Some(Action::Notify));
         assert_eq!(Action::from_name("promote"), None);
         assert_eq!(Action::from_name("migrate_to"), None);
     }

@@ -87,6 +87,7 @@ impl Plan {
                 Some(seconds) => Lifetime::Seconds(seconds),
                 None => Lifetime::Forever,
             },
+            route_metric: None,
         }
     }
 

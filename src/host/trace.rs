@@ -1,0 +1,141 @@
+//! The trace of one operation run with trace_ra, where ocf-shellfuncs would put it (see
+//! `cli::Trace`): a file per operation under the trace directory, a file named by
+//! OCF_TRACE_FILE, or a descriptor the caller opened.
+
+use crate::cli::Trace;
+use std::fs::{File, OpenOptions};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::PathBuf;
+
+/// The opened destination, and its name for the log.
+pub struct TraceSink {
+    pub file: File,
+    pub name: String,
+}
+
+/// Opens the trace destination. Ok(None) when there is none: tracing to stderr, or the
+/// default file while standard input is a terminal (ocf-shellfuncs skips it then: a person is
+/// watching). An error is the reason the trace cannot happen, for a warning.
+pub fn open(trace: &Trace) -> Result<Option<TraceSink>, String> {
+    match trace {
+        Trace::Stderr => Ok(None),
+        Trace::Fd(fd) => {
+            // SAFETY: dup(2) of a descriptor number; the copy is ours to own and close.
+            let copy = unsafe { libc::dup(*fd) };
+            if copy < 0 {
+                return Err(format!(
+                    "OCF_TRACE_FILE {fd} is not an open descriptor ({}), trace not going to happen",
+                    std::io::Error::last_os_error()
+                ));
+            }
+            // SAFETY: `copy` is a fresh descriptor nothing else owns.
+            let file = File::from(unsafe { OwnedFd::from_raw_fd(copy) });
+            Ok(Some(TraceSink {
+                file,
+                name: format!("descriptor {fd}"),
+            }))
+        }
+        Trace::File(path) => create(path.clone()).map(Some),
+        Trace::Default {
+            dir,
+            resource_type,
+            instance,
+            action,
+        } => {
+            // SAFETY: isatty(3) only inspects the descriptor.
+            if unsafe { libc::isatty(0) } == 1 {
+                return Ok(None);
+            }
+            let path = dir
+                .join(resource_type)
+                .join(format!("{instance}.{action}.{}", timestamp()));
+            create(path).map(Some)
+        }
+    }
+}
+
+fn create(path: PathBuf) -> Result<TraceSink, String> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            format!(
+                "{} not writable ({e}), trace not going to happen",
+                path.display()
+            )
+        })?;
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| {
+            format!(
+                "{} not writable ({e}), trace not going to happen",
+                path.display()
+            )
+        })?;
+    Ok(TraceSink {
+        file,
+        name: path.display().to_string(),
+    })
+}
+
+/// Local time as `date +%F.%T` prints it: 2012-11-27.08:37:08.
+fn timestamp() -> String {
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: time(NULL) has no preconditions; localtime_r writes into the tm we own.
+    let ok = unsafe {
+        let now = libc::time(std::ptr::null_mut());
+        !libc::localtime_r(&now, &mut tm).is_null()
+    };
+    if !ok {
+        return "unknown-time".to_string();
+    }
+    format!(
+        "{:04}-{:02}-{:02}.{:02}:{:02}:{:02}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec
+    )
+}
+
+/// The time of day for each trace line, `HH:MM:SS.mmm` (local), like ocf-shellfuncs' PS4.
+pub fn time_of_day() -> String {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both calls write only into values we own.
+    let ok = unsafe {
+        libc::clock_gettime(libc::CLOCK_REALTIME, &mut now) == 0
+            && !libc::localtime_r(&now.tv_sec, &mut tm).is_null()
+    };
+    if !ok {
+        return "--:--:--".to_string();
+    }
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec,
+        now.tv_nsec / 1_000_000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_name_has_ocf_shellfuncs_timestamp() {
+        let t = timestamp();
+        // 2012-11-27.08:37:08
+        assert_eq!(t.len(), 19, "{t}");
+        assert_eq!(&t[4..5], "-");
+        assert_eq!(&t[10..11], ".");
+        assert_eq!(&t[13..14], ":");
+    }
+}
