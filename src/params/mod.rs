@@ -578,8 +578,10 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
         return Err(Error::configured("lvs_support is for IPv4 addresses only"));
     }
 
-    // IPaddr2 features floatip does not implement: refuse rather than ignore.
-    if boolean(raw, "lvs_ipv6_addrlabel")? {
+    // IPaddr2 features floatip does not implement: refuse rather than ignore. The address
+    // label's default is true now (as upstream since 4.15); until the label is implemented
+    // only an explicit true is refused, so that the default does not refuse every resource.
+    if raw.is_set("lvs_ipv6_addrlabel") && boolean(raw, "lvs_ipv6_addrlabel")? {
         return Err(Error::configured(
             "lvs_ipv6_addrlabel=true is not supported by floatip",
         ));
