@@ -8,7 +8,7 @@ MANDIR   ?= $(PREFIX)/share/man/man8
 CARGO    ?= cargo
 BIN      := target/release/floatip
 
-.PHONY: all build install uninstall test lint unit fuzz cluster packages deb rpm demo bench clean
+.PHONY: all build install uninstall generate test lint unit fuzz cluster packages deb rpm demo bench clean
 
 all: build
 
@@ -26,6 +26,12 @@ install: build
 uninstall:
 	rm -f $(DESTDIR)$(OCFDIR)/FloatIP $(DESTDIR)$(SBINDIR)/floatip $(DESTDIR)$(MANDIR)/floatip.8
 	-rmdir $(DESTDIR)$(OCFDIR)
+
+# Rewrites what is generated from the parameter table (src/params/table.rs): the meta-data
+# metadata/FloatIP.xml and the PARAMETERS section of packaging/floatip.8. Commit the result;
+# tests/generated.rs fails while they differ from the table.
+generate:
+	$(CARGO) run --locked --quiet --example generate
 
 # The README's test command: set-up, style, every Rust test (unit, binary, namespace labs,
 # ocft, ocf-tester, bad input, a short soak), a short fuzzing run, the packages (installs
