@@ -56,15 +56,20 @@ bench:
 	$(CARGO) bench --bench compare
 
 packages: build
+	bash tests/setup.sh
 	bash tests/packaging.sh
 
 cluster: packages
 	bash tests/cluster/run.sh
 
+# cargo-deb from [package.metadata.deb] in Cargo.toml (tests/setup.sh installs cargo-deb).
 deb: build
+	bash tests/setup.sh
 	bash packaging/build-deb.sh --no-build
 
+# rpmbuild from packaging/rpm/floatip.spec.
 rpm: build
+	bash tests/setup.sh
 	bash packaging/build-rpm.sh --no-build
 
 # The main job, in a throwaway lab: a 2-node Pacemaker cluster moves a VIP and a client follows.
