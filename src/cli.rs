@@ -229,6 +229,13 @@ fn meta(env: &Environment) -> Meta {
             .filter(|t| *t > 0)
             .unwrap_or(defaults.timeout_ms),
         clone_max: env_number(env, "OCF_RESKEY_CRM_meta_clone_max").unwrap_or(defaults.clone_max),
+        // Named by main once it knows the instance (or the address, by hand).
+        resource: defaults.resource,
+        node: env
+            .get("OCF_RESKEY_CRM_meta_on_node")
+            .and_then(|s| s.to_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
     }
 }
 

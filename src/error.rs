@@ -1,20 +1,36 @@
 //! One error type for every failure, each carrying the OCF status it maps to, so that `main`
 //! is the only place that turns an error into an exit code.
+//!
+//! An error keeps its cause (the kernel's errno, a netlink NACK) next to the one-line reason
+//! shown to the user, so a caller can decide on the cause (`errno()`) rather than on text,
+//! and context is added by wrapping (`context`) without losing it.
 
 use crate::ocf::Status;
 use std::fmt;
+use std::sync::Arc;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Error {
     pub status: Status,
+    /// The one line shown to the user: context first, the cause's text last.
     pub reason: String,
+    cause: Option<Arc<std::io::Error>>,
 }
+
+impl PartialEq for Error {
+    fn eq(&self, other: &Error) -> bool {
+        self.status == other.status && self.reason == other.reason && self.errno() == other.errno()
+    }
+}
+
+impl Eq for Error {}
 
 impl Error {
     pub fn new(status: Status, reason: impl Into<String>) -> Error {
         Error {
             status,
             reason: reason.into(),
+            cause: None,
         }
     }
 
@@ -40,6 +56,36 @@ impl Error {
     pub fn not_running(reason: impl Into<String>) -> Error {
         Error::new(Status::NotRunning, reason)
     }
+
+    /// An operating-system failure while doing `what`: the status follows the errno (no
+    /// permission is OCF_ERR_PERM, with `needs` naming the capability), the cause is kept.
+    pub fn os(what: impl fmt::Display, cause: std::io::Error, needs: &str) -> Error {
+        let status = match cause.raw_os_error() {
+            Some(libc::EPERM) | Some(libc::EACCES) => Status::ErrPerm,
+            _ => Status::ErrGeneric,
+        };
+        let reason = if status == Status::ErrPerm && !needs.is_empty() {
+            format!("{what}: {cause} (needs {needs})")
+        } else {
+            format!("{what}: {cause}")
+        };
+        Error {
+            status,
+            reason,
+            cause: Some(Arc::new(cause)),
+        }
+    }
+
+    /// The same error, with `what` said before it; the cause and status are kept.
+    pub fn context(mut self, what: impl fmt::Display) -> Error {
+        self.reason = format!("{what}: {}", self.reason);
+        self
+    }
+
+    /// The kernel's error number behind this error, if it came from the kernel.
+    pub fn errno(&self) -> Option<i32> {
+        self.cause.as_ref().and_then(|c| c.raw_os_error())
+    }
 }
 
 impl fmt::Display for Error {
@@ -48,6 +94,46 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn an_os_error_keeps_its_errno_through_context() {
+        let e = Error::os(
+            "cannot add 198.51.100.50/24",
+            std::io::Error::from_raw_os_error(libc::EEXIST),
+            "CAP_NET_ADMIN",
+        )
+        .context("start");
+        assert_eq!(e.status, Status::ErrGeneric);
+        assert_eq!(e.errno(), Some(libc::EEXIST));
+        assert!(e
+            .reason
+            .starts_with("start: cannot add 198.51.100.50/24: File exists"));
+        assert!(e.source().is_some());
+    }
+
+    #[test]
+    fn no_permission_is_err_perm_naming_what_is_needed() {
+        let e = Error::os(
+            "cannot open a raw socket on eth0",
+            std::io::Error::from_raw_os_error(libc::EPERM),
+            "CAP_NET_RAW",
+        );
+        assert_eq!(e.status, Status::ErrPerm);
+        assert!(e.reason.ends_with("(needs CAP_NET_RAW)"), "{}", e.reason);
+        assert_eq!(Error::generic("x").errno(), None);
+    }
+}

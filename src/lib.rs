@@ -12,5 +12,6 @@ pub mod observe;
 pub mod ocf;
 pub mod packet;
 pub mod params;
+pub mod resident;
 pub mod resolve;
 pub mod schedule;

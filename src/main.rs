@@ -7,7 +7,7 @@ use floatip::error::{Error, Result};
 use floatip::host::state::{StateDir, DEFAULT_STATE_DIR};
 use floatip::host::{burst, end_recorded_burst, system, tools, SystemHost};
 use floatip::ocf::{self, Action, Status};
-use floatip::params::{self, Params};
+use floatip::params::{self, Meta, Params};
 use log::{info, warn};
 use std::ffi::OsString;
 use std::io::Write;
@@ -41,9 +41,22 @@ fn init_logging(env: &Environment, instance: &str) {
     if let Some(spec) = env.get("RUST_LOG").and_then(|s| s.to_str()) {
         builder.parse_filters(spec);
     }
-    let prefix = format!("FloatIP({instance})[{}]", std::process::id());
+    let prefix = format!(
+        "FloatIP({})[{}]",
+        ocf::printable(instance),
+        std::process::id()
+    );
+    // Every line is escaped: a value with a newline must not forge a line of its own.
     builder
-        .format(move |buf, record| writeln!(buf, "{prefix}: {}: {}", record.level(), record.args()))
+        .format(move |buf, record| {
+            let message = record.args().to_string();
+            writeln!(
+                buf,
+                "{prefix}: {}: {}",
+                record.level(),
+                ocf::printable(&message)
+            )
+        })
         .target(env_logger::Target::Stderr)
         .init();
 }
@@ -61,7 +74,7 @@ fn state_dir(env: &Environment, instance: &str) -> StateDir {
 }
 
 /// The resource's name for logs and state: Pacemaker's, or derived from the address by hand
-/// (made file-name safe by the state directory).
+/// (the state directory maps it to a file name).
 fn instance_name(request: &Request) -> String {
     request
         .instance
@@ -100,11 +113,12 @@ fn lock(state: &StateDir, action: Action) -> Result<Option<std::fs::File>> {
     }
 }
 
-/// stop with parameters that never validated: nothing of ours can be on the interface, but a
-/// burst might still run from an older configuration, so it is ended all the same.
-fn stop_without_parameters(state: &StateDir, why: &Error) -> Result<Status> {
+/// stop when not even the address parses: nothing of ours can be on an interface, but a
+/// background process might still run from an older configuration, so it is ended all the
+/// same.
+fn stop_without_address(state: &StateDir, why: &Error) -> Result<Status> {
     warn!(
-        "stop with invalid parameters ({}); nothing to remove",
+        "stop with an invalid address ({}); nothing to remove",
         why.reason
     );
     let _lock = lock(state, Action::Stop)?;
@@ -112,58 +126,83 @@ fn stop_without_parameters(state: &StateDir, why: &Error) -> Result<Status> {
     Ok(Status::Success)
 }
 
-fn run(request: &Request, env: &Environment, instance: &str) -> Result<Status> {
+/// The capabilities each action uses, and no more: stop removes addresses and ends our own
+/// processes but sends nothing; a monitor sends only when it probes or refreshes.
+fn required_capabilities(action: Action, sends: bool) -> &'static [(u32, &'static str)] {
+    const ADMIN: (u32, &str) = (system::CAP_NET_ADMIN, "CAP_NET_ADMIN");
+    const RAW: (u32, &str) = (system::CAP_NET_RAW, "CAP_NET_RAW");
+    match action {
+        Action::Start | Action::ReloadAgent => &[ADMIN, RAW],
+        Action::Stop => &[ADMIN],
+        Action::Monitor if sends => &[RAW],
+        _ => &[],
+    }
+}
+
+fn run(request: &Request, env: &Environment, meta: &Meta) -> Result<Status> {
     let action = request.action;
-    let state = state_dir(env, instance);
-    let p = match params::parse(&request.raw, &request.meta) {
-        Ok(p) => p,
-        Err(e) if action == Action::Stop => return stop_without_parameters(&state, &e),
-        Err(e) => return Err(e),
+    let state = state_dir(env, &meta.resource);
+    let p = match action {
+        // stop and monitor act on whatever identifies the address (see parse_lenient).
+        Action::Stop => match params::parse_lenient(&request.raw, meta) {
+            Ok(p) => p,
+            Err(e) => return stop_without_address(&state, &e),
+        },
+        Action::Monitor => params::parse_lenient(&request.raw, meta)?,
+        _ => params::parse(&request.raw, meta)?,
     };
     log_parameter_notes(&p, request);
-    let probe = action == Action::Monitor && request.meta.interval_ms == 0;
+    let probe = action == Action::Monitor && meta.interval_ms == 0;
     let deep = action == Action::Monitor && request.check_level.unwrap_or(0) >= 10;
-    let refreshes = !probe && (p.announce.refresh_count > 0 || p.announce.refresh_interval_s > 0);
-    let changes_things = matches!(action, Action::Start | Action::Stop)
-        || (action == Action::Monitor && (deep || refreshes));
-    if changes_things {
-        system::require_network_privileges(action.name())?;
-    }
+    let refreshes = !probe
+        && (p.announce.refresh_count > 0
+            || p.announce.refresh_interval_s > 0
+            || p.nics.len() > 1
+            || p.link_watch);
+    system::require_capabilities(
+        action.name(),
+        required_capabilities(action, deep || refreshes),
+    )?;
     // validate-all checks this node too unless asked for the lightest level.
     if action == Action::ValidateAll && request.check_level.unwrap_or(10) < 10 {
-        return Ok(Status::Success);
-    }
-    if action == Action::ReloadAgent {
-        info!("reloaded announcement settings: arp_count={} arp_interval={}ms arp_bg={} arp_count_refresh={}",
-            p.announce.count, p.announce.interval_ms, p.announce.background, p.announce.refresh_count);
-        return Ok(Status::Success);
+        return params::check_fits(&p, meta).map(|()| Status::Success);
     }
     if let Some(ns) = &p.network_namespace {
         match (system::enter_network_namespace(ns), action) {
             (Ok(()), _) => {}
-            // No namespace, so no address of ours in it.
-            (Err(e), Action::Stop) if e.status == Status::ErrInstalled => {
-                info!("{}; nothing to stop", e.reason);
-                return Ok(Status::Success);
-            }
-            (Err(e), Action::Monitor) if e.status == Status::ErrInstalled => {
-                info!("{}", e.reason);
-                return Ok(Status::NotRunning);
+            // The name is gone; a resident process of ours may still hold the namespace,
+            // and then stop and monitor act in it. Otherwise nothing of ours can be there.
+            (Err(e), Action::Stop | Action::Monitor) if e.status == Status::ErrInstalled => {
+                if !floatip::host::enter_resident_namespace(&state)? {
+                    info!("{}; nothing of this resource can be there", e.reason);
+                    return Ok(if action == Action::Stop {
+                        Status::Success
+                    } else {
+                        Status::NotRunning
+                    });
+                }
+                info!(
+                    "{}; acting in the namespace its background process still holds",
+                    e.reason
+                );
             }
             (Err(e), _) => return Err(e),
         }
     }
+    let changes_things = matches!(action, Action::Start | Action::Stop | Action::ReloadAgent)
+        || (action == Action::Monitor && (deep || refreshes));
     let _lock = if changes_things {
         lock(&state, action)?
     } else {
         None
     };
-    let mut host = SystemHost::new(state)?;
+    let mut host = SystemHost::new(state, p.ip)?;
     match action {
-        Action::Start => agent::start(&mut host, &p, &request.meta).map(|()| Status::Success),
-        Action::Stop => agent::stop(&mut host, &p).map(|()| Status::Success),
+        Action::Start => agent::start(&mut host, &p, meta).map(|()| Status::Success),
+        Action::Stop => agent::stop(&mut host, &p, meta).map(|()| Status::Success),
+        Action::ReloadAgent => agent::reload(&mut host, &p, meta).map(|()| Status::Success),
         Action::Monitor => {
-            let observed = match agent::monitor(&mut host, &p, &request.meta, deep) {
+            let observed = match agent::monitor(&mut host, &p, meta, deep) {
                 // A configured nic that is missing means the address cannot be here.
                 Err(e) if e.status == Status::ErrInstalled => Ok(Status::NotRunning),
                 other => other,
@@ -177,8 +216,10 @@ fn run(request: &Request, env: &Environment, instance: &str) -> Result<Status> {
                 other => other,
             }
         }
-        Action::ValidateAll => agent::validate_environment(&mut host, &p).map(|()| Status::Success),
-        Action::ReloadAgent | Action::MetaData | Action::Usage => Ok(Status::Success),
+        Action::ValidateAll => {
+            agent::validate_environment(&mut host, &p, meta).map(|()| Status::Success)
+        }
+        Action::MetaData | Action::Usage => Ok(Status::Success),
     }
 }
 
@@ -255,9 +296,13 @@ fn main() -> ExitCode {
     }
     let instance = instance_name(&request);
     init_logging(&env, &instance);
+    let meta = Meta {
+        resource: instance,
+        ..request.meta.clone()
+    };
     // A panic must never reach Pacemaker as exit 101: it becomes OCF_ERR_GENERIC with a reason.
     std::panic::set_hook(Box::new(|_| {}));
-    let outcome = std::panic::catch_unwind(|| run(&request, &env, &instance));
+    let outcome = std::panic::catch_unwind(|| run(&request, &env, &meta));
     match outcome {
         Ok(result) => exit_with(result),
         Err(payload) => exit_with(Err(Error::generic(format!(

@@ -146,6 +146,8 @@ fn integer_cases(name: &'static str) -> Vec<Case> {
         "arp_count_refresh" => &["1001"],
         "arp_probe_wait" => &["9", "10001"],
         "arp_refresh_interval" => &["3601"],
+        "failback_delay" => &["3600001"],
+        "arp_repeat_delay" => &["3601"],
         "lvs_ipv6_addrlabel_value" => &["4294967296"],
         other => panic!("integer parameter {other}: add its out-of-range values to the table"),
     };

@@ -101,8 +101,9 @@ fn run_arping_refuses_an_address_another_machine_answers_for() {
 }
 
 #[test]
-fn deep_monitor_finds_a_zombie_owner_and_wins_the_client_back() {
-    if !root_or_skip("deep_monitor_finds_a_zombie_owner_and_wins_the_client_back") {
+fn deep_monitor_finds_a_zombie_owner_reports_degraded_and_wins_the_client_back() {
+    if !root_or_skip("deep_monitor_finds_a_zombie_owner_reports_degraded_and_wins_the_client_back")
+    {
         return;
     }
     let lab = Lab::new(2);
@@ -147,7 +148,9 @@ fn deep_monitor_finds_a_zombie_owner_and_wins_the_client_back() {
             "monitor",
             &[params, &[("OCF_CHECK_LEVEL", "10")]].concat(),
         );
-        assert_code(&deep, 1, "deep monitor with a zombie");
+        // Degraded, not failed: a restart here would not resolve the conflict, so Pacemaker
+        // must not recover; the defence is what wins the client back.
+        assert_code(&deep, 190, "deep monitor with a zombie (OCF_DEGRADED)");
         let reasons = exit_reasons(&deep);
         assert!(
             reasons.len() == 1 && reasons[0].contains(&zombie),

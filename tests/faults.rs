@@ -354,7 +354,15 @@ fn foreign_addresses_are_left_alone() {
     let start = agent(&lab, 0, "start", params);
     assert_code(&start, 1, "start over the same address with another prefix");
     assert!(exit_reasons(&start)[0].contains("/16"), "{}", start.stderr);
-    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+    // stop does not remove what it did not add, and does not claim the address is gone
+    // while the node still answers for it.
+    let stop = agent(&lab, 0, "stop", params);
+    assert_code(&stop, 1, "stop with a foreign /16 left on eth0");
+    assert!(
+        exit_reasons(&stop)[0].contains("eth0 as /16"),
+        "{}",
+        stop.stderr
+    );
     assert_eq!(
         vip_addresses(&lab, 0, VIP4),
         vec!["198.51.100.50/16".to_string()],

@@ -8,9 +8,12 @@ pub mod state;
 pub mod system;
 pub mod tools;
 
-use crate::agent::{AddressRequest, Assigned, Host, Link, Record};
+use crate::agent::{
+    AddressRequest, Addresses, Assigned, Clock, Link, Links, Processes, Record, Records, Wire,
+};
 use crate::error::{Error, Result};
 use crate::packet::MacAddr;
+use crate::resident::Plan;
 use crate::resolve::Route;
 use crate::schedule::BurstPlan;
 use netlink::Netlink;
@@ -34,10 +37,19 @@ pub fn end_recorded_burst(state: &StateDir) -> Result<bool> {
     Ok(true)
 }
 
+/// For stop and monitor when the configured network namespace's name is gone: enters the
+/// namespace this resource's resident process still runs in, if any; false when none does.
+pub fn enter_resident_namespace(_state: &StateDir) -> Result<bool> {
+    Ok(false)
+}
+
 pub struct SystemHost {
     netlink: Netlink,
     state: StateDir,
     port: Option<Port>,
+    epoch: Instant,
+    /// The managed address, to find a burst worker the state lost track of.
+    ip: IpAddr,
 }
 
 impl SystemHost {
@@ -48,16 +60,18 @@ impl SystemHost {
         Ok(self.port.as_mut().expect("opened above"))
     }
 
-    pub fn new(state: StateDir) -> Result<SystemHost> {
+    pub fn new(state: StateDir, ip: IpAddr) -> Result<SystemHost> {
         Ok(SystemHost {
             netlink: Netlink::open()?,
             state,
             port: None,
+            epoch: Instant::now(),
+            ip,
         })
     }
 }
 
-impl Host for SystemHost {
+impl Links for SystemHost {
     fn link_by_name(&mut self, name: &str) -> Result<Option<Link>> {
         self.netlink.link_by_name(name)
     }
@@ -70,12 +84,55 @@ impl Host for SystemHost {
         self.netlink.routes(ip)
     }
 
+    fn isolate_arp(&mut self, link: &Link) -> Result<()> {
+        system::isolate_arp(&link.name)
+    }
+
+    fn ensure_virtual_interface(
+        &mut self,
+        lower: &Link,
+        name: &str,
+        mac: MacAddr,
+    ) -> Result<(Link, bool)> {
+        match self.netlink.link_by_name(name)? {
+            Some(existing) if existing.mac == Some(mac) => Ok((existing, false)),
+            Some(_) => Err(Error::generic(format!(
+                "interface {name} exists with another MAC than vmac {mac}; not touching it"
+            ))),
+            None => {
+                self.netlink.add_macvlan(lower.index, name, mac)?;
+                log::info!("created virtual interface {name} ({mac}) on {}", lower.name);
+                let link = self.netlink.link_by_name(name)?.ok_or_else(|| {
+                    Error::generic(format!("virtual interface {name} vanished after creation"))
+                })?;
+                Ok((link, true))
+            }
+        }
+    }
+
+    fn delete_virtual_interface(&mut self, name: &str, mac: MacAddr) -> Result<()> {
+        match self.netlink.link_by_name(name)? {
+            Some(link) if link.mac == Some(mac) => {
+                self.netlink.delete_link(link.index, name)?;
+                log::info!("removed virtual interface {name}");
+                Ok(())
+            }
+            Some(_) => {
+                log::warn!("interface {name} has another MAC than vmac {mac}; left alone");
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl Addresses for SystemHost {
     fn address(&mut self, ifindex: u32, ip: IpAddr) -> Result<Option<Assigned>> {
         self.netlink.address(ifindex, ip)
     }
 
-    fn interface_holding(&mut self, ip: IpAddr) -> Result<Option<u32>> {
-        self.netlink.interface_holding(ip)
+    fn holders(&mut self, ip: IpAddr) -> Result<Vec<(u32, Assigned)>> {
+        self.netlink.holders(ip)
     }
 
     fn add_address(&mut self, request: &AddressRequest) -> Result<()> {
@@ -85,7 +142,9 @@ impl Host for SystemHost {
     fn delete_address(&mut self, ifindex: u32, ip: IpAddr, prefix_len: u8) -> Result<()> {
         self.netlink.delete_address(ifindex, ip, prefix_len)
     }
+}
 
+impl Wire for SystemHost {
     fn announce(&mut self, link: &Link, ip: IpAddr) -> Result<()> {
         self.port(link)?.round(ip)
     }
@@ -107,20 +166,33 @@ impl Host for SystemHost {
         port.probe(ip)?;
         Ok(port.claimant(ip, begin + wait, true, &own))
     }
+}
 
-    fn spawn_burst(
-        &mut self,
-        link: &Link,
-        ip: IpAddr,
-        plan: BurstPlan,
-        defend: bool,
-    ) -> Result<()> {
+// Until the resident process lands, the plan runs on the burst worker: its rounds, interval,
+// refreshes and defence on the plan's first adapter.
+impl Processes for SystemHost {
+    fn start_resident(&mut self, plan: &Plan) -> Result<()> {
+        self.end_residents(BURST_EXIT_PATIENCE)?;
+        let Some(link) = self.netlink.link_by_name(&plan.adapters[0])? else {
+            return Err(Error::generic(format!(
+                "{} vanished before its background process started",
+                plan.adapters[0]
+            )));
+        };
+        let burst = BurstPlan {
+            rounds: plan.rounds,
+            interval: plan.interval(),
+            refresh_every: plan.refresh_every_ms.map(Duration::from_millis),
+        };
+        if burst.is_empty() {
+            return Ok(());
+        }
         let (state_dir, instance) = self.state.location();
         let worker = burst::WorkerArgs {
             ifindex: link.index,
-            ip,
-            plan,
-            defend,
+            ip: plan.ip,
+            plan: burst,
+            defend: plan.defend,
             state_dir,
             instance,
         };
@@ -138,62 +210,36 @@ impl Host for SystemHost {
         pending.release()
     }
 
-    fn isolate_arp(&mut self, link: &Link) -> Result<()> {
-        system::isolate_arp(&link.name)
+    fn update_resident(&mut self, _plan: &Plan) -> Result<bool> {
+        Ok(false)
     }
 
-    fn ensure_virtual_interface(&mut self, lower: &Link, name: &str, mac: MacAddr) -> Result<Link> {
-        let link = match self.netlink.link_by_name(name)? {
-            Some(existing) if existing.mac == Some(mac) => existing,
-            Some(_) => {
-                return Err(Error::generic(format!(
-                    "interface {name} exists with another MAC than vmac {mac}; not touching it"
-                )))
-            }
-            None => {
-                self.netlink.add_macvlan(lower.index, name, mac)?;
-                log::info!("created virtual interface {name} ({mac}) on {}", lower.name);
-                self.netlink.link_by_name(name)?.ok_or_else(|| {
-                    Error::generic(format!("virtual interface {name} vanished after creation"))
-                })?
-            }
-        };
-        Ok(link)
-    }
-
-    fn delete_virtual_interface(&mut self, name: &str, mac: MacAddr) -> Result<()> {
-        match self.netlink.link_by_name(name)? {
-            Some(link) if link.mac == Some(mac) => {
-                self.netlink.delete_link(link.index, name)?;
-                log::info!("removed virtual interface {name}");
-                Ok(())
-            }
-            Some(_) => {
-                log::warn!("interface {name} has another MAC than vmac {mac}; left alone");
-                Ok(())
-            }
-            None => Ok(()),
-        }
-    }
-
-    fn burst_running(&mut self) -> bool {
+    fn resident_running(&mut self) -> bool {
         self.state.load().burst.is_some_and(burst::is_alive)
     }
 
-    fn end_burst(&mut self, lost_track_of: Option<IpAddr>) -> Result<()> {
-        if end_recorded_burst(&self.state)? {
-            return Ok(());
+    fn end_residents(&mut self, patience: Duration) -> Result<()> {
+        let mut saved = self.state.load();
+        if let Some(recorded) = saved.burst.take() {
+            burst::end(recorded, patience)?;
+            self.state.save(&saved)?;
         }
-        if let (Some(ip), None) = (lost_track_of, self.state.load().record) {
+        if saved.record.is_none() {
             // Nothing recorded at all: look for a worker the state no longer knows about.
-            for stray in burst::find_workers(ip) {
-                log::warn!("ending unrecorded burst process {} for {ip}", stray.pid);
-                burst::end(stray, BURST_EXIT_PATIENCE)?;
+            for stray in burst::find_workers(self.ip) {
+                log::warn!(
+                    "ending unrecorded burst process {} for {}",
+                    stray.pid,
+                    self.ip
+                );
+                burst::end(stray, patience)?;
             }
         }
         Ok(())
     }
+}
 
+impl Records for SystemHost {
     fn record(&mut self, record: &Record) -> Result<()> {
         let mut state = self.state.load();
         state.record = Some(record.clone());
@@ -208,6 +254,12 @@ impl Host for SystemHost {
         let mut state = self.state.load();
         state.record = None;
         self.state.save(&state)
+    }
+}
+
+impl Clock for SystemHost {
+    fn now(&mut self) -> Duration {
+        self.epoch.elapsed()
     }
 
     fn sleep(&mut self, duration: Duration) {

@@ -42,13 +42,9 @@ fn family(ip: IpAddr) -> AddressFamily {
     }
 }
 
+/// A netlink failure keeps the kernel's errno as its cause.
 fn netlink_error(what: &str, e: io::Error) -> Error {
-    match e.raw_os_error() {
-        Some(libc::EPERM) | Some(libc::EACCES) => {
-            Error::perm(format!("{what}: {e} (needs CAP_NET_ADMIN)"))
-        }
-        _ => Error::generic(format!("{what}: {e}")),
-    }
+    Error::os(what, e, "CAP_NET_ADMIN")
 }
 
 impl Netlink {
@@ -212,8 +208,13 @@ impl Netlink {
             .map(assigned_from_message))
     }
 
-    pub fn interface_holding(&mut self, ip: IpAddr) -> Result<Option<u32>> {
-        Ok(self.addresses(ip, None)?.first().map(|m| m.header.index))
+    /// Every interface holding `ip`, with how it holds it.
+    pub fn holders(&mut self, ip: IpAddr) -> Result<Vec<(u32, Assigned)>> {
+        Ok(self
+            .addresses(ip, None)?
+            .iter()
+            .map(|m| (m.header.index, assigned_from_message(m)))
+            .collect())
     }
 
     pub fn add_address(&mut self, request: &AddressRequest) -> Result<()> {

@@ -25,14 +25,11 @@ pub struct Port {
 }
 
 fn socket_error(link: &Link, e: std::io::Error) -> Error {
-    if e.raw_os_error() == Some(libc::EPERM) {
-        Error::perm(format!(
-            "cannot open a raw socket on {}: {e} (needs CAP_NET_RAW)",
-            link.name
-        ))
-    } else {
-        Error::generic(format!("cannot open a raw socket on {}: {e}", link.name))
-    }
+    Error::os(
+        format!("cannot open a raw socket on {}", link.name),
+        e,
+        "CAP_NET_RAW",
+    )
 }
 
 /// Accept ARP (EtherType 0x0806) and ICMPv6 (next header 58) types 135 and 136; drop the rest.

@@ -18,17 +18,14 @@ pub fn effective_capabilities() -> u64 {
         .unwrap_or(0)
 }
 
-/// start and stop change addresses and send raw frames.
-pub fn require_network_privileges(action: &str) -> Result<()> {
+/// Fails with OCF_ERR_PERM naming what `action` needs and this process lacks.
+pub fn require_capabilities(action: &str, needed: &[(u32, &str)]) -> Result<()> {
     let caps = effective_capabilities();
-    let missing: Vec<&str> = [
-        (CAP_NET_ADMIN, "CAP_NET_ADMIN"),
-        (CAP_NET_RAW, "CAP_NET_RAW"),
-    ]
-    .iter()
-    .filter(|(bit, _)| caps & (1 << bit) == 0)
-    .map(|(_, name)| *name)
-    .collect();
+    let missing: Vec<&str> = needed
+        .iter()
+        .filter(|(bit, _)| caps & (1 << bit) == 0)
+        .map(|(_, name)| *name)
+        .collect();
     if missing.is_empty() {
         Ok(())
     } else {

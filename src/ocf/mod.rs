@@ -18,6 +18,9 @@ pub enum Status {
     ErrInstalled = 5,
     ErrConfigured = 6,
     NotRunning = 7,
+    /// OCF 1.1: running, but not at full capacity (Pacemaker 2.1 knows it and does not
+    /// recover): a monitor that hears another machine answer for the address.
+    Degraded = 190,
 }
 
 impl Status {
@@ -35,6 +38,7 @@ impl Status {
             Status::ErrInstalled => "OCF_ERR_INSTALLED",
             Status::ErrConfigured => "OCF_ERR_CONFIGURED",
             Status::NotRunning => "OCF_NOT_RUNNING",
+            Status::Degraded => "OCF_DEGRADED",
         }
     }
 }
@@ -90,14 +94,29 @@ impl Action {
 /// Printed as it is, so `meta-data` builds nothing.
 pub const META_DATA: &str = include_str!("../../metadata/FloatIP.xml");
 
-/// Formats the single line Pacemaker shows as the operation's exit reason. The spec wants one
-/// line, so embedded newlines are folded.
+/// Text safe to print on one line: control characters (newlines among them) are escaped, so
+/// nothing that came from a user or the kernel can start a line of its own.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Formats the single line Pacemaker shows as the operation's exit reason (the spec wants one
+/// line).
 pub fn exit_reason_line(reason: &str) -> String {
-    let one_line: String = reason
-        .chars()
-        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
-        .collect();
-    format!("ocf-exit-reason:{one_line}")
+    format!("ocf-exit-reason:{}", printable(reason))
 }
 
 pub const USAGE: &str =
@@ -123,6 +142,7 @@ mod tests {
             (Status::ErrInstalled, 5),
             (Status::ErrConfigured, 6),
             (Status::NotRunning, 7),
+            (Status::Degraded, 190),
         ];
         for (status, code) in expected {
             assert_eq!(status.code(), code, "{status}");
@@ -139,6 +159,14 @@ mod tests {
 
     #[test]
     fn exit_reason_is_one_line() {
-        assert_eq!(exit_reason_line("bad\nthing"), "ocf-exit-reason:bad thing");
+        assert_eq!(
+            exit_reason_line("bad\nthing"),
+            "ocf-exit-reason:bad\\nthing"
+        );
+        assert_eq!(
+            exit_reason_line("x\rocf-exit-reason:forged\u{1b}[2J"),
+            "ocf-exit-reason:x\\rocf-exit-reason:forged\\u{1b}[2J"
+        );
+        assert_eq!(exit_reason_line("plain é"), "ocf-exit-reason:plain é");
     }
 }

@@ -58,8 +58,9 @@ impl RawParams {
     }
 }
 
-/// Pacemaker's meta attributes and the check level, which shape validation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Pacemaker's meta attributes and the operation's context, which shape validation and name
+/// the resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Meta {
     /// `OCF_RESKEY_CRM_meta_interval`: 0 (or absent) means a probe for monitor.
     pub interval_ms: u64,
@@ -67,6 +68,10 @@ pub struct Meta {
     pub timeout_ms: u64,
     /// `OCF_RESKEY_CRM_meta_clone_max`: above 1 IPaddr2 would switch to CLUSTERIP.
     pub clone_max: u64,
+    /// The resource's name: `OCF_RESOURCE_INSTANCE`, or derived from the address by hand.
+    pub resource: String,
+    /// This node's name in the cluster (`OCF_RESKEY_CRM_meta_on_node`), when Pacemaker runs us.
+    pub node: Option<String>,
 }
 
 impl Default for Meta {
@@ -76,6 +81,8 @@ impl Default for Meta {
             // IPaddr2's advertised start/stop timeout; used when run outside Pacemaker.
             timeout_ms: 20_000,
             clone_max: 1,
+            resource: "floatip".to_string(),
+            node: None,
         }
     }
 }
@@ -108,6 +115,8 @@ pub struct Announce {
     pub defend: bool,
     /// How long a duplicate-address probe listens.
     pub probe_wait_ms: u32,
+    /// Seconds after a burst to send it again; 0 is off.
+    pub repeat_delay_s: u32,
 }
 
 /// Validated parameters. The interface and prefix may still be unknown here: they are found
@@ -132,6 +141,11 @@ pub struct Params {
     pub check_link_status: bool,
     /// run_arping: probe for another owner before adding the address.
     pub probe_before_start: bool,
+    /// Standby adapters: how long a preferred adapter keeps carrier before the address
+    /// moves back to it.
+    pub failback_delay_ms: u64,
+    /// Tell Pacemaker at once when no listed adapter can carry the address.
+    pub link_watch: bool,
     /// Parameters that were set but have no effect in floatip (logged once per action).
     pub ignored: Vec<&'static str>,
     /// Warnings produced while parsing (e.g. a dotted-quad netmask).
@@ -160,6 +174,8 @@ pub const ARP_COUNT_MAX: u32 = 1000;
 pub const ARP_INTERVAL_MAX_MS: u32 = 60_000;
 pub const REFRESH_INTERVAL_MAX_S: u32 = 3_600;
 pub const PROBE_WAIT_MAX_MS: u32 = 10_000;
+pub const FAILBACK_DELAY_MAX_MS: u64 = 3_600_000;
+pub const REPEAT_DELAY_MAX_S: u32 = 3_600;
 
 /// Shows a user's value inside a reason: escaped, non-UTF-8 bytes replaced, and cut short so
 /// the reason stays one readable line.
@@ -177,10 +193,16 @@ fn bad(name: &str, value: &OsStr, why: &str) -> Error {
 }
 
 /// The value as UTF-8 text, or a reason naming the parameter.
+/// Control characters are refused everywhere: a newline in a value would otherwise forge
+/// lines (an extra `ocf-exit-reason:`) wherever the value is printed.
 fn text<'a>(name: &str, value: &'a OsStr) -> Result<&'a str> {
-    value
+    let s = value
         .to_str()
-        .ok_or_else(|| bad(name, value, "not valid UTF-8"))
+        .ok_or_else(|| bad(name, value, "not valid UTF-8"))?;
+    if s.chars().any(char::is_control) {
+        return Err(bad(name, value, "contains control characters"));
+    }
+    Ok(s)
 }
 
 /// Booleans as Pacemaker spells them.
@@ -625,6 +647,7 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
         )? as u32,
         defend: boolean(raw, "conflict_defend")?,
         probe_wait_ms: integer(raw, "arp_probe_wait", 10, u64::from(PROBE_WAIT_MAX_MS))? as u32,
+        repeat_delay_s: integer(raw, "arp_repeat_delay", 0, u64::from(REPEAT_DELAY_MAX_S))? as u32,
     };
     for name in ["arp_sender", "send_arp_opts"] {
         if let Some(v) = raw.get(name) {
@@ -666,31 +689,111 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
         network_namespace,
         check_link_status,
         probe_before_start: boolean(raw, "run_arping")?,
+        failback_delay_ms: integer(raw, "failback_delay", 0, FAILBACK_DELAY_MAX_MS)?,
+        link_watch: boolean(raw, "link_watch")?,
         ignored,
         warnings,
     };
-    check_burst_fits(&params, meta)?;
     Ok(params)
 }
 
-/// Without `arp_bg` the agent sends every round itself, so the burst has to end before
-/// Pacemaker's timeout kills the operation.
-pub fn check_burst_fits(params: &Params, meta: &Meta) -> Result<()> {
-    if params.announce.background {
+/// The parameters that say where the address is; everything else only shapes announcements.
+const IDENTIFYING: &[&str] = &[
+    "nic",
+    "cidr_netmask",
+    "iflabel",
+    "network_namespace",
+    "vmac",
+    "lvs_support",
+    "lvs_ipv6_addrlabel",
+    "lvs_ipv6_addrlabel_value",
+];
+
+/// For stop and monitor, which must act on the address whatever else is wrong with the
+/// configuration: the full parameters when they validate; otherwise the address plus every
+/// identifying parameter that validates on its own, with one warning per parameter left out.
+/// Fails only when `ip` itself is missing or invalid (then nothing of ours can be placed).
+pub fn parse_lenient(raw: &RawParams, meta: &Meta) -> Result<Params> {
+    let meta = Meta {
+        clone_max: 1,
+        ..meta.clone()
+    };
+    let first_error = match parse(raw, &meta) {
+        Ok(p) => return Ok(p),
+        Err(e) => e,
+    };
+    let ip = raw
+        .get("ip")
+        .ok_or_else(|| first_error.clone())
+        .and_then(parse_ip)?;
+    let mut kept = RawParams::new();
+    kept.set("ip", ip.to_string());
+    let mut warnings = vec![format!(
+        "{}; acting on what identifies the address",
+        first_error.reason
+    )];
+    for name in IDENTIFYING {
+        let Some(value) = raw.get(name) else { continue };
+        let mut trial = kept.clone();
+        trial.set(name, value);
+        match parse(&trial, &meta) {
+            Ok(_) => kept = trial,
+            Err(e) => warnings.push(format!("{}; {name} is left out", e.reason)),
+        }
+    }
+    let mut params = parse(&kept, &meta)?;
+    params.warnings.extend(warnings);
+    Ok(params)
+}
+
+/// The part of an operation's timeout kept back so the agent answers before Pacemaker gives
+/// up on it: 2 s, or a quarter of a short timeout.
+pub fn timeout_margin_ms(timeout_ms: u64) -> u64 {
+    TIMEOUT_MARGIN_MS.min(timeout_ms / 4)
+}
+
+/// What start may have to wait for, by parameter: the duplicate-address probe, IPv6 DAD and
+/// a foreground burst.
+pub fn start_waits_ms(params: &Params) -> Vec<(&'static str, u64)> {
+    let mut waits = Vec::new();
+    if params.probe_before_start {
+        waits.push(("arp_probe_wait", u64::from(params.announce.probe_wait_ms)));
+    }
+    if params.is_ipv6() && !params.nodad {
+        waits.push((
+            "nodad=false (IPv6 duplicate address detection)",
+            DAD_ALLOWANCE_MS,
+        ));
+    }
+    if !params.announce.background {
+        let burst = u64::from(params.announce.count.saturating_sub(1))
+            * u64::from(params.announce.interval_ms);
+        if burst > 0 {
+            waits.push(("arp_count x arp_interval with arp_bg=false", burst));
+        }
+    }
+    waits
+}
+
+/// Whether start's waits fit in its timeout. Only start and validate-all judge this: a stop or
+/// a monitor has its own timeout and must work whatever the start's waits are.
+pub fn check_fits(params: &Params, meta: &Meta) -> Result<()> {
+    let waits = start_waits_ms(params);
+    let needed: u64 = waits.iter().map(|(_, ms)| ms).sum();
+    if needed == 0 {
         return Ok(());
     }
-    let burst_ms =
-        u64::from(params.announce.count.saturating_sub(1)) * u64::from(params.announce.interval_ms);
-    let dad_ms = if params.is_ipv6() && !params.nodad {
-        DAD_ALLOWANCE_MS
-    } else {
-        0
-    };
-    let needed = burst_ms + dad_ms + TIMEOUT_MARGIN_MS;
-    if needed > meta.timeout_ms {
+    let available = meta.timeout_ms - timeout_margin_ms(meta.timeout_ms);
+    if needed > available {
+        let parts: Vec<String> = waits
+            .iter()
+            .map(|(what, ms)| format!("{what} {ms}ms"))
+            .collect();
         return Err(Error::configured(format!(
-            "arp_count={} x arp_interval={}ms with arp_bg=false needs {needed}ms, more than the {}ms operation timeout; enable arp_bg or send fewer rounds",
-            params.announce.count, params.announce.interval_ms, meta.timeout_ms
+            "start would wait {needed}ms ({}), more than the {}ms its {}ms timeout leaves; raise the start timeout or shorten the waits",
+            parts.join(" + "),
+            available,
+            meta.timeout_ms
         )));
     }
     Ok(())
@@ -766,8 +869,11 @@ mod tests {
                 refresh_interval_s: 0,
                 defend: true,
                 probe_wait_ms: 300,
+                repeat_delay_s: 0,
             }
         );
+        assert_eq!(p.failback_delay_ms, 2000);
+        assert!(!p.link_watch);
         assert!(!p.probe_before_start);
         assert!(p.check_link_status);
         assert_eq!(p.preferred_lft, Lifetime::Forever);
@@ -1031,13 +1137,31 @@ mod tests {
                 "invalid check_link_status",
             ),
             (
+                &[("ip", "198.51.100.50"), ("failback_delay", "3600001")],
+                "invalid failback_delay",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("arp_repeat_delay", "-1")],
+                "invalid arp_repeat_delay",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("link_watch", "maybe")],
+                "invalid link_watch",
+            ),
+            (
                 &[
                     ("ip", "198.51.100.50"),
-                    ("arp_bg", "false"),
-                    ("arp_count", "1000"),
-                    ("arp_interval", "1000"),
+                    ("network_namespace", "ns\nocf-exit-reason:x"),
                 ],
-                "operation timeout",
+                "invalid network_namespace",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("iflabel", "a\tb")],
+                "invalid iflabel",
+            ),
+            (
+                &[("ip", "198.51.100.50"), ("arp_sender", "send_arp\r")],
+                "invalid arp_sender",
             ),
         ];
         for (pairs, want) in cases {
@@ -1097,19 +1221,87 @@ mod tests {
         assert_eq!(err.status, Status::ErrConfigured);
     }
 
-    #[test]
-    fn a_foreground_burst_that_fits_is_accepted() {
-        let meta = Meta {
-            timeout_ms: 20_000,
+    fn timeout(ms: u64) -> Meta {
+        Meta {
+            timeout_ms: ms,
             ..Meta::default()
-        };
-        let r = raw(&[
+        }
+    }
+
+    #[test]
+    fn start_waits_are_judged_against_the_start_timeout_only() {
+        let slow = raw(&[
             ("ip", "198.51.100.50"),
             ("arp_bg", "false"),
-            ("arp_count", "5"),
-            ("arp_interval", "200"),
+            ("arp_count", "4"),
+            ("arp_interval", "1000"),
         ]);
-        assert!(parse(&r, &meta).is_ok());
+        // Parsing never depends on the operation's timeout.
+        let p = parse(&slow, &timeout(4_000)).expect("parses under any timeout");
+        assert!(check_fits(&p, &timeout(8_000)).is_ok());
+        let err = check_fits(&p, &timeout(3_000)).unwrap_err();
+        assert_eq!(err.status, Status::ErrConfigured);
+        assert!(err.reason.contains("arp_bg=false 3000ms"), "{}", err.reason);
+        // The margin is a quarter of a short timeout: 3999 leaves 3000, 3998 leaves 2999.
+        assert!(check_fits(&p, &timeout(3_999)).is_ok());
+        assert!(check_fits(&p, &timeout(3_998)).is_err());
+    }
+
+    #[test]
+    fn probe_and_dad_waits_count_too() {
+        let p = ok(&[
+            ("ip", "198.51.100.50"),
+            ("run_arping", "true"),
+            ("arp_probe_wait", "10000"),
+        ]);
+        let err = check_fits(&p, &timeout(3_000)).unwrap_err();
+        assert!(
+            err.reason.contains("arp_probe_wait 10000ms"),
+            "{}",
+            err.reason
+        );
+        assert!(check_fits(&p, &timeout(20_000)).is_ok());
+        let v6 = ok(&[("ip", "2001:db8::50")]);
+        assert!(check_fits(&v6, &timeout(3_000)).is_err(), "DAD needs 3 s");
+        let v6_nodad = ok(&[("ip", "2001:db8::50"), ("nodad", "true")]);
+        assert!(
+            check_fits(&v6_nodad, &timeout(1_000)).is_ok(),
+            "no waits: fits"
+        );
+        assert_eq!(timeout_margin_ms(20_000), 2_000);
+        assert_eq!(timeout_margin_ms(4_000), 1_000);
+    }
+
+    #[test]
+    fn stop_and_monitor_work_from_whatever_identifies_the_address() {
+        let r = raw(&[
+            ("ip", "198.51.100.50"),
+            ("nic", "eth0"),
+            ("cidr_netmask", "24"),
+            ("arp_count", "many"),
+            ("iflabel", "bad label"),
+        ]);
+        assert!(parse(&r, &Meta::default()).is_err());
+        let p = parse_lenient(&r, &Meta::default()).unwrap();
+        assert_eq!(p.nics, vec!["eth0".to_string()]);
+        assert_eq!(p.prefix, Some(24));
+        assert_eq!(p.label, None, "the invalid label is left out");
+        assert_eq!(p.announce.count, 5, "defaults for the rest");
+        assert!(
+            p.warnings.iter().any(|w| w.contains("iflabel is left out")),
+            "{:?}",
+            p.warnings
+        );
+        // A clone that IPaddr2 would run as CLUSTERIP still identifies its address.
+        let cloned = Meta {
+            clone_max: 3,
+            ..Meta::default()
+        };
+        assert!(parse_lenient(&raw(&[("ip", "198.51.100.50")]), &cloned).is_ok());
+        // Only the address itself is indispensable.
+        let err = parse_lenient(&raw(&[("ip", "300.1.1.1")]), &Meta::default()).unwrap_err();
+        assert!(err.reason.contains("invalid ip"), "{}", err.reason);
+        assert!(parse_lenient(&RawParams::new(), &Meta::default()).is_err());
     }
 
     #[test]

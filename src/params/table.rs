@@ -526,7 +526,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
              monitor interval. Default: false, a lost link is found by the next monitor \
              (see check_link_status).",
         ],
-        help: "tell Pacemaker at once (crm_resource --fail) when the link is lost",
+        help: "tell Pacemaker at once when no listed adapter has carrier",
         ..BASE
     },
     ParamSpec {
@@ -608,7 +608,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
              Allowed range 0 to 3600. Default: 0, one burst only. Like keepalived's \
              vrrp_garp_master_delay.",
         ],
-        help: "seconds after which the announcement burst is sent again (0: off)",
+        help: "seconds after a burst to send it again (0: off)",
         ..BASE
     },
     ParamSpec {

@@ -1,0 +1,867 @@
+//! start / stop / monitor / reload / validate decisions over the [`Host`] seams. Every observed
+//! state maps to an outcome here, in one place, so the decisions are unit-tested with a fake
+//! host that records effects in order, and run for real with the netlink one.
+//!
+//! Two promises shape this module. `stop` returning success means the address is on no
+//! interface this node can see and no process of ours will announce it again, so it ends the
+//! resident process before anything else and looks at every interface at the end. And no wait
+//! outlives the operation: each operation gets a [`Deadline`] from its timeout, and every wait
+//! (DAD, probes, a foreground burst, ending the resident process) is bounded by what is left.
+
+mod seams;
+#[cfg(test)]
+mod tests;
+
+pub use seams::{
+    AddressRequest, Addresses, Assigned, Clock, Host, Link, Links, Processes, Record, Records, Wire,
+};
+
+use crate::error::{Error, Result};
+use crate::ocf::Status;
+use crate::packet::MacAddr;
+use crate::params::{
+    self, broadcast_address, network_or_broadcast, virtual_interface_name, Lifetime, Meta, Params,
+};
+use crate::resident::{AddressTemplate, Plan};
+use crate::resolve::place;
+use log::{debug, info, warn};
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// How long an address may stay tentative before monitor calls it a failure: DAD takes
+/// DupAddrDetectTransmits x RetransTimer (1 s by default) after a random delay of up to 1 s.
+pub const DAD_GRACE: Duration = Duration::from_secs(5);
+
+/// Rounds sent when another machine is seen claiming the address (a short burst).
+pub const DEFENCE_ROUNDS: u32 = 3;
+
+const DAD_POLL: Duration = Duration::from_millis(10);
+
+/// When the current operation must have finished its waits: its timeout less a margin, so the
+/// agent answers before Pacemaker gives up on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    at: Duration,
+}
+
+impl Deadline {
+    pub fn for_operation<C: Clock>(clock: &mut C, meta: &Meta) -> Deadline {
+        let budget = meta.timeout_ms - params::timeout_margin_ms(meta.timeout_ms);
+        Deadline {
+            at: clock.now() + Duration::from_millis(budget),
+        }
+    }
+
+    pub fn remaining<C: Clock>(&self, clock: &mut C) -> Duration {
+        self.at.saturating_sub(clock.now())
+    }
+}
+
+/// Where the managed address lives on this node.
+#[derive(Debug, Clone)]
+struct Target {
+    link: Link,
+    prefix_len: u8,
+}
+
+/// A configured nic that does not exist is something this node lacks (OCF_ERR_INSTALLED).
+fn configured_link<H: Links>(host: &mut H, nic: &str) -> Result<Link> {
+    host.link_by_name(nic)?
+        .ok_or_else(|| Error::installed(format!("nic {nic} does not exist on this node")))
+}
+
+/// Places the address: on the configured interface, on the first usable standby adapter,
+/// or on the interface the routes point to.
+fn locate<H: Links>(host: &mut H, p: &Params) -> Result<Target> {
+    match p.nics.as_slice() {
+        [] => place_by_routes(host, p),
+        [nic] => {
+            let link = configured_link(host, nic)?;
+            place_on(host, p, link)
+        }
+        nics => choose_standby(host, p, nics),
+    }
+}
+
+/// A configured interface: the prefix is the configured one or its covering route's.
+fn place_on<H: Links>(host: &mut H, p: &Params, link: Link) -> Result<Target> {
+    if let Some(prefix_len) = p.prefix {
+        return Ok(Target { link, prefix_len });
+    }
+    let routes = host.routes(p.ip)?;
+    let placement = place(p.ip, Some(link.index), None, &routes).map_err(|e| {
+        Error::new(
+            e.status,
+            e.reason.replace("on nic", &format!("on {}", link.name)),
+        )
+    })?;
+    Ok(Target {
+        link,
+        prefix_len: placement.prefix_len,
+    })
+}
+
+fn place_by_routes<H: Links>(host: &mut H, p: &Params) -> Result<Target> {
+    let routes = host.routes(p.ip)?;
+    let placement = place(p.ip, None, p.prefix, &routes)?;
+    let link = host.link_by_index(placement.ifindex)?.ok_or_else(|| {
+        Error::generic(format!(
+            "interface {} vanished while placing {}",
+            placement.ifindex, p.ip
+        ))
+    })?;
+    Ok(Target {
+        link,
+        prefix_len: placement.prefix_len,
+    })
+}
+
+/// Standby adapters: the first that exists, is up with carrier and is on the address's subnet.
+fn choose_standby<H: Links>(host: &mut H, p: &Params, nics: &[String]) -> Result<Target> {
+    let mut why = Vec::new();
+    let mut any_exists = false;
+    for name in nics {
+        let Some(link) = host.link_by_name(name)? else {
+            why.push(format!("{name} does not exist"));
+            continue;
+        };
+        any_exists = true;
+        if let Some(problem) = link_problem(&link) {
+            why.push(problem);
+            continue;
+        }
+        match place_on(host, p, link) {
+            Ok(target) => {
+                info!("using {} of nic {}", target.link.name, nics.join(","));
+                return Ok(target);
+            }
+            Err(e) => why.push(e.reason),
+        }
+    }
+    let reason = format!(
+        "no usable interface in nic {}: {}",
+        nics.join(","),
+        why.join("; ")
+    );
+    Err(if any_exists {
+        Error::generic(reason)
+    } else {
+        Error::installed(reason)
+    })
+}
+
+/// The prefix that identifies this resource's address: configured, else recorded. None means
+/// "whatever the interface holds" (no cidr_netmask and the record lost).
+fn expected_prefix(p: &Params, recorded: Option<&Record>) -> Option<u8> {
+    p.prefix.or(recorded.map(|r| r.prefix_len))
+}
+
+/// The record, if it is about this address and an interface this configuration allows.
+fn matching_record<H: Records>(host: &mut H, p: &Params) -> Option<Record> {
+    let virtual_name = p.vmac.map(|_| virtual_interface_name(p.ip));
+    host.recorded().filter(|r| {
+        r.ip == p.ip
+            && (virtual_name.as_deref() == Some(r.nic.as_str())
+                || p.nics.is_empty()
+                || p.nics.contains(&r.nic))
+    })
+}
+
+/// The interfaces this resource's address may be on, most likely first: the recorded one, the
+/// virtual interface, every listed adapter, the placement. Missing ones are left out.
+fn candidate_links<H: Links + Records>(host: &mut H, p: &Params) -> Result<Vec<Link>> {
+    let mut names: Vec<String> = Vec::new();
+    if let Some(r) = matching_record(host, p) {
+        names.push(r.nic);
+    }
+    if p.vmac.is_some() {
+        names.push(virtual_interface_name(p.ip));
+    }
+    names.extend(p.nics.iter().cloned());
+    let mut links: Vec<Link> = Vec::new();
+    for name in names {
+        if links.iter().any(|l| l.name == name) {
+            continue;
+        }
+        if let Some(link) = host.link_by_name(&name)? {
+            links.push(link);
+        }
+    }
+    if p.nics.is_empty() && p.vmac.is_none() {
+        match locate(host, p) {
+            Ok(target) if !links.iter().any(|l| l.index == target.link.index) => {
+                links.push(target.link)
+            }
+            Ok(_) => {}
+            Err(e) => debug!("cannot place {}: {}", p.ip, e.reason),
+        }
+    }
+    Ok(links)
+}
+
+/// Where the managed address is now, for monitor and reload: the first candidate interface
+/// holding it.
+fn find_managed<H: Host>(host: &mut H, p: &Params) -> Result<Option<(Target, Assigned)>> {
+    let recorded = matching_record(host, p);
+    let wanted = expected_prefix(p, recorded.as_ref());
+    let mut found_elsewhere = None;
+    for link in candidate_links(host, p)? {
+        if let Some(a) = host.address(link.index, p.ip)? {
+            if wanted.is_none_or(|w| w == a.prefix_len) {
+                let prefix_len = a.prefix_len;
+                return Ok(Some((Target { link, prefix_len }, a)));
+            }
+            found_elsewhere.get_or_insert((link.name.clone(), a.prefix_len));
+        }
+    }
+    if let (Some((name, len)), Some(w)) = (found_elsewhere, wanted) {
+        warn!(
+            "{} is on {name} as /{len}, expected /{w}: not this resource's address",
+            p.ip
+        );
+    }
+    Ok(None)
+}
+
+fn link_problem(link: &Link) -> Option<String> {
+    if !link.up {
+        Some(format!(
+            "link down on NIC {} (administratively down)",
+            link.name
+        ))
+    } else if !link.carrier {
+        Some(format!("link down on NIC {} (no carrier)", link.name))
+    } else {
+        None
+    }
+}
+
+/// The kernel label: `nic:label`.
+fn kernel_label(p: &Params, link: &Link) -> Result<Option<String>> {
+    let Some(label) = &p.label else {
+        return Ok(None);
+    };
+    let full = format!("{}:{label}", link.name);
+    if full.len() > crate::params::IFNAME_MAX {
+        return Err(Error::configured(format!(
+            "invalid iflabel \"{label}\": {full} exceeds the kernel's 15-character label limit"
+        )));
+    }
+    Ok(Some(full))
+}
+
+/// With a prefix found from the routes, the address may turn out to be its subnet's network
+/// or broadcast address, which the parameters alone could not show.
+fn check_host_address(p: &Params, prefix_len: u8) -> Result<()> {
+    if let IpAddr::V4(v4) = p.ip {
+        if let Some(why) = network_or_broadcast(v4, prefix_len) {
+            return Err(Error::configured(format!("invalid ip \"{v4}\": {why}")));
+        }
+    }
+    Ok(())
+}
+
+/// validate-all beyond syntax: start's waits fit its timeout, and the node can place the
+/// address (check level 10, the default).
+pub fn validate_environment<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
+    params::check_fits(p, meta)?;
+    let target = locate(host, p)?;
+    check_host_address(p, target.prefix_len)?;
+    kernel_label(p, &target.link)?;
+    Ok(())
+}
+
+pub fn start<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
+    params::check_fits(p, meta)?;
+    let deadline = Deadline::for_operation(host, meta);
+    // Whatever announced this address before (a resident process left by an earlier start,
+    // or one the state lost track of) ends first, so two never act at once.
+    let patience = deadline.remaining(host);
+    host.end_residents(patience)?;
+    let placed = locate(host, p)?;
+    check_host_address(p, placed.prefix_len)?;
+    if p.check_link_status {
+        if let Some(problem) = link_problem(&placed.link) {
+            return Err(Error::generic(problem));
+        }
+    }
+    // Where the address lives apart from the interface that carries it on the segment (a
+    // macvlan, or one adapter among several), the others must not answer ARP for it.
+    if p.ip.is_ipv4() && p.vmac.is_some() {
+        host.isolate_arp(&placed.link)?;
+    }
+    if p.ip.is_ipv4() && p.nics.len() > 1 {
+        for name in &p.nics {
+            if let Some(adapter) = host.link_by_name(name)? {
+                host.isolate_arp(&adapter)?;
+            }
+        }
+    }
+    let Some(mac) = p.vmac else {
+        return start_on(host, p, meta, &deadline, &placed);
+    };
+    // vmac: the address lives on a macvlan of the placed interface, with the virtual MAC.
+    let name = virtual_interface_name(p.ip);
+    let (link, created) = host.ensure_virtual_interface(&placed.link, &name, mac)?;
+    let target = Target {
+        link,
+        prefix_len: placed.prefix_len,
+    };
+    let started = start_on(host, p, meta, &deadline, &target);
+    if started.is_err() && created {
+        // Nothing half-configured: no virtual interface this start made without its address.
+        if let Err(e) = host.delete_virtual_interface(&name, mac) {
+            warn!("{}", e.reason);
+        }
+    }
+    started
+}
+
+/// What start found on the interface before it acted.
+enum Found {
+    /// This resource's address, healthy: announced again, not re-added.
+    Ours,
+    /// Nothing (or our own address after a failed DAD, removed): this start adds it.
+    Absent,
+}
+
+fn start_on<H: Host>(
+    host: &mut H,
+    p: &Params,
+    meta: &Meta,
+    deadline: &Deadline,
+    target: &Target,
+) -> Result<()> {
+    let link = &target.link;
+    let label = kernel_label(p, link)?;
+    let found = match host.address(link.index, p.ip)? {
+        Some(a) if a.prefix_len != target.prefix_len => {
+            return Err(Error::generic(format!(
+                "{} is already on {} as /{}, not /{}: it is not this resource's address, so it is left alone",
+                p.ip, link.name, a.prefix_len, target.prefix_len
+            )));
+        }
+        Some(a) if a.dadfailed => {
+            // Our own address that failed DAD earlier: try again from scratch.
+            host.delete_address(link.index, p.ip, target.prefix_len)?;
+            Found::Absent
+        }
+        Some(_) => {
+            info!(
+                "{}/{} is already on {}; announcing it again",
+                p.ip, target.prefix_len, link.name
+            );
+            Found::Ours
+        }
+        None => {
+            take_back_or_refuse_other_holders(host, p, link)?;
+            Found::Absent
+        }
+    };
+    let added = matches!(found, Found::Absent);
+    if added {
+        if p.probe_before_start {
+            let wait = probe_wait(host, p, deadline);
+            if let Some(theirs) = other_owner(host, p, link, wait)? {
+                return Err(Error::generic(format!(
+                    "{} is already in use by {theirs} (it answered a duplicate-address probe on {}); not taking it",
+                    p.ip, link.name
+                )));
+            }
+        }
+        add(host, p, deadline, target, label)?;
+    }
+    let announced = host
+        .record(&Record {
+            ip: p.ip,
+            nic: link.name.clone(),
+            prefix_len: target.prefix_len,
+        })
+        .and_then(|()| announce_after_start(host, p, meta, deadline, target));
+    if let Err(e) = announced {
+        // Nothing half-configured: an address this start added and nobody was told about is
+        // taken back; one that was there before is left as it was.
+        if added {
+            if let Err(undo) = host.delete_address(link.index, p.ip, target.prefix_len) {
+                warn!("{}", undo.reason);
+            }
+            forget_quietly(host);
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Before adding: the address on another interface is someone else's, except on lo where
+/// lvs_support parks it at stop.
+fn take_back_or_refuse_other_holders<H: Host>(host: &mut H, p: &Params, link: &Link) -> Result<()> {
+    for (other, assigned) in host.holders(p.ip)? {
+        let name = host
+            .link_by_index(other)?
+            .map(|l| l.name)
+            .unwrap_or_else(|| other.to_string());
+        if p.lvs_support && name == "lo" {
+            host.delete_address(other, p.ip, assigned.prefix_len)?;
+            continue;
+        }
+        return Err(Error::generic(format!(
+            "{} is already assigned to {name}; not adding it to {} as well",
+            p.ip, link.name
+        )));
+    }
+    Ok(())
+}
+
+fn add<H: Host>(
+    host: &mut H,
+    p: &Params,
+    deadline: &Deadline,
+    target: &Target,
+    label: Option<String>,
+) -> Result<()> {
+    let link = &target.link;
+    host.add_address(&AddressRequest {
+        ifindex: link.index,
+        ip: p.ip,
+        prefix_len: target.prefix_len,
+        label,
+        broadcast: broadcast_of(p, target.prefix_len),
+        nodad: p.nodad,
+        noprefixroute: p.noprefixroute,
+        preferred_lft: p.preferred_lft,
+    })?;
+    info!("added {}/{} to {}", p.ip, target.prefix_len, link.name);
+    if p.is_ipv6() && !p.nodad {
+        if link.usable() {
+            wait_for_dad(host, p, deadline, target)?;
+        } else {
+            // DAD does not run on a link that is down; it completes when the link comes up.
+            info!(
+                "{} stays tentative until {} is up with carrier",
+                p.ip, link.name
+            );
+        }
+    }
+    // Re-check after adding, as IPaddr2 does: a racing delete must not pass as success.
+    match host.address(link.index, p.ip)? {
+        Some(a) if !a.dadfailed && a.prefix_len == target.prefix_len => Ok(()),
+        _ => {
+            if let Err(e) = host.delete_address(link.index, p.ip, target.prefix_len) {
+                warn!("{}", e.reason);
+            }
+            Err(Error::generic(format!(
+                "{} vanished from {} right after it was added",
+                p.ip, link.name
+            )))
+        }
+    }
+}
+
+fn broadcast_of(p: &Params, prefix_len: u8) -> Option<std::net::Ipv4Addr> {
+    match p.ip {
+        IpAddr::V4(v4) => broadcast_address(v4, prefix_len, p.broadcast),
+        IpAddr::V6(_) => None,
+    }
+}
+
+fn wait_for_dad<H: Host>(
+    host: &mut H,
+    p: &Params,
+    deadline: &Deadline,
+    target: &Target,
+) -> Result<()> {
+    let link = &target.link;
+    let began = host.now();
+    loop {
+        match host.address(link.index, p.ip)? {
+            Some(a) if a.dadfailed => {
+                if let Err(e) = host.delete_address(link.index, p.ip, target.prefix_len) {
+                    warn!("{}", e.reason);
+                }
+                return Err(Error::generic(format!(
+                    "duplicate address detected: another node on {}'s link already uses {}",
+                    link.name, p.ip
+                )));
+            }
+            Some(a) if !a.tentative => return Ok(()),
+            Some(_) => {}
+            None => {
+                return Err(Error::generic(format!(
+                    "{} vanished from {} during DAD",
+                    p.ip, link.name
+                )))
+            }
+        }
+        let left = deadline.remaining(host);
+        if left.is_zero() {
+            break;
+        }
+        host.sleep(DAD_POLL.min(left));
+    }
+    if let Err(e) = host.delete_address(link.index, p.ip, target.prefix_len) {
+        warn!("{}", e.reason);
+    }
+    let waited = host.now().saturating_sub(began);
+    Err(Error::generic(format!(
+        "duplicate address detection for {} did not finish within {}ms (what the start timeout left)",
+        p.ip,
+        waited.as_millis()
+    )))
+}
+
+/// The first round before start returns (when the link can carry it), the rest by the
+/// resident process or, without arp_bg, here within the deadline.
+fn announce_after_start<H: Host>(
+    host: &mut H,
+    p: &Params,
+    meta: &Meta,
+    deadline: &Deadline,
+    target: &Target,
+) -> Result<()> {
+    let link = &target.link;
+    let mut owed = p.announce.count;
+    if !link.announces {
+        info!(
+            "{} does not use ARP/ND; {} needs no announcement",
+            link.name, p.ip
+        );
+        owed = 0;
+    } else if !link.usable() {
+        // check_link_status=false on a link that is down: the resident process announces
+        // when it comes up.
+        info!(
+            "{} is not up with carrier; {} will be announced when it is",
+            link.name, p.ip
+        );
+    } else {
+        host.announce(link, p.ip)?;
+        info!("announced {} on {} (round 1 of {owed})", p.ip, link.name);
+        owed -= 1;
+        if !p.announce.background {
+            owed = foreground_rounds(host, p, deadline, link, owed)?;
+        }
+    }
+    let plan = resident_plan(p, meta, target, owed);
+    if plan.has_work() {
+        host.start_resident(&plan)?;
+    }
+    Ok(())
+}
+
+/// arp_bg=false: the rounds after the first, sent here. Whatever the deadline leaves no room
+/// for (start took longer than planned, e.g. a slow DAD) goes to the resident process rather
+/// than being dropped. Returns the rounds still owed.
+fn foreground_rounds<H: Host>(
+    host: &mut H,
+    p: &Params,
+    deadline: &Deadline,
+    link: &Link,
+    mut owed: u32,
+) -> Result<u32> {
+    let interval = Duration::from_millis(u64::from(p.announce.interval_ms));
+    while owed > 0 {
+        if deadline.remaining(host) <= interval {
+            warn!(
+                "{owed} rounds for {} do not fit in the start timeout; the background process sends them",
+                p.ip
+            );
+            break;
+        }
+        host.sleep(interval);
+        host.announce(link, p.ip)?;
+        owed -= 1;
+    }
+    Ok(owed)
+}
+
+/// The resident process's plan for this resource with the address on `target`.
+fn resident_plan(p: &Params, meta: &Meta, target: &Target, rounds: u32) -> Plan {
+    let adapters = if p.nics.len() > 1 {
+        p.nics.clone()
+    } else {
+        vec![target.link.name.clone()]
+    };
+    Plan {
+        resource: meta.resource.clone(),
+        node: meta.node.clone(),
+        ip: p.ip,
+        prefix_len: target.prefix_len,
+        address: AddressTemplate {
+            label: p.label.clone(),
+            broadcast: broadcast_of(p, target.prefix_len),
+            nodad: p.nodad,
+            noprefixroute: p.noprefixroute,
+            preferred_lft: match p.preferred_lft {
+                Lifetime::Forever => None,
+                Lifetime::Seconds(s) => Some(s),
+            },
+        },
+        adapters,
+        rounds,
+        burst_rounds: p.announce.count,
+        interval_ms: p.announce.interval_ms,
+        refresh_every_ms: (p.announce.refresh_interval_s > 0)
+            .then(|| u64::from(p.announce.refresh_interval_s) * 1000),
+        defend: p.announce.defend,
+        repeat_after_ms: (p.announce.repeat_delay_s > 0)
+            .then(|| u64::from(p.announce.repeat_delay_s) * 1000),
+        failback_delay_ms: p.failback_delay_ms,
+        link_watch: p.link_watch,
+    }
+}
+
+/// How long a probe may listen: arp_probe_wait, but never past the deadline.
+fn probe_wait<H: Clock>(host: &mut H, p: &Params, deadline: &Deadline) -> Duration {
+    Duration::from_millis(u64::from(p.announce.probe_wait_ms)).min(deadline.remaining(host))
+}
+
+/// Probes for another owner; the reason names its MAC.
+fn other_owner<H: Wire>(
+    host: &mut H,
+    p: &Params,
+    link: &Link,
+    wait: Duration,
+) -> Result<Option<MacAddr>> {
+    if !link.announces || !link.usable() {
+        return Ok(None);
+    }
+    host.probe(link, p.ip, wait)
+}
+
+fn mac_of(link: &Link) -> String {
+    link.mac
+        .map_or_else(|| "no MAC".to_string(), |m| m.to_string())
+}
+
+/// stop: ends every process of ours for this resource first (after stop returns none may
+/// announce), then removes the address wherever this resource may have put it, then looks at
+/// every interface: success only if the address is on none of them (lo under lvs_support
+/// excepted, which is that option's purpose).
+pub fn stop<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
+    let deadline = Deadline::for_operation(host, meta);
+    let patience = deadline.remaining(host);
+    host.end_residents(patience)?;
+    let recorded = matching_record(host, p);
+    let wanted = expected_prefix(p, recorded.as_ref());
+    for link in candidate_links(host, p)? {
+        let Some(a) = host.address(link.index, p.ip)? else {
+            continue;
+        };
+        if wanted.is_some_and(|w| w != a.prefix_len) {
+            continue;
+        }
+        host.delete_address(link.index, p.ip, a.prefix_len)?;
+        info!("removed {}/{} from {}", p.ip, a.prefix_len, link.name);
+    }
+    let still_held = left_behind(host, p)?;
+    if p.lvs_support {
+        park_on_loopback(host, p)?;
+    }
+    if let Some(mac) = p.vmac {
+        host.delete_virtual_interface(&virtual_interface_name(p.ip), mac)?;
+    }
+    if !still_held.is_empty() {
+        return Err(Error::generic(format!(
+            "{} is still on {}: not this resource's address as configured, so it was left alone; remove it by hand or fix the parameters",
+            p.ip,
+            still_held.join(", ")
+        )));
+    }
+    forget_quietly(host);
+    Ok(())
+}
+
+/// Every interface still holding the address after stop removed its own, as "name as /len";
+/// lo under lvs_support is that option's purpose, not left behind.
+fn left_behind<H: Host>(host: &mut H, p: &Params) -> Result<Vec<String>> {
+    let mut held = Vec::new();
+    for (ifindex, a) in host.holders(p.ip)? {
+        let name = host
+            .link_by_index(ifindex)?
+            .map_or_else(|| ifindex.to_string(), |l| l.name);
+        if p.lvs_support && name == "lo" {
+            continue;
+        }
+        held.push(format!("{name} as /{}", a.prefix_len));
+    }
+    Ok(held)
+}
+
+/// The record only helps later operations find the address; failing to drop it must not fail
+/// a stop whose address is gone.
+fn forget_quietly<H: Records>(host: &mut H) {
+    if let Err(e) = host.forget() {
+        warn!("{}", e.reason);
+    }
+}
+
+/// lvs_support: keep the address on lo as /32 so LVS direct-routing traffic is still accepted.
+fn park_on_loopback<H: Host>(host: &mut H, p: &Params) -> Result<()> {
+    let lo = host
+        .link_by_name("lo")?
+        .ok_or_else(|| Error::generic("lvs_support: no loopback interface"))?;
+    if host.address(lo.index, p.ip)?.is_none() {
+        host.add_address(&AddressRequest {
+            ifindex: lo.index,
+            ip: p.ip,
+            prefix_len: 32,
+            label: None,
+            broadcast: None,
+            nodad: true,
+            noprefixroute: false,
+            preferred_lft: Lifetime::Forever,
+        })?;
+        info!("lvs_support: kept {}/32 on lo", p.ip);
+    }
+    Ok(())
+}
+
+/// monitor: Success, NotRunning, or an error for a failed resource. `deep` (check level 10)
+/// also probes the link for another machine answering for the address: the address is
+/// announced again and the result is OCF_DEGRADED with a reason naming that machine, since a
+/// restart here would not resolve the conflict.
+pub fn monitor<H: Host>(host: &mut H, p: &Params, meta: &Meta, deep: bool) -> Result<Status> {
+    let deadline = Deadline::for_operation(host, meta);
+    let Some((target, assigned)) = find_managed(host, p)? else {
+        return Ok(Status::NotRunning);
+    };
+    let link = &target.link;
+    if assigned.dadfailed {
+        return Err(Error::generic(format!(
+            "duplicate address detected: {} on {} failed DAD",
+            p.ip, link.name
+        )));
+    }
+    let link_down_allowed = !p.check_link_status && !link.usable();
+    if assigned.tentative && (link_down_allowed || assigned.age.is_none_or(|age| age < DAD_GRACE)) {
+        // DAD restarts after a link flap and waits while the link is down.
+        info!("{} on {} is tentative (DAD in progress)", p.ip, link.name);
+    } else if assigned.tentative {
+        return Err(Error::generic(format!(
+            "{} on {} has been tentative for over {}s: DAD does not complete",
+            p.ip,
+            link.name,
+            DAD_GRACE.as_secs()
+        )));
+    }
+    if p.check_link_status {
+        if let Some(problem) = link_problem(link) {
+            return Err(Error::generic(problem));
+        }
+    }
+    if p.nics.len() > 1 {
+        info!("{} is on {} of nic {}", p.ip, link.name, p.nics.join(","));
+    }
+    if deep {
+        let wait = probe_wait(host, p, &deadline);
+        if let Some(theirs) = other_owner(host, p, link, wait)? {
+            return Err(conflict(host, p, meta, &target, theirs));
+        }
+    }
+    let recurring = meta.interval_ms > 0;
+    if recurring && link.announces && link.usable() {
+        if p.announce.refresh_count > 0 {
+            announce_now(host, p, meta, &target, p.announce.refresh_count)?;
+        } else {
+            let plan = resident_plan(p, meta, &target, 0);
+            if plan.has_work() && !host.resident_running() {
+                // The resident process should live as long as the resource; bring it back.
+                warn!(
+                    "the background process for {} was not running; restarting it",
+                    p.ip
+                );
+                host.start_resident(&plan)?;
+            }
+        }
+    }
+    Ok(Status::Success)
+}
+
+/// Another machine answered for the address: defend it (unless conflict_defend=false) and
+/// report OCF_DEGRADED with a reason naming that machine. A failure to defend is logged, not
+/// turned into a failed monitor: the conflict is the news.
+fn conflict<H: Host>(
+    host: &mut H,
+    p: &Params,
+    meta: &Meta,
+    target: &Target,
+    theirs: MacAddr,
+) -> Error {
+    let link = &target.link;
+    warn!(
+        "conflict: {} is claimed by {theirs} while this node ({}) holds it on {}",
+        p.ip,
+        mac_of(link),
+        link.name
+    );
+    let defended = p.announce.defend
+        && match announce_now(host, p, meta, target, DEFENCE_ROUNDS) {
+            Ok(()) => true,
+            Err(e) => {
+                warn!("could not announce {} again: {}", p.ip, e.reason);
+                false
+            }
+        };
+    Error::new(
+        Status::Degraded,
+        format!(
+            "{} is also answered by {theirs} on {}'s link (this node is {}){}",
+            p.ip,
+            link.name,
+            mac_of(link),
+            if defended { "; announced again" } else { "" }
+        ),
+    )
+}
+
+/// `rounds` rounds now: the first a refresh round sent here, the rest by the resident process
+/// (handed a plan that owes them, or started for them).
+fn announce_now<H: Host>(
+    host: &mut H,
+    p: &Params,
+    meta: &Meta,
+    target: &Target,
+    rounds: u32,
+) -> Result<()> {
+    host.refresh(&target.link, p.ip)?;
+    let plan = resident_plan(p, meta, target, rounds.saturating_sub(1));
+    if !plan.has_work() || host.update_resident(&plan)? {
+        return Ok(());
+    }
+    host.start_resident(&plan)
+}
+
+/// reload-agent: the running resident process takes the new plan (a reloadable parameter
+/// takes effect without moving the address); one is started or ended if the new parameters
+/// need one where the old did not, or the reverse.
+pub fn reload<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
+    let deadline = Deadline::for_operation(host, meta);
+    let Some((target, _)) = find_managed(host, p)? else {
+        info!(
+            "{} is not on this node; the new settings apply at the next start",
+            p.ip
+        );
+        return Ok(());
+    };
+    let plan = resident_plan(p, meta, &target, 0);
+    if !plan.has_work() {
+        let patience = deadline.remaining(host);
+        host.end_residents(patience)?;
+    } else if !host.update_resident(&plan)? {
+        host.start_resident(&plan)?;
+    }
+    info!(
+        "reloaded: arp_count={} arp_interval={}ms arp_bg={} arp_count_refresh={} arp_probe_wait={}ms conflict_defend={} arp_refresh_interval={}s arp_repeat_delay={}s failback_delay={}ms link_watch={}",
+        p.announce.count,
+        p.announce.interval_ms,
+        p.announce.background,
+        p.announce.refresh_count,
+        p.announce.probe_wait_ms,
+        p.announce.defend,
+        p.announce.refresh_interval_s,
+        p.announce.repeat_delay_s,
+        p.failback_delay_ms,
+        p.link_watch
+    );
+    Ok(())
+}

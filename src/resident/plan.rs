@@ -1,0 +1,173 @@
+//! What one resident process does for one resource (pure). The agent builds a plan from the
+//! parameters and where start put the address; it reaches the process as one JSON line on its
+//! standard input, and a reload hands a running process a new one over its control socket.
+
+use crate::agent::AddressRequest;
+use crate::params::Lifetime;
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+/// How to add the address again on another adapter (a standby taking over).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressTemplate {
+    /// The part after `nic:`; the kernel label is `<adapter>:<label>`.
+    pub label: Option<String>,
+    pub broadcast: Option<Ipv4Addr>,
+    pub nodad: bool,
+    pub noprefixroute: bool,
+    /// Seconds; None is forever.
+    pub preferred_lft: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The resource's name (Pacemaker's instance, or the hand-run name): logs, and
+    /// `crm_resource --fail --resource`.
+    pub resource: String,
+    /// This node's name in the cluster (OCF_RESKEY_CRM_meta_on_node), for `--node`.
+    pub node: Option<String>,
+    pub ip: IpAddr,
+    pub prefix_len: u8,
+    pub address: AddressTemplate,
+    /// The adapters that may carry the address, in order of preference: one for a plain
+    /// `nic` or a vmac interface, several for standby adapters.
+    pub adapters: Vec<String>,
+    /// Announcement rounds still owed now (after the ones the agent sent itself).
+    pub rounds: u32,
+    /// Rounds of every later burst: after a move to another adapter, a MAC change, the second
+    /// wave (arp_count).
+    pub burst_rounds: u32,
+    /// Milliseconds between rounds of a burst (arp_interval).
+    pub interval_ms: u32,
+    /// Refresh rounds this often for as long as the resource runs (arp_refresh_interval).
+    pub refresh_every_ms: Option<u64>,
+    /// Answer another machine's claim at once (conflict_defend).
+    pub defend: bool,
+    /// Send the burst again this long after the first, and after every move
+    /// (arp_repeat_delay).
+    pub repeat_after_ms: Option<u64>,
+    /// How long a more preferred adapter must keep carrier before the address moves back
+    /// (failback_delay).
+    pub failback_delay_ms: u64,
+    /// Tell Pacemaker at once when no listed adapter can carry the address (link_watch).
+    pub link_watch: bool,
+}
+
+impl Plan {
+    /// Whether a process is needed at all: something is owed or watched. A plan with only
+    /// `defend` set has nothing to do once its rounds are sent, as before.
+    pub fn has_work(&self) -> bool {
+        self.rounds > 0
+            || self.refresh_every_ms.is_some()
+            || self.repeat_after_ms.is_some()
+            || self.adapters.len() > 1
+            || self.link_watch
+    }
+
+    pub fn interval(&self) -> Duration {
+        Duration::from_millis(u64::from(self.interval_ms))
+    }
+
+    /// The request that puts the address on adapter `ifindex` named `ifname`.
+    pub fn address_request(&self, ifindex: u32, ifname: &str) -> AddressRequest {
+        AddressRequest {
+            ifindex,
+            ip: self.ip,
+            prefix_len: self.prefix_len,
+            label: self
+                .address
+                .label
+                .as_ref()
+                .map(|label| format!("{ifname}:{label}")),
+            broadcast: self.address.broadcast,
+            nodad: self.address.nodad,
+            noprefixroute: self.address.noprefixroute,
+            preferred_lft: match self.address.preferred_lft {
+                Some(seconds) => Lifetime::Seconds(seconds),
+                None => Lifetime::Forever,
+            },
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a plan always serialises")
+    }
+
+    pub fn from_json(text: &str) -> Option<Plan> {
+        serde_json::from_str(text).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn sample() -> Plan {
+        Plan {
+            resource: "vip".into(),
+            node: Some("node1".into()),
+            ip: "198.51.100.50".parse().unwrap(),
+            prefix_len: 24,
+            address: AddressTemplate {
+                label: Some("web".into()),
+                broadcast: Some(Ipv4Addr::new(198, 51, 100, 255)),
+                nodad: false,
+                noprefixroute: false,
+                preferred_lft: None,
+            },
+            adapters: vec!["eth0".into()],
+            rounds: 4,
+            burst_rounds: 5,
+            interval_ms: 200,
+            refresh_every_ms: None,
+            defend: true,
+            repeat_after_ms: None,
+            failback_delay_ms: 2000,
+            link_watch: false,
+        }
+    }
+
+    #[test]
+    fn plans_round_trip_as_json() {
+        let plan = sample();
+        assert_eq!(Plan::from_json(&plan.to_json()), Some(plan));
+        assert_eq!(Plan::from_json("{\"resource\":1}"), None);
+    }
+
+    #[test]
+    fn a_process_exists_only_while_it_has_work() {
+        let mut plan = sample();
+        assert!(plan.has_work(), "rounds owed");
+        plan.rounds = 0;
+        assert!(!plan.has_work(), "defend alone is no work");
+        for with_work in [
+            Plan {
+                refresh_every_ms: Some(10_000),
+                ..plan.clone()
+            },
+            Plan {
+                repeat_after_ms: Some(5_000),
+                ..plan.clone()
+            },
+            Plan {
+                adapters: vec!["eth0".into(), "eth1".into()],
+                ..plan.clone()
+            },
+            Plan {
+                link_watch: true,
+                ..plan.clone()
+            },
+        ] {
+            assert!(with_work.has_work(), "{with_work:?}");
+        }
+    }
+
+    #[test]
+    fn a_standby_gets_the_label_under_its_own_name() {
+        let request = sample().address_request(3, "eth1");
+        assert_eq!(request.label.as_deref(), Some("eth1:web"));
+        assert_eq!(request.ifindex, 3);
+        assert_eq!(request.preferred_lft, Lifetime::Forever);
+    }
+}
