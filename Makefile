@@ -8,7 +8,7 @@ MANDIR   ?= $(PREFIX)/share/man/man8
 CARGO    ?= cargo
 BIN      := target/release/floatip
 
-.PHONY: all build install uninstall test lint unit fuzz cluster packages deb rpm demo bench clean
+.PHONY: all build install uninstall generate test lint unit fuzz cluster packages deb rpm demo bench clean
 
 all: build
 
@@ -26,6 +26,12 @@ install: build
 uninstall:
 	rm -f $(DESTDIR)$(OCFDIR)/FloatIP $(DESTDIR)$(SBINDIR)/floatip $(DESTDIR)$(MANDIR)/floatip.8
 	-rmdir $(DESTDIR)$(OCFDIR)
+
+# Rewrites what is generated from the parameter table (src/params/table.rs): the meta-data
+# metadata/FloatIP.xml and the PARAMETERS section of packaging/floatip.8. Commit the result;
+# tests/generated.rs fails while they differ from the table.
+generate:
+	$(CARGO) run --locked --quiet --example generate
 
 # The README's test command: set-up, style, every Rust test (unit, binary, namespace labs,
 # ocft, ocf-tester, bad input, a short soak), a short fuzzing run, the packages (installs
@@ -50,15 +56,20 @@ bench:
 	$(CARGO) bench --bench compare
 
 packages: build
+	bash tests/setup.sh
 	bash tests/packaging.sh
 
 cluster: packages
 	bash tests/cluster/run.sh
 
+# cargo-deb from [package.metadata.deb] in Cargo.toml (tests/setup.sh installs cargo-deb).
 deb: build
+	bash tests/setup.sh
 	bash packaging/build-deb.sh --no-build
 
+# rpmbuild from packaging/rpm/floatip.spec.
 rpm: build
+	bash tests/setup.sh
 	bash packaging/build-rpm.sh --no-build
 
 # The main job, in a throwaway lab: a 2-node Pacemaker cluster moves a VIP and a client follows.

@@ -1,6 +1,8 @@
 //! Keeps packaging/floatip.8 from drifting away from the code: every parameter (with its
 //! --flag, OCF_RESKEY_ variable, type, default and reloadability), every action, every flag
 //! `floatip start --help` prints and every OCF exit code must be documented. No root needed.
+//! The PARAMETERS section is generated from the parameter table (tests/generated.rs checks
+//! it is current); reading it back here checks the generator's output as a reader sees it.
 //!
 //! The page is read as roff source and reduced to text by a small renderer that knows the
 //! handful of man(7) macros and escapes the page uses, so the test needs neither groff nor

@@ -59,7 +59,36 @@ fn meta_data_and_parser_table_agree() {
         );
         let reloadable = attribute(head, "reloadable").as_deref() == Some("1");
         assert_eq!(reloadable, spec.reloadable, "{name}: reloadable");
+        let required = attribute(head, "required").as_deref() == Some("1");
+        assert_eq!(required, spec.required, "{name}: required");
+        assert_eq!(
+            attribute(head, "unique-group").as_deref(),
+            spec.unique_group,
+            "{name}: unique-group"
+        );
     }
+}
+
+/// OCF 1.1's unique-group: the same address in two namespaces is two different resources, so
+/// pcs must accept it; the deprecated per-parameter `unique` would forbid it, so it is absent.
+#[test]
+fn ip_is_unique_together_with_its_namespace() {
+    let xml = std::fs::read_to_string(repo().join("metadata/FloatIP.xml")).unwrap();
+    let groups: Vec<(String, String)> = documented_parameters(&xml)
+        .into_iter()
+        .filter_map(|(name, head, _)| Some((name, attribute(&head, "unique-group")?)))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("ip".to_string(), "address".to_string()),
+            ("network_namespace".to_string(), "address".to_string())
+        ]
+    );
+    assert!(
+        !xml.contains(" unique=\"1\""),
+        "no parameter is unique on its own"
+    );
 }
 
 #[test]

@@ -32,3 +32,13 @@ fi
 # ocft keeps its generated cases here.
 mkdir -p /var/lib/resource-agents/ocft/cases 2>/dev/null || true
 command -v cargo >/dev/null || { echo "setup: cargo (Rust) is required" >&2; exit 1; }
+
+# cargo-deb builds the .deb from [package.metadata.deb] (packaging/build-deb.sh). Built from
+# crates.io once per machine (about 1.5 minutes on 2 CPUs); 3.8 reads the symlink assets.
+cargo_deb_wanted=3.8.0
+cargo_deb_have=$(cargo deb --version 2>/dev/null | awk '{ print $2 }' || true)
+if [ -z "$cargo_deb_have" ] ||
+  [ "$(printf '%s\n%s\n' "$cargo_deb_wanted" "$cargo_deb_have" | sort -V | head -n 1)" != "$cargo_deb_wanted" ]; then
+  echo "setup: installing cargo-deb $cargo_deb_wanted (cargo install cargo-deb --locked)"
+  cargo install cargo-deb --locked --quiet --version "$cargo_deb_wanted"
+fi

@@ -1,7 +1,11 @@
 //! The OCF 1.1 protocol: exit codes, actions and the exit-reason line
-//! (../shared/ocf/resource-agent-api-1.1.md, "Return Codes" and "Actions").
+//! (../shared/ocf/resource-agent-api-1.1.md, "Return Codes" and "Actions"), and the documents
+//! generated from the parameter table: the meta-data and the man page's PARAMETERS section.
 
 use std::fmt;
+
+pub mod manpage;
+pub mod metadata;
 
 /// OCF return codes that floatip uses. The numbers are fixed by the spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +93,9 @@ impl Action {
     }
 }
 
-/// The meta-data document, validated against the OCF 1.1 schema and the old DTD by tests.
+/// The meta-data document as committed: `metadata::meta_data()` generates it (`make generate`),
+/// tests check the two are equal and validate it against the OCF 1.1 schema and the old DTD.
+/// Printed as it is, so `meta-data` builds nothing.
 pub const META_DATA: &str = include_str!("../../metadata/FloatIP.xml");
 
 /// Text safe to print on one line: control characters (newlines among them) are escaped, so

@@ -1,0 +1,732 @@
+//! The table of every parameter floatip accepts: the one source of everything the documents
+//! say about a parameter. The meta-data (`ocf::metadata`) and the man page's PARAMETERS section
+//! (`ocf::manpage`) are generated from it, `--help` takes its one-line help, parsing takes its
+//! defaults, and tests check README.md's parameter table against it.
+//!
+//! Meta-data semantics follow the OCF 1.1 spec, "Resource Agent Meta-Data"
+//! (../shared/ocf/resource-agent-api-1.1.md): `required`, `reloadable` and `unique-group`.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    String,
+    Integer,
+    Boolean,
+}
+
+impl Kind {
+    /// The content type as the meta-data spells it.
+    pub fn ocf_type(self) -> &'static str {
+        match self {
+            Kind::String => "string",
+            Kind::Integer => "integer",
+            Kind::Boolean => "boolean",
+        }
+    }
+}
+
+/// One parameter as the documents describe it.
+#[derive(Debug, Clone, Copy)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// The value used when the parameter is unset, as the meta-data's `default` shows it.
+    pub default: Option<&'static str>,
+    /// Without a default: what happens when it is unset, in a few words (README and man page;
+    /// empty when there is nothing to say).
+    pub unset: &'static str,
+    pub required: bool,
+    /// Takes effect through `reload-agent` without moving the address.
+    pub reloadable: bool,
+    /// OCF 1.1 `unique-group`: no two resources may share the values of a group's parameters.
+    pub unique_group: Option<&'static str>,
+    /// The upstream agent version whose behaviour this follows, or "floatip only".
+    pub upstream: &'static str,
+    /// The meta-data's shortdesc.
+    pub shortdesc: &'static str,
+    /// The meta-data's longdesc and the man page's entry, one plain-text string per paragraph.
+    pub longdesc: &'static [&'static str],
+    /// One line for `--help`.
+    pub help: &'static str,
+}
+
+/// The fields most parameters share; each entry names the ones it changes.
+const BASE: ParamSpec = ParamSpec {
+    name: "",
+    kind: Kind::String,
+    default: None,
+    unset: "",
+    required: false,
+    reloadable: false,
+    unique_group: None,
+    upstream: IPADDR2,
+    shortdesc: "",
+    longdesc: &[],
+    help: "",
+};
+
+/// The IPaddr2 release floatip's parameter set started from (Debian 12's resource-agents).
+const IPADDR2: &str = "IPaddr2 4.12";
+const FLOATIP_ONLY: &str = "floatip only";
+/// `ip` and `network_namespace`: the same address may float in two namespaces.
+const ADDRESS_GROUP: Option<&str> = Some("address");
+
+use Kind::{Boolean, Integer};
+
+/// Every parameter, in meta-data order.
+pub const PARAMETERS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "ip",
+        required: true,
+        unset: "(required)",
+        unique_group: ADDRESS_GROUP,
+        shortdesc: "Floating IPv4 or IPv6 address",
+        longdesc: &[
+            "The floating IPv4 or IPv6 address to manage, written as a bare address; the \
+             prefix length belongs in cidr_netmask. IPv6 addresses are normalised to their \
+             RFC 5952 text form (lower case, longest run of zero groups compressed), so \
+             different spellings of the same address are treated alike.",
+            "The following are refused: loopback addresses, multicast addresses, the \
+             unspecified address (0.0.0.0 or ::), IPv4-mapped IPv6 addresses \
+             (::ffff:a.b.c.d), and the network address or (for IPv4) the broadcast address \
+             of the address's own prefix. An IPv6 link-local address (fe80::/10) is only \
+             accepted together with an explicit nic, because it cannot be tied to an \
+             interface through the routing table.",
+            "No two FloatIP resources may manage the same address in the same network \
+             namespace: ip and network_namespace form one unique group.",
+        ],
+        help: "floating IPv4 or IPv6 address (required)",
+        ..BASE
+    },
+    ParamSpec {
+        name: "nic",
+        unset: "from routes",
+        shortdesc: "Network interface, or standby adapters in order of preference",
+        longdesc: &[
+            "Name of the network interface that receives the address, for example eth0 or \
+             bond0.100, or one of its alternative names (ip link property add dev eth0 \
+             altname ...), which may be up to 127 bytes long (IPaddr2 4.17/4.18).",
+            "When empty, the interface is chosen the way IPaddr2's findif chooses it since \
+             4.17: among the routes of the main routing table that cover ip and have link \
+             scope (of the protocol proto, when set), the one with the lowest metric wins, \
+             then the longest prefix, then the lowest interface index, and its output \
+             interface is used. Default routes and unreachable, blackhole and prohibit \
+             routes are never considered. If no route qualifies, nic has to be given \
+             explicitly; this is always the case for IPv6 link-local addresses.",
+            "The form nic:label is accepted as well and is equivalent to setting iflabel to \
+             label (see iflabel for the rules that apply to labels).",
+            "Standby adapters (FloatIP-specific; IPaddr2 takes a single interface): a \
+             comma-separated list such as eth0,eth1 names interfaces on the same segment in \
+             order of preference. start uses the first that exists, is up with carrier and \
+             is on the address's subnet (has a covering route, unless cidr_netmask is \
+             given). When the adapter holding the address loses carrier, the address moves \
+             at once to the next usable adapter, which announces it with its own MAC; it \
+             moves back to a more preferred adapter only after that one has kept carrier \
+             for failback_delay milliseconds. When no usable adapter is left, monitor fails \
+             with \"link down on NIC\" and Pacemaker recovers the resource (at once with \
+             link_watch).",
+        ],
+        help: "interface, or standby adapters eth0,eth1 (default: from the route covering ip)",
+        upstream: "IPaddr2 4.17",
+        ..BASE
+    },
+    ParamSpec {
+        name: "cidr_netmask",
+        unset: "from routes",
+        shortdesc: "Prefix length (CIDR bits)",
+        longdesc: &[
+            "Prefix length of the address in CIDR notation, as a number of bits: 1 to 32 \
+             for IPv4, 1 to 128 for IPv6. For IPv4 a dotted-quad netmask such as \
+             255.255.255.0 is also accepted and converted to the prefix length, with a \
+             warning in the log recommending the numeric form.",
+            "When empty, the prefix length is taken from the route that the interface \
+             lookup (see nic) finds for ip.",
+            "When nic is empty, the given prefix length is checked against that route: for \
+             IPv4 it must be equal to or longer than the prefix of the covering route; for \
+             IPv6 it must be exactly the same.",
+            "An IPv6 address is added with the metric of the route that placed it, also \
+             when nic and cidr_netmask are given (IPaddr2 4.15), so that its prefix route is \
+             that route rather than a second one with the kernel's metric 256.",
+        ],
+        help: "prefix length (default: from the covering route)",
+        upstream: "IPaddr2 4.15",
+        ..BASE
+    },
+    ParamSpec {
+        name: "proto",
+        unset: "any protocol",
+        upstream: "IPaddr2 4.16",
+        shortdesc: "Routing protocol of the routes the interface lookup considers",
+        longdesc: &[
+            "When the interface or the prefix length is looked up from the routing table \
+             (see nic and cidr_netmask), only routes installed by this routing protocol are \
+             considered: a protocol name as ip route shows it, for example kernel, boot, \
+             static or dhcp, or its number from 0 to 255. This keeps routes that a routing \
+             daemon or a VPN added out of the choice. When empty, routes of every protocol \
+             are considered, as before IPaddr2 4.16.",
+        ],
+        help: "consider only routes of this routing protocol (kernel, static, a number)",
+        ..BASE
+    },
+    ParamSpec {
+        name: "broadcast",
+        unset: "computed (+)",
+        shortdesc: "IPv4 broadcast address",
+        longdesc: &[
+            "IPv4 only. Broadcast address to set together with the address. Besides an \
+             explicit IPv4 address, two shorthands are understood: + sets all host bits of \
+             the address (the usual broadcast address) and - clears them.",
+            "When empty, the broadcast address is computed from ip and the prefix length \
+             with all host bits set, that is the same as +.",
+            "Setting this parameter for an IPv6 address is a configuration error, since \
+             IPv6 has no broadcast.",
+        ],
+        help: "IPv4 broadcast address, + or - (default: computed)",
+        ..BASE
+    },
+    ParamSpec {
+        name: "iflabel",
+        shortdesc: "IPv4 interface label",
+        longdesc: &[
+            "IPv4 only. Label attached to the address, so that it is listed as nic:label, \
+             for example eth0:vip (this is how older tools such as ifconfig show secondary \
+             addresses). The complete nic:label string may be at most 15 characters long, \
+             and the label may only contain letters, digits, underscore, hyphen and dot.",
+            "When empty, the address gets no label of its own, unless nic was given in the \
+             nic:label form.",
+        ],
+        help: "IPv4 address label, shown as nic:label",
+        ..BASE
+    },
+    ParamSpec {
+        name: "lvs_support",
+        kind: Boolean,
+        default: Some("false"),
+        shortdesc: "Move the address to loopback on stop (LVS-DR)",
+        longdesc: &[
+            "IPv4 only. When true, stop does not simply delete the address: it moves it to \
+             the loopback interface as a /32 host address, and start takes it back from \
+             there. This is meant for LVS direct-routing setups in which the cluster nodes \
+             are also real servers and must keep accepting traffic for the virtual address \
+             after the resource has moved to another node. Suppressing ARP replies for the \
+             loopback copy (arp_ignore and arp_announce sysctls) remains the \
+             administrator's job.",
+            "Default: false, stop deletes the address.",
+        ],
+        help: "on stop keep the address on lo as /32 (IPv4)",
+        ..BASE
+    },
+    ParamSpec {
+        name: "lvs_ipv6_addrlabel",
+        kind: Boolean,
+        default: Some("true"),
+        upstream: "IPaddr2 4.15.1",
+        shortdesc: "IPv6 address label that keeps the address from being a source",
+        longdesc: &[
+            "IPv6 only. When true (the default, as in IPaddr2 since 4.15), start adds an \
+             entry for the address to the kernel's address label table (ip addrlabel, the \
+             policy table of RFC 6724) with the label lvs_ipv6_addrlabel_value, and stop \
+             removes it. Source address selection then prefers an address whose label \
+             matches the destination's, so the floating address is not picked as the \
+             source of connections this node opens itself: such connections would break \
+             when the address moves away, and LVS direct-routing health checks to real \
+             servers that hold the address on loopback would never get an answer.",
+            "For an IPv4 address the parameter is accepted and does nothing, as in IPaddr2 \
+             4.15.1.",
+            "Migration: IPaddr2 4.12 (Debian 12) and earlier floatip releases defaulted to \
+             false. Set lvs_ipv6_addrlabel=false to keep that behaviour.",
+        ],
+        help: "IPv6: label the address so this node does not use it as a source",
+        ..BASE
+    },
+    ParamSpec {
+        name: "lvs_ipv6_addrlabel_value",
+        kind: Integer,
+        default: Some("99"),
+        shortdesc: "IPv6 address label value",
+        longdesc: &[
+            "The label that lvs_ipv6_addrlabel gives the address, a whole number from 0 to \
+             4294967294 (the kernel reserves 4294967295). Choose a label that the policy table (ip addrlabel list) does not \
+             use otherwise; the default, 99, is IPaddr2's. Default: 99.",
+        ],
+        help: "the label lvs_ipv6_addrlabel uses",
+        ..BASE
+    },
+    ParamSpec {
+        name: "mac",
+        shortdesc: "CLUSTERIP MAC address (not supported)",
+        longdesc: &[
+            "In IPaddr2 this is the multicast MAC address for a CLUSTERIP (iptables-based \
+             load-sharing) clone. FloatIP does not support CLUSTERIP, so any value is \
+             rejected; leave this parameter unset. For a MAC address that moves with the \
+             floating address, see vmac.",
+        ],
+        help: "CLUSTERIP MAC; not supported",
+        ..BASE
+    },
+    ParamSpec {
+        name: "clusterip_hash",
+        default: Some("sourceip-sourceport"),
+        shortdesc: "CLUSTERIP hash mode (not supported)",
+        longdesc: &[
+            "In IPaddr2 this selects the hashing mode used to share a CLUSTERIP address \
+             between clone instances. FloatIP does not support CLUSTERIP: its default \
+             value, sourceip-sourceport, is accepted and ignored (it changes nothing \
+             outside CLUSTERIP mode, so a migrated configuration may keep it), and any \
+             other value is rejected.",
+        ],
+        help: "CLUSTERIP hash; not supported",
+        ..BASE
+    },
+    ParamSpec {
+        name: "unique_clone_address",
+        kind: Boolean,
+        default: Some("false"),
+        shortdesc: "Per-clone unique address (not supported)",
+        longdesc: &[
+            "In IPaddr2, when true, each instance of a globally unique clone adds its clone \
+             number to ip and so gets an address of its own. FloatIP does not support this: \
+             false (the default) is accepted, true is rejected. Cloning the resource with \
+             clone-max above 1 is rejected as well.",
+        ],
+        help: "not supported; true is rejected",
+        ..BASE
+    },
+    ParamSpec {
+        name: "arp_interval",
+        kind: Integer,
+        default: Some("200"),
+        reloadable: true,
+        shortdesc: "Milliseconds between announcement rounds",
+        longdesc: &[
+            "Time between two announcement rounds, in milliseconds. Allowed range 1 to \
+             60000. Default: 200.",
+        ],
+        help: "milliseconds between announcement rounds",
+        ..BASE
+    },
+    ParamSpec {
+        name: "arp_count",
+        kind: Integer,
+        default: Some("5"),
+        reloadable: true,
+        shortdesc: "Announcement rounds after start",
+        longdesc: &[
+            "Number of announcement rounds sent after the address has been added by start. \
+             Allowed range 1 to 1000. Default: 5.",
+            "For an IPv4 address each round is two broadcast frames from the interface's \
+             MAC: an ARP request and an ARP reply, both with sender IP and target IP equal \
+             to ip (stacks and switches differ in which form they learn from). For an IPv6 \
+             address each round is one unsolicited Neighbor Advertisement for ip sent to \
+             the all-nodes group ff02::1 with the Override flag set, so that neighbours \
+             replace any cached entry.",
+            "The frames are built and sent by the agent itself; see arp_bg for how the \
+             rounds are spread over time and arp_repeat_delay for a second burst.",
+        ],
+        help: "announcement rounds after start",
+        ..BASE
+    },
+    ParamSpec {
+        name: "arp_count_refresh",
+        kind: Integer,
+        default: Some("0"),
+        reloadable: true,
+        shortdesc: "Announcement rounds on each recurring monitor",
+        longdesc: &[
+            "Number of announcement rounds (of the kind described under arp_count) sent \
+             during every recurring monitor, for IPv4 and IPv6 addresses alike. This helps \
+             neighbours whose caches still point to another node, for example after a \
+             network split. Allowed range 0 to 1000. Default: 0, recurring monitors send \
+             nothing. Probes never send.",
+        ],
+        help: "announcement rounds on each recurring monitor",
+        ..BASE
+    },
+    ParamSpec {
+        name: "arp_bg",
+        kind: Boolean,
+        default: Some("true"),
+        reloadable: true,
+        shortdesc: "Send later announcement rounds in the background",
+        longdesc: &[
+            "When true, start sends the first announcement round itself, before it \
+             returns, and leaves the remaining arp_count - 1 rounds to a detached \
+             background process, so start does not wait arp_count times arp_interval. \
+             Before each round that process checks again that the address is still \
+             present on the interface and ends if it is not. stop ends the background \
+             process before it removes the address.",
+            "When false, start sends the whole burst before returning, so arp_count times \
+             arp_interval must fit within the start timeout with a margin; validate-all and \
+             start refuse a burst that cannot.",
+            "Default: true, for IPv6 as well (IPaddr2 defaults to false for IPv6).",
+        ],
+        help: "send rounds after the first in the background",
+        ..BASE
+    },
+    ParamSpec {
+        name: "arp_sender",
+        reloadable: true,
+        shortdesc: "External ARP sender (ignored)",
+        longdesc: &[
+            "In IPaddr2 this chooses the external program that sends the announcements \
+             (such as send_arp or arping). FloatIP always sends them itself, so any value \
+             is accepted, logged as ignored, and has no effect.",
+        ],
+        help: "ignored: floatip sends in-process",
+        ..BASE
+    },
+    ParamSpec {
+        name: "send_arp_opts",
+        reloadable: true,
+        shortdesc: "Options for the external ARP sender (ignored)",
+        longdesc: &[
+            "In IPaddr2 these are extra command-line options for the external ARP sender. \
+             FloatIP has no external sender, so any value is accepted, logged as ignored, \
+             and has no effect.",
+        ],
+        help: "ignored: floatip sends in-process",
+        ..BASE
+    },
+    ParamSpec {
+        name: "flush_routes",
+        kind: Boolean,
+        default: Some("false"),
+        shortdesc: "Flush the route cache on stop (no-op)",
+        longdesc: &[
+            "Accepted for compatibility with IPaddr2, which flushes the kernel's routing \
+             cache on stop when this is true. Current kernels have no such cache (the IPv4 \
+             route cache was removed in Linux 3.6), so in FloatIP this parameter does \
+             nothing whatever its value; true is logged as ignored.",
+        ],
+        help: "accepted; a no-op",
+        ..BASE
+    },
+    ParamSpec {
+        name: "run_arping",
+        kind: Boolean,
+        default: Some("false"),
+        shortdesc: "Probe for another owner before start",
+        longdesc: &[
+            "When true, start first probes the link for another machine already using the \
+             address, before adding it: ARP probes with sender address 0.0.0.0 for IPv4 \
+             (RFC 5227), Neighbor Solicitations from the unspecified address for IPv6 (RFC \
+             4862), sent in-process rather than with arping. If another MAC answers, or \
+             probes for the same address at the same time, start fails with a reason that \
+             names that MAC and the address is not added. A probe that cannot be sent is \
+             reported as such, never as \"nobody answered\". The probe listens for \
+             arp_probe_wait milliseconds. Default: false, as in IPaddr2 (whose check runs \
+             arping and covers IPv4 only).",
+        ],
+        help: "probe for another owner before adding the address",
+        ..BASE
+    },
+    ParamSpec {
+        name: "arp_probe_wait",
+        kind: Integer,
+        default: Some("300"),
+        reloadable: true,
+        upstream: FLOATIP_ONLY,
+        shortdesc: "Probe listening time in milliseconds",
+        longdesc: &[
+            "How long, in milliseconds, a duplicate-address probe listens for another owner \
+             (10 to 10000): the probe of run_arping before start, and the probe of a \
+             monitor at OCF_CHECK_LEVEL 10. Two probes are sent, the second a third of the \
+             way in. FloatIP-specific; IPaddr2 has no such parameter. Default: 300.",
+        ],
+        help: "milliseconds to listen for another owner when probing",
+        ..BASE
+    },
+    ParamSpec {
+        name: "nodad",
+        kind: Boolean,
+        default: Some("false"),
+        shortdesc: "Skip IPv6 Duplicate Address Detection",
+        longdesc: &[
+            "IPv6 only. When true, the address is added with Duplicate Address Detection \
+             disabled: it is usable at once and the announcements start immediately.",
+            "When false (the default), the kernel runs DAD and the address stays tentative \
+             until it finishes; start waits for DAD to complete within its timeout before \
+             announcing the address, and fails (removing the address) if DAD reports that \
+             the address is already in use on the link.",
+        ],
+        help: "IPv6: skip duplicate address detection",
+        ..BASE
+    },
+    ParamSpec {
+        name: "noprefixroute",
+        kind: Boolean,
+        default: Some("false"),
+        shortdesc: "Do not create the prefix route",
+        longdesc: &[
+            "When true, the kernel does not create the prefix route that normally comes \
+             with an address (the route to the address's subnet through nic). Traffic to \
+             other hosts of that subnet then follows whatever routes already exist. \
+             Default: false, the prefix route is created.",
+        ],
+        help: "do not add the prefix route",
+        ..BASE
+    },
+    ParamSpec {
+        name: "preferred_lft",
+        default: Some("forever"),
+        shortdesc: "Preferred lifetime (forever or seconds)",
+        longdesc: &[
+            "Preferred lifetime of the address: the word forever, or a whole number of \
+             seconds. The value 0 makes the address deprecated from the start, so the \
+             kernel does not pick it as the source address for new outgoing connections, \
+             while it still accepts traffic sent to it. Default: forever. An empty value is \
+             rejected.",
+        ],
+        help: "preferred lifetime: forever or seconds",
+        ..BASE
+    },
+    ParamSpec {
+        name: "network_namespace",
+        unset: "the agent's own",
+        unique_group: ADDRESS_GROUP,
+        shortdesc: "Network namespace name",
+        longdesc: &[
+            "Name of a network namespace, as created by ip netns add, in which all work is \
+             done: the interface, the route lookup, the address and the announcements all \
+             belong to the namespace found at /var/run/netns/NAME. The name must not \
+             contain a slash and must not be . or .. . When empty, the agent works in the \
+             namespace it was started in.",
+            "A missing namespace makes start fail with OCF_ERR_INSTALLED, monitor report \
+             the resource as not running, and stop succeed. The same address may be \
+             managed by two resources in two different namespaces (ip and \
+             network_namespace form one unique group).",
+        ],
+        help: "network namespace under /var/run/netns",
+        ..BASE
+    },
+    ParamSpec {
+        name: "check_link_status",
+        kind: Boolean,
+        default: Some("true"),
+        upstream: "IPaddr2 4.17",
+        shortdesc: "Require link up with carrier on nic",
+        longdesc: &[
+            "When true (the default), start refuses to add the address unless nic is up and \
+             has carrier, and every monitor checks the same. If the link goes down while \
+             the address is present (and, with standby adapters, no usable adapter is \
+             left), monitor fails with the reason \"link down on NIC\", so that Pacemaker \
+             recovers the resource, possibly on another node. Set it to false for \
+             interfaces that do not report carrier reliably; the address is then managed \
+             regardless of link state.",
+        ],
+        help: "require the nic up with carrier",
+        ..BASE
+    },
+    ParamSpec {
+        name: "link_watch",
+        kind: Boolean,
+        default: Some("false"),
+        reloadable: true,
+        upstream: FLOATIP_ONLY,
+        shortdesc: "Tell Pacemaker at once when the link is lost",
+        longdesc: &[
+            "When true, the background process watches the adapter holding the address. \
+             When that adapter loses carrier or is removed, and no usable standby adapter \
+             is left (see nic), it tells Pacemaker at once, with crm_resource --fail for \
+             this resource on this node, instead of leaving the discovery to the next \
+             monitor. Pacemaker then recovers the resource as after a failed monitor, \
+             typically on another node, so a cut cable costs milliseconds rather than a \
+             monitor interval. Default: false, a lost link is found by the next monitor \
+             (see check_link_status).",
+        ],
+        help: "tell Pacemaker at once when no listed adapter has carrier",
+        ..BASE
+    },
+    ParamSpec {
+        name: "failback_delay",
+        kind: Integer,
+        default: Some("2000"),
+        reloadable: true,
+        upstream: FLOATIP_ONLY,
+        shortdesc: "Milliseconds a preferred adapter keeps carrier before the address moves back",
+        longdesc: &[
+            "With standby adapters (nic=eth0,eth1) the address moves to a standby adapter \
+             at once when the active adapter loses carrier. It moves back to a more \
+             preferred adapter only after that adapter has kept carrier for this many \
+             milliseconds, a hold-down against a flapping link. Allowed range 0 to 3600000; \
+             0 moves back as soon as carrier returns. Default: 2000. Without standby \
+             adapters it has no effect.",
+        ],
+        help: "milliseconds a preferred adapter keeps carrier before the address moves back",
+        ..BASE
+    },
+    ParamSpec {
+        name: "conflict_defend",
+        kind: Boolean,
+        default: Some("true"),
+        reloadable: true,
+        upstream: FLOATIP_ONLY,
+        shortdesc: "Re-announce when another machine claims the address",
+        longdesc: &[
+            "When true (the default), floatip defends the address when another machine \
+             claims it while this node holds it (for example a failed owner whose kernel \
+             still answers ARP): a monitor at OCF_CHECK_LEVEL 10 that hears another MAC \
+             answer its probe announces the address again at once (a short burst), and the \
+             background process, while it runs, listens for other MACs announcing or \
+             answering for the address and announces again at once, at most once every 10 \
+             seconds (RFC 5227 section 2.4). Conflicts are logged with both MACs and shown \
+             by floatip status.",
+            "Either way such a monitor returns OCF_DEGRADED (190) with the other MAC in the \
+             reason rather than failing: the address is still here, and moving it would \
+             not silence the other machine. FloatIP-specific.",
+        ],
+        help: "re-announce when another machine claims the address",
+        ..BASE
+    },
+    ParamSpec {
+        name: "arp_refresh_interval",
+        kind: Integer,
+        default: Some("0"),
+        reloadable: true,
+        upstream: FLOATIP_ONLY,
+        shortdesc: "Seconds between background refreshes (0: off)",
+        longdesc: &[
+            "Seconds between refresh rounds sent by the background process for as long as \
+             the resource runs (0, the default, turns it off; at most 3600). A refresh \
+             round is the broadcast announcement plus a unicast answer to every neighbour \
+             this node knows on the link (an ARP reply for IPv4, a solicited Neighbor \
+             Advertisement for IPv6), which Linux treats as confirmation: the neighbours' \
+             entries stay REACHABLE and they never need to ask again. Keep it below the \
+             neighbours' reachable time (15 to 45 seconds on Linux by default). While it \
+             runs the process also defends the address (see conflict_defend). A recurring \
+             monitor restarts the process if it has died. FloatIP-specific; independent of \
+             arp_count_refresh, which sends rounds on each recurring monitor.",
+        ],
+        help: "seconds between background refreshes (0: off)",
+        ..BASE
+    },
+    ParamSpec {
+        name: "arp_repeat_delay",
+        kind: Integer,
+        default: Some("0"),
+        reloadable: true,
+        upstream: FLOATIP_ONLY,
+        shortdesc: "Seconds after which the announcement burst is sent again (0: off)",
+        longdesc: &[
+            "Send the announcement burst (arp_count rounds, arp_interval apart) a second \
+             time this many seconds after the first, after start and after every move \
+             between standby adapters. This reaches neighbours behind switch ports that \
+             were not yet forwarding at the first burst, for example while spanning tree \
+             still holds a port that just came up in its listening and learning states. \
+             Allowed range 0 to 3600. Default: 0, one burst only. Like keepalived's \
+             vrrp_garp_master_delay.",
+        ],
+        help: "seconds after a burst to send it again (0: off)",
+        ..BASE
+    },
+    ParamSpec {
+        name: "vmac",
+        upstream: FLOATIP_ONLY,
+        shortdesc: "Virtual MAC that moves with the address (auto or a MAC)",
+        longdesc: &[
+            "A virtual MAC address that moves with the floating address, so clients never \
+             need to update their neighbour caches: auto (a locally administered MAC \
+             derived from ip, the same on every node) or an explicit unicast MAC such as \
+             02:00:5e:00:01:32. start creates a macvlan interface on nic named fip \
+             followed by eight hex digits derived from ip, with that MAC, puts the address \
+             on it and announces from it; the announcements also teach the switches the \
+             MAC's new port. stop removes the address and the interface. For IPv4 the \
+             lower interface's arp_ignore is set to 1 so that only the virtual interface \
+             answers ARP for the address. FloatIP-specific.",
+        ],
+        help: "virtual MAC that moves with the address: auto or a MAC",
+        ..BASE
+    },
+];
+
+pub fn find_spec(name: &str) -> Option<&'static ParamSpec> {
+    PARAMETERS.iter().find(|p| p.name == name)
+}
+
+/// The reloadable parameters, in table order.
+pub fn reloadable_names() -> Vec<&'static str> {
+    PARAMETERS
+        .iter()
+        .filter(|p| p.reloadable)
+        .map(|p| p.name)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_entry_is_complete() {
+        for p in PARAMETERS {
+            assert!(!p.name.is_empty(), "an entry without a name");
+            assert!(!p.shortdesc.is_empty(), "{}: no shortdesc", p.name);
+            assert!(!p.longdesc.is_empty(), "{}: no longdesc", p.name);
+            assert!(!p.help.is_empty(), "{}: no help", p.name);
+            assert!(!p.upstream.is_empty(), "{}: no upstream note", p.name);
+            assert!(
+                p.default.is_none() || p.unset.is_empty(),
+                "{}: a default and an unset text",
+                p.name
+            );
+            assert_eq!(
+                p.required,
+                p.unset == "(required)",
+                "{}: a required parameter's unset text is (required)",
+                p.name
+            );
+        }
+    }
+
+    #[test]
+    fn booleans_and_integers_have_defaults_of_their_type() {
+        for p in PARAMETERS {
+            match (p.kind, p.default) {
+                (Kind::Boolean, Some(d)) => assert!(d == "true" || d == "false", "{}", p.name),
+                (Kind::Integer, Some(d)) => assert!(d.parse::<u64>().is_ok(), "{}", p.name),
+                (Kind::String, _) => {}
+                (_, None) => panic!("{}: a boolean or integer without a default", p.name),
+            }
+        }
+    }
+
+    /// The word marks reloadable parameters in the man page, so prose must not use it.
+    #[test]
+    fn prose_leaves_the_word_reloadable_to_the_marks() {
+        for p in PARAMETERS {
+            for text in p.longdesc.iter().chain([&p.shortdesc, &p.help]) {
+                assert!(!text.contains("reloadable"), "{}: {text}", p.name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_address_group_is_ip_and_network_namespace() {
+        let group: Vec<&str> = PARAMETERS
+            .iter()
+            .filter(|p| p.unique_group == ADDRESS_GROUP)
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(group, ["ip", "network_namespace"]);
+    }
+
+    #[test]
+    fn the_reloadable_set_is_the_announcement_and_watch_settings() {
+        assert_eq!(
+            reloadable_names(),
+            [
+                "arp_interval",
+                "arp_count",
+                "arp_count_refresh",
+                "arp_bg",
+                "arp_sender",
+                "send_arp_opts",
+                "arp_probe_wait",
+                "link_watch",
+                "failback_delay",
+                "conflict_defend",
+                "arp_refresh_interval",
+                "arp_repeat_delay",
+            ]
+        );
+    }
+}
