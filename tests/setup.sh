@@ -8,6 +8,7 @@ packages=(
   libxml2-utils                                     # xmllint for the meta-data checks
   resource-agents                                   # IPaddr2 (reference), ocft, ocf-tester, DTD
   pacemaker corosync crmsh                          # real clusters in tests/cluster
+  pcs                                               # the pcs scenario (its pcsd is never started)
   dpkg-dev lintian rpm man-db groff-base            # packaging checks
   python3
 )

@@ -179,16 +179,27 @@ lab_crm() {
       return "${PIPESTATUS[0]}"; }
 }
 
+# lab_pcs LAB NODE ARGS... : pcs on NODE.  Only commands that work on the local CIB and
+# pacemaker tools are meant (resource, constraint, status); pcsd is not running in a lab,
+# so `pcs cluster setup/auth/start`, `pcs host auth` and the PCSD part of `pcs status --full`
+# are out (pcs runs crm_resource, cibadmin and crm_mon underneath, like crmsh).
+lab_pcs() {
+    local lab=$1 node=$2; shift 2
+    lab_exec "$lab" "$node" pcs "$@"
+}
+
 lab_nodes() { local n i; n=$(lab__nodes_n "$1") || return 1; for ((i=1;i<=n;i++)); do echo "node$i"; done; }
 lab_node_ip()  { echo "$LAB_NET4.1$(lab__idx "$2")"; }
 lab_node_ip6() { echo "$LAB_NET6::1$(lab__idx "$2")"; }
 lab_node_mac() { echo "$LAB_MAC_PREFIX:0$(lab__idx "$2")"; }
 lab_client_mac() { echo "$LAB_MAC_PREFIX:fe"; }
+lab_zombie_mac() { echo "$LAB_MAC_PREFIX:ee"; }
 # node name owning MAC (or "client"/"unknown")
 lab_mac_owner() {
     local lab=$1 mac=${2,,} n
     for n in $(lab_nodes "$lab"); do [[ $mac == "$(lab_node_mac "$lab" "$n")" ]] && { echo "$n"; return 0; }; done
     [[ $mac == "$(lab_client_mac)" ]] && { echo client; return 0; }
+    [[ $mac == "$(lab_zombie_mac)" ]] && { echo zombie; return 0; }
     echo unknown
 }
 
@@ -643,6 +654,47 @@ lab_stop_node() {
     lab__log "stopped $node (graceful)"
 }
 
+# lab_zombie_add LAB ADDR : another machine on the segment that holds ADDR (a failed owner
+# whose kernel still answers ARP, a proxy-ARP router...): a namespace "<lab>-zombie" with
+# its own port on the bridge, MAC $(lab_zombie_mac), and ADDR as its only address (/24 or
+# /64, no DAD).  Its kernel answers ARP requests and probes for ADDR and Neighbor
+# Solicitations; it sends nothing by itself (see lab_zombie_claim).  lab_down removes it
+# with the lab's other namespaces.
+lab_zombie_add() {
+    local lab=$1 addr=$2 z=$1-zombie
+    lab__check_name "$lab" || return 2
+    [[ -e /run/netns/$z ]] && { lab__err "lab $lab already has a zombie"; return 1; }
+    ip netns add "$z" || return 1
+    { ip -n "$lab-sw" link add pz type veth peer name eth0 netns "$z" \
+        && ip -n "$lab-sw" link set pz master br0 up \
+        && ip -n "$z" link set lo up \
+        && ip -n "$z" link set eth0 address "$(lab_zombie_mac)" \
+        && ip -n "$z" link set eth0 up \
+        && if [[ $addr == *:* ]]; then ip -n "$z" addr add "$addr/64" dev eth0 nodad
+           else ip -n "$z" addr add "$addr/24" dev eth0; fi
+    } || { lab__err "zombie for $addr: setup failed"; lab_zombie_del "$lab"; return 1; }
+    lab__log "zombie $(lab_zombie_mac) holds $addr"
+}
+# lab_zombie_claim LAB : the zombie talks to the client once (a ping from its only address),
+# so the client's ARP entry for that address takes the zombie's MAC (an ARP request updates
+# the sender's existing entry whatever arp_accept says) -- as a stale owner's traffic would.
+lab_zombie_claim() {
+    lab_zombie "$1" ping -n -c 1 -W 2 "$LAB_NET4.254" >/dev/null
+}
+lab_zombie() {   # LAB CMD... : run CMD in the zombie's network namespace
+    local lab=$1; shift
+    [[ -e /run/netns/$lab-zombie ]] || { lab__err "lab $lab has no zombie"; return 2; }
+    nsenter --net="/run/netns/$lab-zombie" -- "$@"
+}
+lab_zombie_del() {
+    local lab=$1 z=$1-zombie
+    lab__check_name "$lab" || return 2
+    [[ -e /run/netns/$z ]] || return 0
+    lab__kill_netns "$(lab__ns_ino "/run/netns/$z")"
+    ip -n "$lab-sw" link del pz 2>/dev/null   # also removes the zombie's end
+    ip netns del "$z" && lab__log "zombie removed"
+}
+
 # ----------------------------------------------------------------- client
 # lab_neigh LAB IP : the client's neighbour entry for IP ("IP dev eth0 lladdr MAC STATE")
 lab_neigh() { lab_client "$1" ip neigh show "$2" dev eth0; }
@@ -841,6 +893,7 @@ usage: lab.sh COMMAND ...
   down LAB                     kill all its processes, delete namespaces and state
   exec LAB NODE CMD...         run CMD in NODE's net+mnt+uts namespaces (NODE: node1 or 1)
   crm LAB NODE ARGS...         crmsh on NODE (plain output)
+  pcs LAB NODE ARGS...         pcs on NODE (no pcsd: resource/constraint/status commands)
   client LAB CMD...            run CMD in the client's network namespace
   wait-dc LAB [TIMEOUT_S]      until a DC exists and all powered nodes are online
   status LAB [NODE]            crm_mon -1 -r
@@ -856,6 +909,11 @@ usage: lab.sh COMMAND ...
                                client pings IP every 10 ms in the background
   pinger-stop LAB              stop it; prints sent= received= lost= dup= max_gap_ms=
   neigh LAB IP                 the client's neighbour entry for IP
+  zombie LAB ADDR / unzombie LAB
+                               another machine on the bridge that holds ADDR and answers
+                               ARP / NS for it (MAC 02:f1:00:00:00:ee) / remove it
+  zombie-claim LAB             the zombie pings the client once: the client's entry for
+                               its address takes the zombie's MAC
   where LAB RSC                node(s) running RSC
   addr-nodes LAB ADDR          node(s) carrying ADDR
   pids LAB                     recorded PIDs and whether they are alive
@@ -881,6 +939,10 @@ lab_main() {
         down)        lab_down "$@" ;;
         exec)        lab_exec "$@" ;;
         crm)         lab_crm "$@" ;;
+        pcs)         lab_pcs "$@" ;;
+        zombie)      lab_zombie_add "$@" ;;
+        unzombie)    lab_zombie_del "$@" ;;
+        zombie-claim) lab_zombie_claim "$@" ;;
         client)      lab_client "$@" ;;
         wait-dc)     lab_wait_dc "$@" && echo "DC elected, all nodes online" ;;
         status)      lab_crm_mon "$@" ;;

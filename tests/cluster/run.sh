@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The real-cluster part of `make test` (as root, after tests/packaging.sh installed the
 # floatip package): runs tests/cluster/test_floatip.sh, which configures ocf:floatip:FloatIP
-# with crmsh in namespace-based Pacemaker clusters (tests/cluster/lab.sh).
+# with crmsh, and tests/cluster/test_floatip_pcs.sh, which drives it with pcs, in
+# namespace-based Pacemaker clusters (tests/cluster/lab.sh).
 #
 #   bash tests/cluster/run.sh
+#   CLUSTER_PCS=0 bash tests/cluster/run.sh     # without the pcs scenario (-2 min 30 s)
 #   CLUSTER_SMOKE=1 bash tests/cluster/run.sh   # also the lab's own IPaddr2 smoke test (+70 s)
 #
 # Output: each test's lines, then "N passed, M failed" summed over what ran.
@@ -14,7 +16,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 fail_early() { echo "tests/cluster/run.sh: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
 [[ $(id -u) == 0 ]] || fail_early "must run as root (network namespaces, pacemaker)"
-for tool in corosync pacemakerd crm crm_mon cibadmin ip ping nsenter unshare python3; do
+tools=(corosync pacemakerd crm crm_mon cibadmin ip ping nsenter unshare python3 xmllint)
+[[ ${CLUSTER_PCS:-1} == 1 ]] && tools+=(pcs)
+for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null 2>&1 || fail_early "$tool not found (run tests/setup.sh)"
 done
 if [[ -z ${LAB_AGENT_OVERRIDE:-} && ! -x /usr/lib/ocf/resource.d/floatip/FloatIP ]]; then
@@ -41,6 +45,9 @@ run() {   # name script [env...]
 }
 
 run "FloatIP in real Pacemaker clusters (test_floatip.sh)" test_floatip.sh
+if [[ ${CLUSTER_PCS:-1} == 1 ]]; then
+    run "FloatIP driven by pcs (test_floatip_pcs.sh)" test_floatip_pcs.sh
+fi
 if [[ ${CLUSTER_SMOKE:-0} == 1 ]]; then
     run "lab smoke test with IPaddr2 (test_ipaddr2_smoke.sh)" test_ipaddr2_smoke.sh
 fi

@@ -8,7 +8,8 @@
 #
 # 2-node lab: crm ra info, start, crm resource move, crm node standby, stop without a late
 # announcement, a group with a Dummy service, IPv6 moves (with and without DAD), a link cut
-# of the owner (check_link_status), a bad parameter.
+# of the owner (check_link_status), a bad parameter, another machine answering for a VIP
+# with a deep monitor (OCF_CHECK_LEVEL=10): OCF_DEGRADED in crm_mon, no recovery.
 # 3-node lab: link cut of the owner (no quorum: it gives the VIP up), power-off of the owner.
 #
 # Environment (optional): SCENARIOS ("two three"), LOG_DIR (/tmp/floatip-lab-logs: logs of a
@@ -23,6 +24,8 @@ REPO=$(cd "$HERE/../.." && pwd)
 source "$HERE/lab.sh"
 # shellcheck source=test_floatip_lib.sh
 source "$HERE/test_floatip_lib.sh"
+# shellcheck source=checks.sh
+source "$HERE/checks.sh"
 
 SCENARIOS=${SCENARIOS:-"two three"}
 LOG_DIR=${LOG_DIR:-/tmp/floatip-lab-logs}
@@ -32,115 +35,11 @@ OPS="op monitor interval=$MONITOR_INTERVAL timeout=20s"
 VIP4=198.51.100.100
 VIP6=2001:db8:100::100
 GVIP=198.51.100.101
+DVIP=198.51.100.102
+DEEP_INTERVAL=5   # s, the OCF_CHECK_LEVEL=10 monitor of the degraded case
 BAD_IP=300.1.1.1
 RSC_T=60      # s, for a resource to reach a state
 NEIGH_T=15    # s, for the client's neighbour entry to follow
-
-PASS=0 FAIL=0 FAILED=() FIGURES=()
-ok()     { PASS=$((PASS+1)); echo "ok   - $*"; }
-bad()    { FAIL=$((FAIL+1)); FAILED+=("$*"); echo "FAIL - $*"; }
-check()  { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; return 1; fi; }
-figure() { FIGURES+=("$*"); echo "     # $*"; }
-equals() { [[ $1 == "$2" ]] || { echo "     got '$1', expected '$2'" >&2; return 1; }; }
-section() { echo; echo "--- $*"; }
-
-on_exit() {
-    local rc=$?
-    trap - EXIT INT TERM HUP
-    fip_cap_stop
-    lab_down_mine || true
-    exit $rc
-}
-trap on_exit EXIT
-trap 'echo "interrupted" >&2; exit 130' INT TERM HUP
-
-# --------------------------------------------------------------- small assertions
-other_node() { local max i; max=$(lab__nodes_n "$1"); i=$(lab__idx "$2"); echo "node$(( i % max + 1 ))"; }
-crm_mon_has() {   # lab from regex : crm_mon -1 as FROM sees it matches REGEX (extended)
-    local out
-    out=$(lab_crm_mon "$1" "$2" 2>&1)
-    grep -Eq -- "$3" <<<"$out" && return 0
-    echo "     crm_mon -1 on $2 does not match /$3/:" >&2; sed 's/^/       | /' <<<"$out" >&2
-    return 1
-}
-wait_crm_mon_has() {   # lab from regex timeout_s
-    local end=$(( $(lab__now_ms) + $4 * 1000 ))
-    until lab_crm_mon "$1" "$2" 2>/dev/null | grep -Eq -- "$3"; do
-        (( $(lab__now_ms) > end )) && { crm_mon_has "$1" "$2" "$3"; return 1; }
-        sleep 0.3
-    done
-}
-started_line() { echo "$1[[:space:]]+\\($FIP_AGENT\\):[[:space:]]+Started $2"; }
-has_addr() { lab_exec "$1" "$2" ip -o addr show 2>/dev/null | awk -v a="${3,,}" '{ split($4,p,"/"); if (tolower(p[1])==a) f=1 } END { exit !f }'; }
-wait_addr_gone() {   # lab node addr timeout_s
-    local end=$(( $(lab__now_ms) + $4 * 1000 ))
-    while has_addr "$1" "$2" "$3"; do
-        (( $(lab__now_ms) > end )) && { echo "     $3 still on $2 after $4 s" >&2; return 1; }
-        sleep 0.1
-    done
-}
-wait_addr_nodes() {   # lab addr expected timeout_s : lab_addr_nodes becomes EXPECTED
-    local end=$(( $(lab__now_ms) + $4 * 1000 )) cur
-    while :; do
-        cur=$(lab_addr_nodes "$1" "$2")
-        [[ $cur == "$3" ]] && return 0
-        (( $(lab__now_ms) > end )) && { echo "     $2 is on '$cur', expected '$3' (after $4 s)" >&2; return 1; }
-        sleep 0.1
-    done
-}
-no_stray_anywhere() {   # lab [allowed...] : no node has a global address besides its static ones
-    local lab=$1 n s out=""; shift
-    for n in $(lab_nodes "$lab"); do
-        s=$(fip_stray_addrs "$lab" "$n" "$@")
-        [[ -n $s ]] && out+=" $n: $s;"
-    done
-    [[ -z $out ]] || { echo "     stray addresses:$out" >&2; return 1; }
-}
-all_online() {   # lab from count : FROM sees COUNT nodes online and none unclean
-    local out n
-    out=$(lab_crm_mon "$1" "$2" 2>&1)
-    grep -qi 'unclean' <<<"$out" && { echo "     a node is UNCLEAN:" >&2; sed 's/^/       | /' <<<"$out" >&2; return 1; }
-    n=$(lab_crm_mon_xml "$1" "$2" 2>/dev/null | grep -c '<node name="[^"]*"[^>]*online="true"')
-    equals "$n" "$3"
-}
-# the pacemaker log of NODE, from line FROM on, has "Result of start operation" for A before B
-started_in_order() {   # lab node from_line a b
-    local log=$LAB_ROOT/$1/nodes/$2/log/pacemaker/pacemaker.log order
-    order=$(tail -n +"$3" "$log" | grep -oE "Result of start operation for ($4|$5) on $2: ok" \
-        | awk '{print $6}' | xargs)
-    equals "$order" "$4 $5"
-}
-crm_quiet() { lab_crm "$@" >/dev/null; }   # crm's chatter on stdout dropped, errors kept
-log_lines() { wc -l < "$LAB_ROOT/$1/nodes/$2/log/pacemaker/pacemaker.log"; }
-log_has() { grep -Fq -- "$3" "$LAB_ROOT/$1/nodes/$2/log/pacemaker/pacemaker.log" || { echo "     not in $2's pacemaker.log: $3" >&2; return 1; }; }
-is_true() { "$@"; }
-gt_zero() { (( ${1:-0} > 0 )) || { echo "     got $1, expected > 0" >&2; return 1; }; }
-gap_sane() {   # stats : a longest gap was measured and is below 60 s
-    local g; g=$(fip_stat max_gap_ms "$1")
-    [[ -n $g ]] && (( g < 60000 )) || { echo "     longest gap '$g' ms" >&2; return 1; }
-}
-switch_figure() {   # label
-    figure "$1: $(fip_stat lost "$SW_STATS") pings lost, longest gap $(fip_stat max_gap_ms "$SW_STATS") ms, command->Started ${SW_MS:-?} ms, first announcement +${SW_FIRST_ANN_MS:-?} ms, ${SW_ANN:-?} announcement frames"
-}
-
-# tear the lab down and prove nothing of it survives (as test_ipaddr2_smoke.sh does)
-teardown_and_verify() {
-    local lab=$1 f0=$2 ns_inos=() pids=() f ns p leftover="" ino
-    (( FAIL > f0 )) && lab_collect_logs "$lab" "$LOG_DIR/$lab"
-    for ns in $(ip netns list | awk -v p="$lab-" 'index($1,p)==1 {print $1}'); do
-        ns_inos+=("$(lab__ns_ino "/run/netns/$ns")")
-    done
-    for f in "$LAB_ROOT/$lab"/pids/*; do [[ -s $f ]] && pids+=("$(cat "$f")"); done
-    for ino in "${ns_inos[@]}"; do
-        for p in $(lab__netns_pids "$ino"); do pids+=("$(lab__pid_stamp "$p")"); done
-    done
-    check "$lab: lab_down succeeds" lab_down "$lab"
-    check "$lab: no namespace left" is_true test -z "$(ip netns list | grep "^$lab-")"
-    for p in "${pids[@]}"; do
-        [[ -n $p && $(lab__pid_stamp "${p%% *}" 2>/dev/null) == "$p" ]] && leftover+=" ${p%% *}"
-    done
-    check "$lab: none of its ${#pids[@]} processes survives" equals "$leftover" ""
-}
 
 # --------------------------------------------------------------- 2-node scenarios
 t_ra_info() {
@@ -366,6 +265,28 @@ t_bad_param() {
     lab_settle "$lab" 60
 }
 
+# a deep monitor hears another machine answer for the address: degraded, not failed
+t_degraded_crm() {
+    local lab=$1 n t0
+    t0=$(lab__now_ms)
+    section "primitive dvip with a deep monitor (OCF_CHECK_LEVEL=10 every ${DEEP_INTERVAL}s)"
+    echo "     \$ crm configure primitive dvip $FIP_AGENT params ip=$DVIP cidr_netmask=24 $OPS op monitor interval=${DEEP_INTERVAL}s timeout=20s OCF_CHECK_LEVEL=10"
+    # shellcheck disable=SC2086
+    check "crm configure primitive dvip ... op monitor interval=${DEEP_INTERVAL}s OCF_CHECK_LEVEL=10" \
+        crm_quiet "$lab" node1 configure primitive dvip "$FIP_AGENT" params ip="$DVIP" cidr_netmask=24 \
+        $OPS op monitor interval="${DEEP_INTERVAL}s" timeout=20s OCF_CHECK_LEVEL=10
+    n=$(lab_wait_rsc "$lab" dvip any "$RSC_T") && ok "dvip Started on $n" || { bad "dvip Started"; return 1; }
+    check "the CIB has dvip's ${DEEP_INTERVAL}s monitor with OCF_CHECK_LEVEL=10" equals \
+        "$(deep_monitor_interval "$lab" dvip)" "${DEEP_INTERVAL}s"
+    t_degraded "$lab" dvip "$DVIP" "$n" crm "$DEEP_INTERVAL" 3
+    check "crm resource stop dvip" lab_crm "$lab" node1 resource stop dvip
+    check "dvip Stopped, $DVIP on no node" wait_addr_nodes "$lab" "$DVIP" "" 30
+    lab_wait_rsc "$lab" dvip stopped "$RSC_T" >/dev/null; lab_settle "$lab" 60
+    check "crm configure delete dvip" lab_crm "$lab" node1 configure delete dvip
+    lab_settle "$lab" 60
+    figure "deep-monitor degraded case, create to delete: $(( ($(lab__now_ms) - t0) / 1000 )) s"
+}
+
 scenario_two() {
     echo "=== 2-node cluster, agent $FIP_AGENT"
     local f0=$FAIL lab
@@ -383,6 +304,7 @@ scenario_two() {
     t_ipv6 "$lab"
     [[ -n $(lab_rsc_nodes "$lab" vip) ]] && t_cut_two "$lab"
     t_bad_param "$lab"
+    t_degraded_crm "$lab"
     section "teardown"
     teardown_and_verify "$lab" "$f0"
 }
@@ -462,23 +384,6 @@ scenario_three() {
 }
 
 # --------------------------------------------------------------- main
-[[ $(id -u) == 0 ]] || { echo "must run as root" >&2; echo "0 passed, 1 failed"; exit 1; }
-if [[ -z $LAB_AGENT_OVERRIDE && ! -x /usr/lib/ocf/resource.d/floatip/FloatIP ]]; then
-    echo "ocf:floatip:FloatIP is not installed (run tests/packaging.sh, or set LAB_AGENT_OVERRIDE)" >&2
-    echo "0 passed, 1 failed"; exit 1
-fi
-[[ -n $FIP_PY ]] || { echo "python3 is needed for the client-side capture" >&2; echo "0 passed, 1 failed"; exit 1; }
-echo "agent: $FIP_AGENT ($( [[ -n $LAB_AGENT_OVERRIDE ]] && echo "override: $LAB_AGENT_OVERRIDE" || /usr/lib/ocf/resource.d/floatip/FloatIP --version 2>/dev/null))"
-T0=$(lab__now_ms)
+checks_preflight
 for s in $SCENARIOS; do "scenario_$s"; done
-
-echo
-echo "=== figures (agent $FIP_AGENT, monitor interval $MONITOR_INTERVAL, corosync token $LAB_COROSYNC_TOKEN ms)"
-for f in "${FIGURES[@]}"; do echo "  $f"; done
-if (( FAIL )); then
-    echo "=== failed checks"; for f in "${FAILED[@]}"; do echo "  $f"; done
-    echo "  (logs of labs with failures: $LOG_DIR)"
-fi
-echo "total time: $(( ($(lab__now_ms) - T0) / 1000 )) s"
-echo "$PASS passed, $FAIL failed"
-(( FAIL == 0 ))
+checks_summary "agent $FIP_AGENT, monitor interval $MONITOR_INTERVAL, corosync token $LAB_COROSYNC_TOKEN ms"

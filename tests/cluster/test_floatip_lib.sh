@@ -7,8 +7,16 @@
 #                                   gratuitous ARP (sender = target = IP, broadcast) or
 #                                   unsolicited NA (target IP, to ff02::1, no S flag)
 #   fip_count_sender OUT IP [FROM]  every ARP frame with sender IP = IP, and every NA for IP
+#   fip_count_probes OUT IP MAC [FROM]
+#                                   duplicate-address probes for IP from MAC (ARP requests
+#                                   from 0.0.0.0, RFC 5227 2.1.1)
+#   fip_count_arp_from OUT IP MAC [FROM]
+#                                   ARP frames that say IP is at MAC (sender fields)
 #   fip_switch LAB RSC IP TARGET CRMNODE CRM-ARGS...
-#                                   a planned switch under the 10 ms pinger (see below)
+#                                   a planned switch under the 10 ms pinger (see below);
+#                                   FIP_CTL=pcs runs pcs instead of crm
+#   fip_addr_watch_start LAB NODE OUT / fip_addr_watch_stop
+#                                   `ip -ts monitor address` in NODE's namespace
 #   fip_wait_rsc_from LAB RSC WHERE FROM [TIMEOUT_S]
 #                                   lab_wait_rsc, as seen from one node (partitions)
 #   fip_stray_addrs LAB NODE [ALLOWED...]
@@ -108,6 +116,48 @@ fip_count_sender() {
         END { print n + 0 }' "$1"
 }
 
+# fip_count_probes OUT IP MAC [FROM_EPOCH]
+fip_count_probes() {
+    awk -v ip="$2" -v mac="${3,,}" -v from="${4:-0}" '
+        $2 != "in" || $1 < from + 0 { next }
+        $3 == "arp" && $4 == "op=request" && $5 == "sender_ip=0.0.0.0" && $6 == "sender_mac=" mac \
+            && $7 == "target_ip=" ip { n++ }
+        END { print n + 0 }' "$1"
+}
+# fip_count_arp_from OUT IP MAC [FROM_EPOCH]
+fip_count_arp_from() {
+    awk -v ip="$2" -v mac="${3,,}" -v from="${4:-0}" '
+        $2 != "in" || $1 < from + 0 { next }
+        $3 == "arp" && $5 == "sender_ip=" ip && $6 == "sender_mac=" mac { n++ }
+        END { print n + 0 }' "$1"
+}
+
+# fip_addr_watch_start LAB NODE OUT : every address added or deleted in NODE's network
+# namespace, with timestamps, until fip_addr_watch_stop ("Deleted ..." lines for removals)
+FIP_WATCH_PID=""
+fip_addr_watch_start() {
+    local lab=$1 node=$2 out=$3 i
+    : > "$out"
+    # a simple command: nsenter execs ip, so $! is the monitor itself
+    nsenter --net="/run/netns/$lab-$node" -- ip -ts monitor address >"$out" 2>&1 </dev/null &
+    FIP_WATCH_PID=$!
+    # ready once ip holds its netlink socket (it subscribes right after opening it)
+    for ((i=0;i<200;i++)); do
+        [[ $(cat "/proc/$FIP_WATCH_PID/comm" 2>/dev/null) == ip ]] \
+            && find "/proc/$FIP_WATCH_PID/fd" -lname 'socket:*' 2>/dev/null | grep . >/dev/null && return 0
+        sleep 0.01
+    done
+    echo "     ip monitor did not start" >&2
+    fip_addr_watch_stop
+    return 1
+}
+fip_addr_watch_stop() {
+    [[ -n $FIP_WATCH_PID ]] || return 0
+    kill -TERM "$FIP_WATCH_PID" 2>/dev/null
+    wait "$FIP_WATCH_PID" 2>/dev/null
+    FIP_WATCH_PID=""
+}
+
 fip_stat() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" <<<"$2"; }
 
 # fip_wait_rsc_from LAB RSC WHERE FROM [TIMEOUT_S] : like lab_wait_rsc, but as FROM sees it
@@ -147,7 +197,7 @@ fip_stray_addrs() {
 
 # fip_switch LAB RSC IP TARGET CRMNODE CRM-ARGS...
 # With an existing client neighbour entry for IP: starts the 10 ms pinger and the capture,
-# runs `crm CRM-ARGS` on CRMNODE, waits until RSC is Started on TARGET and the client's
+# runs `crm CRM-ARGS` (`pcs CRM-ARGS` with FIP_CTL=pcs) on CRMNODE, waits until RSC is Started on TARGET and the client's
 # neighbour entry has TARGET's MAC, lets the pinger see 1 s of steady replies, stops both.
 # Sets SW_STATS (pinger-stop line), SW_MS (command -> Started), SW_NEIGH_MS (command ->
 # the client's entry has the new MAC), SW_ANN (gratuitous ARP / unsolicited NA frames from
@@ -164,7 +214,7 @@ fip_switch() {
     sleep 0.5
     SW_T0=$EPOCHREALTIME
     t0=$(lab__now_ms)
-    lab_crm "$lab" "$crmnode" "$@" >/dev/null || { echo "     crm $* failed" >&2; rc=1; }
+    "lab_${FIP_CTL:-crm}" "$lab" "$crmnode" "$@" >/dev/null || { echo "     ${FIP_CTL:-crm} $* failed" >&2; rc=1; }
     if (( rc == 0 )); then
         lab_wait_rsc "$lab" "$rsc" "$target" 60 >/dev/null || rc=1
         SW_MS=$(( $(lab__now_ms) - t0 ))
