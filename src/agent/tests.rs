@@ -53,6 +53,9 @@ struct FakeHost {
     address_labels: BTreeMap<Ipv6Addr, u32>,
     /// Alternative names -> interface index (`ip link property add ... altname`).
     altnames: BTreeMap<String, u32>,
+    /// What a successful add leaves in the kernel, when a race changes it: None, nothing
+    /// (deleted at once); Some(len), the address with another prefix.
+    add_lands_as: Option<Option<u8>>,
 }
 
 const ETH0: u32 = 2;
@@ -225,13 +228,19 @@ impl Addresses for FakeHost {
     }
     fn add_address(&mut self, r: &AddressRequest) -> Result<()> {
         let tentative = r.ip.is_ipv6() && !r.nodad;
-        self.addresses.insert(
-            (r.ifindex, r.ip),
-            Assigned {
-                tentative,
-                ..settled(r.prefix_len)
-            },
-        );
+        let prefix_len = match self.add_lands_as {
+            None => Some(r.prefix_len),
+            Some(raced) => raced,
+        };
+        if let Some(prefix_len) = prefix_len {
+            self.addresses.insert(
+                (r.ifindex, r.ip),
+                Assigned {
+                    tentative,
+                    ..settled(prefix_len)
+                },
+            );
+        }
         self.effects.push(Effect::Added(r.ifindex, r.prefix_len));
         self.requests.push(r.clone());
         Ok(())
@@ -1519,4 +1528,309 @@ fn ipoib_is_refused_before_anything_is_added() {
     );
     stop(&mut host, &p, &meta()).unwrap();
     assert!(host.addresses.is_empty());
+}
+
+// ---------------------------------------------------------------- what mutation testing found
+
+#[test]
+fn a_record_counts_only_for_its_address_and_an_allowed_interface() {
+    // A stale record of another address on eth1 does not make eth1 this address's home.
+    let mut host = FakeHost::lab().with_eth1();
+    host.put(ETH1, vip(), 24);
+    host.record = Some(Record {
+        ip: "198.51.100.60".parse().unwrap(),
+        nic: "eth1".into(),
+        prefix_len: 24,
+    });
+    let p = params(&[("ip", "198.51.100.50")]);
+    assert_eq!(
+        monitor(&mut host, &p, &meta(), false).unwrap(),
+        Status::NotRunning,
+        "the routes place it on eth0, where it is not"
+    );
+    // Nor does a record of this address on an interface the configuration no longer lists.
+    host.record = Some(Record {
+        ip: vip(),
+        nic: "eth1".into(),
+        prefix_len: 24,
+    });
+    let on_eth0 = params(&[("ip", "198.51.100.50"), ("nic", "eth0")]);
+    assert_eq!(
+        monitor(&mut host, &on_eth0, &meta(), false).unwrap(),
+        Status::NotRunning
+    );
+}
+
+#[test]
+fn a_configured_nic_is_the_only_place_looked_at_besides_the_record() {
+    let mut host = FakeHost::lab().with_eth1();
+    host.put(ETH0, vip(), 24);
+    let p = params(&[
+        ("ip", "198.51.100.50"),
+        ("nic", "eth1"),
+        ("cidr_netmask", "24"),
+    ]);
+    assert_eq!(
+        monitor(&mut host, &p, &meta(), false).unwrap(),
+        Status::NotRunning,
+        "the routes would say eth0, but nic says eth1"
+    );
+}
+
+#[test]
+fn a_stale_record_does_not_hide_the_address_where_the_routes_place_it() {
+    let mut host = FakeHost::lab().with_eth1();
+    host.put(ETH0, vip(), 24);
+    host.record = Some(Record {
+        ip: vip(),
+        nic: "eth1".into(),
+        prefix_len: 24,
+    });
+    let p = params(&[("ip", "198.51.100.50")]);
+    assert_eq!(
+        monitor(&mut host, &p, &meta(), false).unwrap(),
+        Status::Success
+    );
+    stop(&mut host, &p, &meta()).unwrap();
+    assert!(host.addresses.is_empty());
+}
+
+#[test]
+fn the_label_reaches_the_kernel_as_nic_colon_label_up_to_fifteen_bytes() {
+    let mut host = FakeHost::lab();
+    start(
+        &mut host,
+        &params(&[("ip", "198.51.100.50"), ("iflabel", "0123456789")]),
+        &meta(),
+    )
+    .unwrap();
+    assert_eq!(
+        host.requests.last().and_then(|r| r.label.clone()),
+        Some("eth0:0123456789".to_string()),
+        "15 bytes: accepted"
+    );
+    let mut host = FakeHost::lab();
+    host.links[1].name = "eth00".into();
+    host.links[1].index = ETH0;
+    // Valid on its own (a one-letter nic would fit), too long on this node's interface.
+    let err = start(
+        &mut host,
+        &params(&[("ip", "198.51.100.50"), ("iflabel", "0123456789")]),
+        &meta(),
+    )
+    .unwrap_err();
+    assert!(err.reason.contains("eth00:0123456789"), "{}", err.reason);
+    assert!(host.addresses.is_empty());
+    let mut host = FakeHost::lab();
+    start(&mut host, &params(&[("ip", "198.51.100.50")]), &meta()).unwrap();
+    assert_eq!(
+        host.requests.last().unwrap().label,
+        None,
+        "no label unless asked"
+    );
+}
+
+#[test]
+fn a_route_derived_prefix_that_makes_ip_its_broadcast_address_is_refused() {
+    let mut host = FakeHost::lab();
+    let err = start(&mut host, &params(&[("ip", "198.51.100.255")]), &meta()).unwrap_err();
+    assert!(err.reason.contains("broadcast address"), "{}", err.reason);
+    assert!(host.addresses.is_empty());
+    assert!(validate_environment(&mut host, &params(&[("ip", "198.51.100.0")]), &meta()).is_err());
+}
+
+#[test]
+fn arp_is_isolated_only_where_the_address_lives_apart_from_its_segment() {
+    for (pairs, isolated) in [
+        (vec![("ip", "198.51.100.50")], vec![]),
+        (vec![("ip", "198.51.100.50"), ("nic", "eth0")], vec![]),
+        (
+            vec![
+                ("ip", "2001:db8:100::50"),
+                ("nic", "eth0,eth1"),
+                ("cidr_netmask", "64"),
+                ("nodad", "true"),
+            ],
+            vec![],
+        ),
+        (
+            vec![("ip", "198.51.100.50"), ("nic", "eth0,eth1")],
+            vec!["eth0", "eth1"],
+        ),
+        (
+            vec![("ip", "198.51.100.50"), ("vmac", "auto")],
+            vec!["eth0"],
+        ),
+    ] {
+        let mut host = FakeHost::lab().with_eth1().with_ipv6();
+        start(&mut host, &params(&pairs), &meta()).unwrap();
+        let got: Vec<String> = host
+            .effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::ArpIsolated(name) => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(got, isolated, "{pairs:?}");
+    }
+}
+
+#[test]
+fn an_address_on_lo_is_someone_elses_without_lvs_support() {
+    let mut host = FakeHost::lab();
+    host.put(LO, vip(), 32);
+    let p = params(&[("ip", "198.51.100.50")]);
+    let err = start(&mut host, &p, &meta()).unwrap_err();
+    assert!(err.reason.contains("lo"), "{}", err.reason);
+    assert_eq!(host.holds(LO, vip()), Some(32));
+    let err = stop(&mut host, &p, &meta()).unwrap_err();
+    assert!(err.reason.contains("lo as /32"), "{}", err.reason);
+    assert_eq!(host.holds(LO, vip()), Some(32), "left alone");
+}
+
+#[test]
+fn lvs_support_excuses_lo_only() {
+    let mut host = FakeHost::lab().with_eth1();
+    let p = params(&[
+        ("ip", "198.51.100.50"),
+        ("nic", "eth0"),
+        ("lvs_support", "true"),
+    ]);
+    start(&mut host, &p, &meta()).unwrap();
+    host.put(ETH1, vip(), 24);
+    let err = stop(&mut host, &p, &meta()).unwrap_err();
+    assert!(err.reason.contains("eth1"), "{}", err.reason);
+}
+
+#[test]
+fn a_start_whose_address_vanishes_or_changes_at_once_fails_and_cleans_up() {
+    for raced in [None, Some(16)] {
+        let mut host = FakeHost::lab();
+        host.add_lands_as = Some(raced);
+        let err = start(&mut host, &params(&[("ip", "198.51.100.50")]), &meta()).unwrap_err();
+        assert!(err.reason.contains("vanished"), "{raced:?}: {}", err.reason);
+        assert_eq!(host.sent_rounds(), 0, "{raced:?}: nothing announced");
+        assert!(host.resident.is_none());
+    }
+}
+
+#[test]
+fn dad_that_completes_lets_start_go_on_at_once() {
+    let mut host = FakeHost::lab().with_ipv6();
+    host.dad_polls_until_done = 3;
+    start(&mut host, &params(&[("ip", "2001:db8:100::50")]), &meta()).unwrap();
+    assert!(host.clock < Duration::from_millis(100), "{:?}", host.clock);
+    assert_eq!(host.count(|e| matches!(e, Effect::Announced(_))), 1);
+}
+
+#[test]
+fn the_plan_names_the_virtual_interface_and_converts_seconds() {
+    let mut host = FakeHost::lab();
+    start(
+        &mut host,
+        &params(&[
+            ("ip", "198.51.100.50"),
+            ("nic", "eth0"),
+            ("vmac", "auto"),
+            ("arp_repeat_delay", "3"),
+            ("arp_refresh_interval", "7"),
+        ]),
+        &meta(),
+    )
+    .unwrap();
+    let plan = host.resident.clone().unwrap();
+    assert_eq!(plan.adapters, vec![virtual_interface_name(vip())]);
+    assert_eq!(plan.repeat_after_ms, Some(3_000));
+    assert_eq!(plan.refresh_every_ms, Some(7_000));
+    let mut host = FakeHost::lab();
+    start(&mut host, &params(&[("ip", "198.51.100.50")]), &meta()).unwrap();
+    let plan = host.resident.clone().unwrap();
+    assert_eq!((plan.repeat_after_ms, plan.refresh_every_ms), (None, None));
+}
+
+#[test]
+fn no_probe_on_a_link_that_cannot_carry_it() {
+    let mut host = FakeHost::lab();
+    let p = params(&[("ip", "198.51.100.50"), ("check_link_status", "false")]);
+    start(&mut host, &p, &meta()).unwrap();
+    host.link_mut(ETH0).carrier = false;
+    host.other_owner = Some(ZOMBIE);
+    host.effects.clear();
+    assert_eq!(
+        monitor(&mut host, &p, &meta(), true).unwrap(),
+        Status::Success
+    );
+    assert_eq!(host.count(|e| matches!(e, Effect::Probed(..))), 0);
+}
+
+#[test]
+fn a_conflict_names_both_macs() {
+    let mut host = FakeHost::lab();
+    let p = params(&[("ip", "198.51.100.50")]);
+    start(&mut host, &p, &meta()).unwrap();
+    host.other_owner = Some(ZOMBIE);
+    let err = monitor(&mut host, &p, &meta(), true).unwrap_err();
+    assert!(
+        err.reason.contains("this node is 02:00:00:00:00:01"),
+        "{}",
+        err.reason
+    );
+}
+
+#[test]
+fn a_tentative_address_is_judged_by_its_age_unless_the_link_is_allowed_down() {
+    let p = params(&[
+        ("ip", "198.51.100.50"),
+        ("nic", "eth0"),
+        ("cidr_netmask", "24"),
+        ("check_link_status", "false"),
+    ]);
+    let tentative = |age| Assigned {
+        tentative: true,
+        age: Some(age),
+        ..settled(24)
+    };
+    let mut host = FakeHost::lab();
+    host.dad_polls_until_done = u32::MAX;
+    host.addresses.insert((ETH0, vip()), tentative(DAD_GRACE));
+    let err = monitor(&mut host, &p, &meta(), false).unwrap_err();
+    assert!(
+        err.reason.contains("tentative"),
+        "at the grace: {}",
+        err.reason
+    );
+    host.addresses.insert(
+        (ETH0, vip()),
+        tentative(DAD_GRACE - Duration::from_millis(10)),
+    );
+    assert_eq!(
+        monitor(&mut host, &p, &meta(), false).unwrap(),
+        Status::Success
+    );
+    // Down with check_link_status=false: DAD cannot run, so it waits, however long.
+    host.addresses
+        .insert((ETH0, vip()), tentative(Duration::from_secs(600)));
+    host.link_mut(ETH0).carrier = false;
+    assert_eq!(
+        monitor(&mut host, &p, &meta(), false).unwrap(),
+        Status::Success
+    );
+    host.link_mut(ETH0).carrier = true;
+    assert!(
+        monitor(&mut host, &p, &meta(), false).is_err(),
+        "up again: stuck"
+    );
+    let strict = params(&[
+        ("ip", "198.51.100.50"),
+        ("nic", "eth0"),
+        ("cidr_netmask", "24"),
+    ]);
+    host.link_mut(ETH0).carrier = false;
+    let err = monitor(&mut host, &strict, &meta(), false).unwrap_err();
+    assert!(
+        err.reason.contains("tentative") || err.reason.contains("link down"),
+        "{}",
+        err.reason
+    );
 }
