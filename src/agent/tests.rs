@@ -1834,3 +1834,14 @@ fn a_tentative_address_is_judged_by_its_age_unless_the_link_is_allowed_down() {
         err.reason
     );
 }
+
+#[test]
+fn a_recurring_monitor_sends_nothing_unless_asked() {
+    let mut host = FakeHost::lab();
+    let p = params(&[("ip", "198.51.100.50")]);
+    start(&mut host, &p, &meta()).unwrap();
+    host.resident = None;
+    host.effects.clear();
+    assert_eq!(monitor(&mut host, &p, &recurring(), false).unwrap(), Status::Success);
+    assert!(host.effects.is_empty(), "{:?}", host.effects);
+}
