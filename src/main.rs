@@ -12,7 +12,7 @@ use log::{info, warn};
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn environment() -> Environment {
     std::env::vars_os()
@@ -100,10 +100,23 @@ fn log_parameter_notes(p: &Params, request: &Request) {
     }
 }
 
-/// Serialises operations on one resource. stop goes on without the lock when the state
-/// directory is unusable: a stop that fails over bookkeeping would get the node fenced.
-fn lock(state: &StateDir, action: Action) -> Result<Option<std::fs::File>> {
-    match state.lock() {
+/// What is left of the operation's timeout (less the margin kept to answer in time) since
+/// this process started.
+fn time_left(meta: &Meta, began: Instant) -> Duration {
+    let budget = meta.timeout_ms - params::timeout_margin_ms(meta.timeout_ms);
+    Duration::from_millis(budget).saturating_sub(began.elapsed())
+}
+
+/// Serialises operations on one resource, waiting at most for what is left of the operation's
+/// timeout. stop goes on without the lock when the state directory is unusable or the lock is
+/// not free in time: a stop that fails over bookkeeping would get the node fenced.
+fn lock(
+    state: &StateDir,
+    action: Action,
+    meta: &Meta,
+    began: Instant,
+) -> Result<Option<std::fs::File>> {
+    match state.lock(time_left(meta, began)) {
         Ok(file) => Ok(Some(file)),
         Err(e) if action == Action::Stop => {
             warn!("{}; stopping without the resource lock", e.reason);
@@ -116,12 +129,17 @@ fn lock(state: &StateDir, action: Action) -> Result<Option<std::fs::File>> {
 /// stop when not even the address parses: nothing of ours can be on an interface, but a
 /// background process might still run from an older configuration, so it is ended all the
 /// same.
-fn stop_without_address(state: &StateDir, why: &Error) -> Result<Status> {
+fn stop_without_address(
+    state: &StateDir,
+    why: &Error,
+    meta: &Meta,
+    began: Instant,
+) -> Result<Status> {
     warn!(
         "stop with an invalid address ({}); nothing to remove",
         why.reason
     );
-    let _lock = lock(state, Action::Stop)?;
+    let _lock = lock(state, Action::Stop, meta, began)?;
     end_recorded_burst(state)?;
     Ok(Status::Success)
 }
@@ -139,14 +157,14 @@ fn required_capabilities(action: Action, sends: bool) -> &'static [(u32, &'stati
     }
 }
 
-fn run(request: &Request, env: &Environment, meta: &Meta) -> Result<Status> {
+fn run(request: &Request, env: &Environment, meta: &Meta, began: Instant) -> Result<Status> {
     let action = request.action;
     let state = state_dir(env, &meta.resource);
     let p = match action {
         // stop and monitor act on whatever identifies the address (see parse_lenient).
         Action::Stop => match params::parse_lenient(&request.raw, meta) {
             Ok(p) => p,
-            Err(e) => return stop_without_address(&state, &e),
+            Err(e) => return stop_without_address(&state, &e, meta, began),
         },
         Action::Monitor => params::parse_lenient(&request.raw, meta)?,
         _ => params::parse(&request.raw, meta)?,
@@ -192,7 +210,7 @@ fn run(request: &Request, env: &Environment, meta: &Meta) -> Result<Status> {
     let changes_things = matches!(action, Action::Start | Action::Stop | Action::ReloadAgent)
         || (action == Action::Monitor && (deep || refreshes));
     let _lock = if changes_things {
-        lock(&state, action)?
+        lock(&state, action, meta, began)?
     } else {
         None
     };
@@ -268,6 +286,7 @@ fn exit_with(result: Result<Status>) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    let began = Instant::now();
     let args: Vec<OsString> = std::env::args_os().collect();
     let env = environment();
     let request = match cli::parse(&args, &env) {
@@ -302,7 +321,7 @@ fn main() -> ExitCode {
     };
     // A panic must never reach Pacemaker as exit 101: it becomes OCF_ERR_GENERIC with a reason.
     std::panic::set_hook(Box::new(|_| {}));
-    let outcome = std::panic::catch_unwind(|| run(&request, &env, &meta));
+    let outcome = std::panic::catch_unwind(|| run(&request, &env, &meta, began));
     match outcome {
         Ok(result) => exit_with(result),
         Err(payload) => exit_with(Err(Error::generic(format!(

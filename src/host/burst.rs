@@ -7,7 +7,14 @@
 
 use super::netlink::Netlink;
 use super::port::Port;
-use super::state::{BurstId, Conflict, StateDir};
+use super::state::{Conflict, StateDir};
+
+/// A burst worker's identity: PID plus start time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BurstId {
+    pub pid: i32,
+    pub start_time: u64,
+}
 use crate::error::{Error, Result};
 use crate::schedule::{self, BurstPlan, Sending};
 use log::{debug, warn};
@@ -400,7 +407,7 @@ fn neighbours(netlink: &mut Netlink, worker: &WorkerArgs) -> Vec<(IpAddr, crate:
 }
 
 fn record_conflict(worker: &WorkerArgs, theirs: &str, ours: &str) {
-    let state = StateDir::new(&worker.state_dir, &worker.instance);
+    let state = StateDir::from_file_name(&worker.state_dir, &worker.instance);
     let _ = state.record_conflict(&Conflict {
         at_unix: unix_now(),
         ip: worker.ip,

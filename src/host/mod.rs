@@ -29,10 +29,17 @@ const BURST_EXIT_PATIENCE: Duration = Duration::from_secs(5);
 /// Needs no netlink, so stop can use it even when the parameters never validated.
 pub fn end_recorded_burst(state: &StateDir) -> Result<bool> {
     let mut saved = state.load();
-    let Some(recorded) = saved.burst.take() else {
+    let state::Resident::Recorded(recorded) = saved.resident else {
         return Ok(false);
     };
-    burst::end(recorded, BURST_EXIT_PATIENCE)?;
+    burst::end(
+        burst::BurstId {
+            pid: recorded.pid,
+            start_time: recorded.start_time,
+        },
+        BURST_EXIT_PATIENCE,
+    )?;
+    saved.resident = state::Resident::Absent;
     state.save(&saved)?;
     Ok(true)
 }
@@ -187,7 +194,10 @@ impl Processes for SystemHost {
         if burst.is_empty() {
             return Ok(());
         }
-        let (state_dir, instance) = self.state.location();
+        let (state_dir, instance) = (
+            self.state.dir().to_string_lossy().into_owned(),
+            self.state.name().to_string(),
+        );
         let worker = burst::WorkerArgs {
             ifindex: link.index,
             ip: plan.ip,
@@ -204,7 +214,14 @@ impl Processes for SystemHost {
             .map(Port::raw_fd);
         let pending = burst::spawn(&worker, inherited)?;
         let mut state = self.state.load();
-        state.burst = pending.id;
+        state.resident = match pending.id {
+            Some(id) => state::Resident::Recorded(state::ResidentId {
+                pid: id.pid,
+                start_time: id.start_time,
+                exe: state::FileId { dev: 0, ino: 0 },
+            }),
+            None => state::Resident::Unknown,
+        };
         // Recorded before it may send; if recording fails, dropping `pending` ends it.
         self.state.save(&state)?;
         pending.release()
@@ -215,13 +232,26 @@ impl Processes for SystemHost {
     }
 
     fn resident_running(&mut self) -> bool {
-        self.state.load().burst.is_some_and(burst::is_alive)
+        match self.state.load().resident {
+            state::Resident::Recorded(r) => burst::is_alive(burst::BurstId {
+                pid: r.pid,
+                start_time: r.start_time,
+            }),
+            _ => false,
+        }
     }
 
     fn end_residents(&mut self, patience: Duration) -> Result<()> {
         let mut saved = self.state.load();
-        if let Some(recorded) = saved.burst.take() {
-            burst::end(recorded, patience)?;
+        if let state::Resident::Recorded(recorded) = saved.resident {
+            burst::end(
+                burst::BurstId {
+                    pid: recorded.pid,
+                    start_time: recorded.start_time,
+                },
+                patience,
+            )?;
+            saved.resident = state::Resident::Absent;
             self.state.save(&saved)?;
         }
         if saved.record.is_none() {

@@ -91,8 +91,8 @@ fn utc(unix: u64) -> String {
 pub fn status(state_dir: &Path, json: bool) -> Result<()> {
     let mut netlink = Netlink::open()?;
     let mut rows = Vec::new();
-    for name in state::instances(state_dir) {
-        let dir = StateDir::new(state_dir, &name);
+    for name in state::resources(state_dir) {
+        let dir = StateDir::from_file_name(state_dir, &name);
         let saved = dir.load();
         let Some(record) = saved.record else { continue };
         let link = netlink.link_by_name(&record.nic)?;
@@ -100,10 +100,16 @@ pub fn status(state_dir: &Path, json: bool) -> Result<()> {
             Some(l) => netlink.address(l.index, record.ip)?.is_some(),
             None => false,
         };
-        let burst = saved.burst.is_some_and(super::burst::is_alive);
+        let burst = match saved.resident {
+            state::Resident::Recorded(r) => super::burst::is_alive(super::burst::BurstId {
+                pid: r.pid,
+                start_time: r.start_time,
+            }),
+            _ => false,
+        };
         let conflict = dir.last_conflict();
         rows.push(json!({
-            "resource": name,
+            "resource": dir.instance(),
             "ip": record.ip.to_string(),
             "prefix": record.prefix_len,
             "interface": record.nic,
