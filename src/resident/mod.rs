@@ -3,6 +3,7 @@
 //! are a typed [`Plan`]; its decisions are a pure state machine (`machine`), run by the event
 //! loop in `host::resident`.
 
+pub mod machine;
 pub mod plan;
 
 pub use plan::{AddressTemplate, Plan};
