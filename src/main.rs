@@ -5,7 +5,7 @@ use floatip::agent;
 use floatip::cli::{self, Environment, Invocation, Request, Tool};
 use floatip::error::{Error, Result};
 use floatip::host::state::{StateDir, DEFAULT_STATE_DIR};
-use floatip::host::{burst, end_recorded_burst, system, tools, SystemHost};
+use floatip::host::{end_residents_without_address, resident, system, tools, SystemHost};
 use floatip::ocf::{self, Action, Status};
 use floatip::params::{self, Meta, Params};
 use log::{info, warn};
@@ -100,11 +100,14 @@ fn log_parameter_notes(p: &Params, request: &Request) {
     }
 }
 
-/// What is left of the operation's timeout (less the margin kept to answer in time) since
-/// this process started.
+/// When the operation's waits must be over: its timeout from when this process started,
+/// less the margin kept to answer in time.
+fn operation_deadline(meta: &Meta, began: Instant) -> Instant {
+    began + Duration::from_millis(meta.timeout_ms - params::timeout_margin_ms(meta.timeout_ms))
+}
+
 fn time_left(meta: &Meta, began: Instant) -> Duration {
-    let budget = meta.timeout_ms - params::timeout_margin_ms(meta.timeout_ms);
-    Duration::from_millis(budget).saturating_sub(began.elapsed())
+    operation_deadline(meta, began).saturating_duration_since(Instant::now())
 }
 
 /// Serialises operations on one resource, waiting at most for what is left of the operation's
@@ -140,7 +143,7 @@ fn stop_without_address(
         why.reason
     );
     let _lock = lock(state, Action::Stop, meta, began)?;
-    end_recorded_burst(state)?;
+    end_residents_without_address(state, time_left(meta, began))?;
     Ok(Status::Success)
 }
 
@@ -191,7 +194,7 @@ fn run(request: &Request, env: &Environment, meta: &Meta, began: Instant) -> Res
             // The name is gone; a resident process of ours may still hold the namespace,
             // and then stop and monitor act in it. Otherwise nothing of ours can be there.
             (Err(e), Action::Stop | Action::Monitor) if e.status == Status::ErrInstalled => {
-                if !floatip::host::enter_resident_namespace(&state)? {
+                if !floatip::host::enter_resident_namespace(&state, p.ip)? {
                     info!("{}; nothing of this resource can be there", e.reason);
                     return Ok(if action == Action::Stop {
                         Status::Success
@@ -214,7 +217,9 @@ fn run(request: &Request, env: &Environment, meta: &Meta, began: Instant) -> Res
     } else {
         None
     };
-    let mut host = SystemHost::new(state, p.ip)?;
+    let mut host = SystemHost::new(state, p.ip)?
+        .with_deadline(operation_deadline(meta, began))
+        .with_namespace(p.network_namespace.clone());
     match action {
         Action::Start => agent::start(&mut host, &p, meta).map(|()| Status::Success),
         Action::Stop => agent::stop(&mut host, &p, meta).map(|()| Status::Success),
@@ -291,9 +296,7 @@ fn main() -> ExitCode {
     let env = environment();
     let request = match cli::parse(&args, &env) {
         Invocation::Agent(request) => request,
-        Invocation::Worker(worker_args, inherited_socket) => {
-            return ExitCode::from(burst::run_worker(&worker_args, inherited_socket) as u8)
-        }
+        Invocation::Resident(args) => return ExitCode::from(resident::run(&args)),
         Invocation::Print(text, status) => {
             print!("{text}");
             return ExitCode::from(status.code());

@@ -147,7 +147,9 @@ fn deep_monitor_finds_a_zombie_owner_and_wins_the_client_back() {
             "monitor",
             &[params, &[("OCF_CHECK_LEVEL", "10")]].concat(),
         );
-        assert_code(&deep, 1, "deep monitor with a zombie");
+        // OCF_DEGRADED: running here, but another machine answers too (a restart here would
+        // not resolve that).
+        assert_code(&deep, 190, "deep monitor with a zombie");
         let reasons = exit_reasons(&deep);
         assert!(
             reasons.len() == 1 && reasons[0].contains(&zombie),

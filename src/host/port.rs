@@ -191,6 +191,42 @@ impl Port {
         None
     }
 
+    /// The socket, for an event loop to wait on (it stays owned by the port).
+    pub fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        // SAFETY: the descriptor is open for as long as the port (pnet's channel) lives.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd) }
+    }
+
+    /// The next frame the filter let through, if one is queued; never waits (for an event
+    /// loop that has seen the socket readable).
+    pub fn try_receive(&mut self, buffer: &mut [u8]) -> std::io::Result<Option<usize>> {
+        // SAFETY: recv into a buffer we own, of its length; MSG_DONTWAIT never blocks.
+        let n = unsafe {
+            libc::recv(
+                self.fd,
+                buffer.as_mut_ptr() as *mut libc::c_void,
+                buffer.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if n >= 0 {
+            return Ok(Some(n as usize));
+        }
+        let e = std::io::Error::last_os_error();
+        match e.kind() {
+            std::io::ErrorKind::WouldBlock => Ok(None),
+            std::io::ErrorKind::Interrupted => Ok(Some(0)),
+            _ => Err(e),
+        }
+    }
+
+    /// Sends from now on as `mac`: the interface's MAC changed under the port (a bond's
+    /// fail_over_mac, `ip link set address`), and announcements must carry the current one.
+    pub fn set_mac(&mut self, mac: MacAddr) {
+        self.mac = mac;
+        self.link.mac = Some(mac);
+    }
+
     pub fn send(&mut self, frame: &[u8]) -> Result<()> {
         match self.sender.send_to(frame, None) {
             Some(Ok(())) => Ok(()),

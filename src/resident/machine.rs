@@ -321,6 +321,15 @@ impl Machine {
                         format!("{} was removed", self.slots[slot].name),
                     ));
                     self.reconsider(now, &mut effects);
+                    if self.holder == Some(slot) {
+                        // Nowhere to move it: the address went with the interface.
+                        self.holder = None;
+                        effects.extend(self.exit(&format!(
+                            "{} was removed with {}; nothing of it is left to announce",
+                            self.plan.ip, self.slots[slot].name
+                        )));
+                        return effects;
+                    }
                 }
             }
             Event::AddressAdded {

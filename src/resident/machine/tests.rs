@@ -869,3 +869,25 @@ fn an_ipv6_standby_announces_once_its_dad_is_done() {
     run.advance(3_000);
     assert_eq!(run.send_times(), vec![1_500, 1_600, 1_700]);
 }
+
+#[test]
+fn a_removed_holder_with_nowhere_to_go_ends_the_process() {
+    let mut run = Run::on_eth0(Plan {
+        link_watch: true,
+        refresh_every_ms: Some(1_000),
+        ..plan()
+    });
+    run.at(300, Event::LinkRemoved(ETH0)).at(
+        301,
+        Event::AddressRemoved {
+            index: ETH0,
+            prefix_len: 24,
+        },
+    );
+    run.advance(10_000);
+    assert_eq!(
+        run.actions(),
+        vec!["200 send Round 2", "300 report", "300 exit"],
+        "Pacemaker told, then nothing more"
+    );
+}
