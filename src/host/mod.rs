@@ -37,7 +37,20 @@ const CONTROL_TIMEOUT: Duration = Duration::from_secs(2);
 /// may still send is an error; failing to write the state is not (stop must not fail over
 /// bookkeeping).
 fn end_residents_of(state: &StateDir, wanted: &Wanted, patience: Duration) -> Result<()> {
-    let mut saved = state.load();
+    let mut saved = end_unrecorded(state, wanted, patience)?;
+    if saved.resident != Resident::Absent {
+        saved.resident = Resident::Absent;
+        if let Err(e) = state.save(&saved) {
+            warn!("{}", e.reason);
+        }
+    }
+    Ok(())
+}
+
+/// Ends every resident as `end_residents_of` does, without recording it; returns the state
+/// as it was read.
+fn end_unrecorded(state: &StateDir, wanted: &Wanted, patience: Duration) -> Result<state::State> {
+    let saved = state.load();
     let vouched = match saved.resident {
         Resident::Absent => true,
         Resident::Unknown => false,
@@ -57,13 +70,7 @@ fn end_residents_of(state: &StateDir, wanted: &Wanted, patience: Duration) -> Re
     }
     // A killed resident cannot remove its own control socket.
     state.remove_control_socket();
-    if saved.resident != Resident::Absent {
-        saved.resident = Resident::Absent;
-        if let Err(e) = state.save(&saved) {
-            warn!("{}", e.reason);
-        }
-    }
-    Ok(())
+    Ok(saved)
 }
 
 /// For stop when the address does not even parse: ends this resource's residents, whatever
@@ -258,8 +265,11 @@ impl Wire for SystemHost {
 
 impl Processes for SystemHost {
     fn start_resident(&mut self, plan: &Plan) -> Result<()> {
-        self.end_residents(self.patience())?;
-        self.state.ensure()?;
+        let mut saved = end_unrecorded(&self.state, &self.wanted(), self.patience())?;
+        // A start in progress: if this process dies before the resident is recorded, the
+        // state cannot vouch, and the next operation searches for it.
+        saved.resident = Resident::Unknown;
+        self.state.save(&saved)?;
         let executor = process::executor_pidfd();
         // The agent's open socket goes to the resident (see Port::adopt for why).
         let socket = self.port.as_ref().map(|p| (p.link_index(), p.as_fd()));
@@ -275,7 +285,6 @@ impl Processes for SystemHost {
         };
         let args = process::resident_args(&plan.resource, plan.ip, self.state.identity());
         let pending = process::spawn(&launch, &args, socket.map(|(_, fd)| fd), executor)?;
-        let mut saved = self.state.load();
         saved.resident = Resident::Recorded(pending.id);
         // Recorded before it may act; if recording fails, dropping `pending` ends it.
         self.state.save(&saved)?;
