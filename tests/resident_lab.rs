@@ -950,3 +950,86 @@ fn reload_arp_sender_and_send_arp_opts_succeed_and_say_they_change_nothing() {
     assert_eq!(residents(&lab, 0), before);
     assert_code(&agent(&lab, 0, "stop", new), 0, "stop");
 }
+
+/// Start and stop timings (not a test: `FLOATIP_COMPARE_BIN=/path/to/other/floatip cargo
+/// test --release --test resident_lab -- --ignored --nocapture timings`): the binary under
+/// test and, if given, another one, alternating, each exec'd straight into the node's
+/// namespace (no `ip netns exec`), IPv4 with arp_count=5, arp_interval=200 (a resident per
+/// start). Prints medians and p90.
+#[test]
+#[ignore]
+fn timings() {
+    if !root_or_skip("timings") {
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    let lab = Lab::new(1);
+    let mut bins = vec![("this".to_string(), AGENT_BIN.to_string())];
+    if let Ok(other) = std::env::var("FLOATIP_COMPARE_BIN") {
+        bins.push(("other".to_string(), other));
+    }
+    let iterations: usize = std::env::var("FLOATIP_TIMING_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let ns = std::fs::File::open(format!("/var/run/netns/{}", lab.ns(Host::Node(0)))).unwrap();
+    let ns_fd = std::os::fd::AsRawFd::as_raw_fd(&ns);
+    let run = |bin: &str, action: &str, state: &Path| -> Duration {
+        let mut cmd = Command::new(bin);
+        cmd.arg(action)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("OCF_RESOURCE_INSTANCE", "vip")
+            .env("FLOATIP_STATE_DIR", state)
+            .env("OCF_RESKEY_ip", VIP4)
+            .env("OCF_RESKEY_cidr_netmask", "24")
+            .env("OCF_RESKEY_nic", "eth0")
+            .env("OCF_RESKEY_arp_count", "5")
+            .env("OCF_RESKEY_arp_interval", "200")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: setns between fork and exec, on a descriptor held open by the parent.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::setns(ns_fd, libc::CLONE_NEWNET) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let began = Instant::now();
+        let status = cmd.status().unwrap();
+        let took = began.elapsed();
+        assert!(status.success(), "{bin} {action}: {status}");
+        took
+    };
+    let mut results: Vec<(String, Vec<Duration>, Vec<Duration>)> = bins
+        .iter()
+        .map(|(name, _)| (name.clone(), Vec::new(), Vec::new()))
+        .collect();
+    for i in 0..iterations {
+        for k in 0..bins.len() {
+            // Alternate the order, so neither always runs first.
+            let k = if i % 2 == 0 { k } else { bins.len() - 1 - k };
+            let state = lab.state_dir().join(&bins[k].0);
+            let start = run(&bins[k].1, "start", &state);
+            let stop = run(&bins[k].1, "stop", &state);
+            results[k].1.push(start);
+            results[k].2.push(stop);
+        }
+    }
+    let quantile = |v: &mut Vec<Duration>, q: f64| {
+        v.sort();
+        ms(v[((v.len() - 1) as f64 * q).round() as usize])
+    };
+    for (name, starts, stops) in &mut results {
+        eprintln!(
+            "FIGURES {name}: start median {:.2} ms p90 {:.2} ms; stop median {:.2} ms p90 {:.2} ms ({iterations} runs)",
+            quantile(starts, 0.5),
+            quantile(starts, 0.9),
+            quantile(stops, 0.5),
+            quantile(stops, 0.9)
+        );
+    }
+}
