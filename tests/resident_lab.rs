@@ -169,30 +169,71 @@ impl Drop for Pinger {
 /// address was ever deleted.
 struct AddressWatch {
     child: Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl AddressWatch {
     fn start(lab: &Lab) -> AddressWatch {
-        let child = lab
+        let mut child = lab
             .exec_command(Host::Node(0), "ip", &["monitor", "address"], &[])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // `ip monitor` subscribes before it reads anything; give it its first look.
-        std::thread::sleep(Duration::from_millis(100));
-        AddressWatch { child }
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().unwrap();
+        let collected = lines.clone();
+        let reader = std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                collected.lock().unwrap().push(line);
+            }
+        });
+        let watch = AddressWatch {
+            child,
+            lines,
+            reader: Some(reader),
+        };
+        // Ready once it reports a change of our own making (a marker address on lo).
+        let marker = "203.0.113.9";
+        let ready = wait_until(WAIT, || {
+            lab.ip(
+                Host::Node(0),
+                &["addr", "add", &format!("{marker}/32"), "dev", "lo"],
+            );
+            lab.ip(
+                Host::Node(0),
+                &["addr", "del", &format!("{marker}/32"), "dev", "lo"],
+            );
+            wait_until(Duration::from_millis(200), || {
+                watch
+                    .lines
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .any(|l| l.contains(marker))
+            })
+        });
+        assert!(ready, "ip monitor address is listening");
+        watch
     }
 
     /// Stops watching: the lines that deleted the address.
     fn deletions(mut self, vip: &str) -> Vec<String> {
         let _ = self.child.kill();
-        let mut out = String::new();
-        let _ = self.child.stdout.take().unwrap().read_to_string(&mut out);
         let _ = self.child.wait();
-        out.lines()
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        let lines = self.lines.lock().unwrap();
+        lines
+            .iter()
             .filter(|l| l.starts_with("Deleted") && l.contains(&format!("{vip}/")))
-            .map(str::to_string)
+            .cloned()
             .collect()
     }
 }
@@ -352,27 +393,36 @@ fn a_removed_adapter_hands_the_address_to_the_standby() {
     if !root_or_skip("a_removed_adapter_hands_the_address_to_the_standby") {
         return;
     }
-    let lab = Lab::new(1);
-    lab.add_nic(0, "eth1");
-    lab.add_nic(0, "eth2");
-    let eth2 = lab.mac(Host::Node(0), "eth2");
-    let vip = "198.51.100.60";
-    let cidr = "198.51.100.60/24";
-    let params: &[(&str, &str)] = &[("ip", vip), ("nic", "eth1,eth2"), ("cidr_netmask", "24")];
-    assert_code(&agent(&lab, 0, "start", params), 0, "start");
-    assert!(on(&lab, "eth1", cidr));
-    wait_ready(&lab);
-    let capture = lab.capture(Host::Client, "eth0");
-    lab.ip(Host::Node(0), &["link", "del", "eth1"]);
-    assert!(wait_until(WAIT, || on(&lab, "eth2", cidr)), "moved to eth2");
-    assert!(
-        capture.wait_for(WAIT, |f| !announcements(f, vip, &eth2).is_empty()),
-        "announced from eth2's MAC"
-    );
-    assert_code(&agent(&lab, 0, "monitor", params), 0, "monitor");
-    assert!(ping(&lab, vip));
-    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
-    assert!(!on(&lab, "eth2", cidr));
+    for (vip, prefix) in [("198.51.100.60", "24"), ("2001:db8:100::60", "64")] {
+        let lab = Lab::new(1);
+        lab.add_nic(0, "eth1");
+        lab.add_nic(0, "eth2");
+        let eth2 = lab.mac(Host::Node(0), "eth2");
+        let cidr = format!("{vip}/{prefix}");
+        let params: &[(&str, &str)] = &[
+            ("ip", vip),
+            ("nic", "eth1,eth2"),
+            ("cidr_netmask", prefix),
+            ("nodad", "true"),
+        ];
+        assert_code(&agent(&lab, 0, "start", params), 0, "start");
+        assert!(on(&lab, "eth1", &cidr));
+        wait_ready(&lab);
+        let capture = lab.capture(Host::Client, "eth0");
+        lab.ip(Host::Node(0), &["link", "del", "eth1"]);
+        assert!(
+            wait_until(WAIT, || on(&lab, "eth2", &cidr)),
+            "{vip} moved to eth2"
+        );
+        assert!(
+            capture.wait_for(WAIT, |f| !announcements(f, vip, &eth2).is_empty()),
+            "{vip} announced from eth2's MAC"
+        );
+        assert_code(&agent(&lab, 0, "monitor", params), 0, "monitor");
+        assert!(ping(&lab, vip), "{vip} answers");
+        assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+        assert!(!on(&lab, "eth2", &cidr));
+    }
 }
 
 #[test]
