@@ -197,25 +197,33 @@ impl Port {
         unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd) }
     }
 
-    /// The next frame the filter let through, if one is queued; never waits (for an event
-    /// loop that has seen the socket readable).
-    pub fn try_receive(&mut self, buffer: &mut [u8]) -> std::io::Result<Option<usize>> {
-        // SAFETY: recv into a buffer we own, of its length; MSG_DONTWAIT never blocks.
+    /// The next frame the filter let through, if one is queued, and whether this host sent
+    /// it (PACKET_OUTGOING: a packet socket sees its own interface's sends too); never waits
+    /// (for an event loop that has seen the socket readable).
+    pub fn try_receive(&mut self, buffer: &mut [u8]) -> std::io::Result<Option<(usize, bool)>> {
+        // SAFETY: sockaddr_ll is plain data; zeroed is a valid value.
+        let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        let mut from_len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        // SAFETY: recvfrom into a buffer and an address we own, of their lengths;
+        // MSG_DONTWAIT never blocks.
         let n = unsafe {
-            libc::recv(
+            libc::recvfrom(
                 self.fd,
                 buffer.as_mut_ptr() as *mut libc::c_void,
                 buffer.len(),
                 libc::MSG_DONTWAIT,
+                &mut from as *mut libc::sockaddr_ll as *mut libc::sockaddr,
+                &mut from_len,
             )
         };
         if n >= 0 {
-            return Ok(Some(n as usize));
+            let outgoing = from.sll_pkttype == libc::PACKET_OUTGOING;
+            return Ok(Some((n as usize, outgoing)));
         }
         let e = std::io::Error::last_os_error();
         match e.kind() {
             std::io::ErrorKind::WouldBlock => Ok(None),
-            std::io::ErrorKind::Interrupted => Ok(Some(0)),
+            std::io::ErrorKind::Interrupted => Ok(Some((0, false))),
             _ => Err(e),
         }
     }

@@ -615,7 +615,9 @@ impl Resident {
                 break;
             }
             let n = match listening.port.try_receive(&mut buffer) {
-                Ok(Some(n)) => n,
+                // Our own sends, whatever MAC they carried (the MAC may just have changed).
+                Ok(Some((_, true))) => continue,
+                Ok(Some((n, false))) => n,
                 Ok(None) => break,
                 Err(e) => {
                     debug!("cannot read frames: {e}");
