@@ -1005,7 +1005,8 @@ fn reload_arp_sender_and_send_arp_opts_succeed_and_say_they_change_nothing() {
 /// test --release --test resident_lab -- --ignored --nocapture timings`): the binary under
 /// test and, if given, another one, alternating, each exec'd straight into the node's
 /// namespace (no `ip netns exec`), IPv4 with arp_count=5, arp_interval=200 (a resident per
-/// start). Prints medians and p90.
+/// start). Prints medians and p90. FLOATIP_TIMING_STATE_DIR puts the state directories
+/// elsewhere (a tmpfs, as /run is on a real system); they are removed afterwards.
 #[test]
 #[ignore]
 fn timings() {
@@ -1062,11 +1063,21 @@ fn timings() {
         for k in 0..bins.len() {
             // Alternate the order, so neither always runs first.
             let k = if i % 2 == 0 { k } else { bins.len() - 1 - k };
-            let state = lab.state_dir().join(&bins[k].0);
+            // FLOATIP_TIMING_STATE_DIR: a tmpfs, as /run is on a real system.
+            let state = std::env::var_os("FLOATIP_TIMING_STATE_DIR")
+                .map_or_else(|| lab.state_dir().to_path_buf(), PathBuf::from)
+                .join(format!("{}-{}", lab.prefix(), bins[k].0));
             let start = run(&bins[k].1, "start", &state);
             let stop = run(&bins[k].1, "stop", &state);
             results[k].1.push(start);
             results[k].2.push(stop);
+        }
+    }
+    if let Some(dir) = std::env::var_os("FLOATIP_TIMING_STATE_DIR") {
+        for (name, _) in &bins {
+            let _ = std::fs::remove_dir_all(
+                PathBuf::from(&dir).join(format!("{}-{name}", lab.prefix())),
+            );
         }
     }
     let quantile = |v: &mut Vec<Duration>, q: f64| {
