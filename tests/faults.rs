@@ -59,7 +59,7 @@ fn assert_clean(lab: &Lab, node: usize, vip: &str, params: &[(&str, &str)], what
     assert_eq!(
         burst_workers(lab, node),
         Vec::<i32>::new(),
-        "{what}: burst process left behind"
+        "{what}: resident process left behind"
     );
     assert_code(
         &agent(lab, node, "monitor", params),
