@@ -24,8 +24,8 @@ pub type Environment = BTreeMap<String, OsString>;
 #[derive(Debug)]
 pub enum Invocation {
     Agent(Request),
-    /// The detached burst worker (see host::burst), and whether it was handed a socket.
-    Worker(Vec<String>, bool),
+    /// The resident process (see host::resident), with its arguments after the marker.
+    Resident(Vec<OsString>),
     /// Text for stdout (help, version) and the code to exit with.
     Print(String, Status),
     Fail(Error),
@@ -369,12 +369,8 @@ pub fn parse(args: &[OsString], env: &Environment) -> Invocation {
         .unwrap_or_default();
     let program = program.as_str();
     let first = args.get(1).and_then(|a| a.to_str());
-    if let Some(inherited_socket) = first.and_then(crate::host::burst::worker_form) {
-        let worker_args = args[2..]
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
-        return Invocation::Worker(worker_args, inherited_socket);
+    if first == Some(crate::resident::RESIDENT_ARG) {
+        return Invocation::Resident(args[2..].to_vec());
     }
     // What Pacemaker does on every call: one action, parameters in the environment. Answered
     // without building the clap command, which is most of a monitor's start-up cost.

@@ -6,14 +6,14 @@ use floatip::cli::{self, Environment, Invocation, Request, Tool, Trace};
 use floatip::error::{Error, Result};
 use floatip::host::state::{StateDir, DEFAULT_STATE_DIR};
 use floatip::host::trace;
-use floatip::host::{burst, end_recorded_burst, system, tools, SystemHost};
+use floatip::host::{end_residents_without_address, resident, system, tools, SystemHost};
 use floatip::ocf::{self, Action, Status};
 use floatip::params::{self, Meta, Params};
 use log::{debug, info, warn};
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn environment() -> Environment {
     std::env::vars_os()
@@ -194,10 +194,26 @@ fn log_parameter_notes(p: &Params, request: &Request) {
     }
 }
 
-/// Serialises operations on one resource. stop goes on without the lock when the state
-/// directory is unusable: a stop that fails over bookkeeping would get the node fenced.
-fn lock(state: &StateDir, action: Action) -> Result<Option<std::fs::File>> {
-    match state.lock() {
+/// When the operation's waits must be over: its timeout from when this process started,
+/// less the margin kept to answer in time.
+fn operation_deadline(meta: &Meta, began: Instant) -> Instant {
+    began + Duration::from_millis(meta.timeout_ms - params::timeout_margin_ms(meta.timeout_ms))
+}
+
+fn time_left(meta: &Meta, began: Instant) -> Duration {
+    operation_deadline(meta, began).saturating_duration_since(Instant::now())
+}
+
+/// Serialises operations on one resource, waiting at most for what is left of the operation's
+/// timeout. stop goes on without the lock when the state directory is unusable or the lock is
+/// not free in time: a stop that fails over bookkeeping would get the node fenced.
+fn lock(
+    state: &StateDir,
+    action: Action,
+    meta: &Meta,
+    began: Instant,
+) -> Result<Option<std::fs::File>> {
+    match state.lock(time_left(meta, began)) {
         Ok(file) => Ok(Some(file)),
         Err(e) if action == Action::Stop => {
             warn!("{}; stopping without the resource lock", e.reason);
@@ -210,13 +226,18 @@ fn lock(state: &StateDir, action: Action) -> Result<Option<std::fs::File>> {
 /// stop when not even the address parses: nothing of ours can be on an interface, but a
 /// background process might still run from an older configuration, so it is ended all the
 /// same.
-fn stop_without_address(state: &StateDir, why: &Error) -> Result<Status> {
+fn stop_without_address(
+    state: &StateDir,
+    why: &Error,
+    meta: &Meta,
+    began: Instant,
+) -> Result<Status> {
     warn!(
         "stop with an invalid address ({}); nothing to remove",
         why.reason
     );
-    let _lock = lock(state, Action::Stop)?;
-    end_recorded_burst(state)?;
+    let _lock = lock(state, Action::Stop, meta, began)?;
+    end_residents_without_address(state, time_left(meta, began))?;
     Ok(Status::Success)
 }
 
@@ -233,7 +254,7 @@ fn required_capabilities(action: Action, sends: bool) -> &'static [(u32, &'stati
     }
 }
 
-fn run(request: &Request, env: &Environment, meta: &Meta) -> Result<Status> {
+fn run(request: &Request, env: &Environment, meta: &Meta, began: Instant) -> Result<Status> {
     let action = request.action;
     if action == Action::Notify {
         // Pacemaker expects notify to succeed; a floating address has nothing to do on one.
@@ -249,7 +270,7 @@ fn run(request: &Request, env: &Environment, meta: &Meta) -> Result<Status> {
         // stop and monitor act on whatever identifies the address (see parse_lenient).
         Action::Stop => match params::parse_lenient(&request.raw, meta) {
             Ok(p) => p,
-            Err(e) => return stop_without_address(&state, &e),
+            Err(e) => return stop_without_address(&state, &e, meta, began),
         },
         Action::Monitor => params::parse_lenient(&request.raw, meta)?,
         _ => params::parse(&request.raw, meta)?,
@@ -277,7 +298,7 @@ fn run(request: &Request, env: &Environment, meta: &Meta) -> Result<Status> {
             // The name is gone; a resident process of ours may still hold the namespace,
             // and then stop and monitor act in it. Otherwise nothing of ours can be there.
             (Err(e), Action::Stop | Action::Monitor) if e.status == Status::ErrInstalled => {
-                if !floatip::host::enter_resident_namespace(&state)? {
+                if !floatip::host::enter_resident_namespace(&state, p.ip)? {
                     info!("{}; nothing of this resource can be there", e.reason);
                     return Ok(if action == Action::Stop {
                         Status::Success
@@ -296,11 +317,13 @@ fn run(request: &Request, env: &Environment, meta: &Meta) -> Result<Status> {
     let changes_things = matches!(action, Action::Start | Action::Stop | Action::ReloadAgent)
         || (action == Action::Monitor && (deep || refreshes));
     let _lock = if changes_things {
-        lock(&state, action)?
+        lock(&state, action, meta, began)?
     } else {
         None
     };
-    let mut host = SystemHost::new(state, p.ip)?;
+    let mut host = SystemHost::new(state, p.ip)?
+        .with_deadline(operation_deadline(meta, began))
+        .with_namespace(p.network_namespace.clone());
     match action {
         Action::Start => agent::start(&mut host, &p, meta).map(|()| Status::Success),
         Action::Stop => agent::stop(&mut host, &p, meta).map(|()| Status::Success),
@@ -378,13 +401,12 @@ fn exit_with(result: Result<Status>) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    let began = Instant::now();
     let args: Vec<OsString> = std::env::args_os().collect();
     let env = environment();
     let request = match cli::parse(&args, &env) {
         Invocation::Agent(request) => request,
-        Invocation::Worker(worker_args, inherited_socket) => {
-            return ExitCode::from(burst::run_worker(&worker_args, inherited_socket) as u8)
-        }
+        Invocation::Resident(args) => return ExitCode::from(resident::run(&args)),
         Invocation::Print(text, status) => {
             print!("{text}");
             return ExitCode::from(status.code());
@@ -412,7 +434,7 @@ fn main() -> ExitCode {
     };
     // A panic must never reach Pacemaker as exit 101: it becomes OCF_ERR_GENERIC with a reason.
     std::panic::set_hook(Box::new(|_| {}));
-    let outcome = std::panic::catch_unwind(|| run(&request, &env, &meta));
+    let outcome = std::panic::catch_unwind(|| run(&request, &env, &meta, began));
     match outcome {
         Ok(result) => exit_with(result),
         Err(payload) => exit_with(Err(Error::generic(format!(

@@ -309,3 +309,68 @@ fn refresh_keeps_the_client_from_ever_probing() {
         );
     }
 }
+
+#[test]
+fn a_flood_of_spoofed_claims_is_defended_once_per_interval_and_counted() {
+    if !root_or_skip("a_flood_of_spoofed_claims_is_defended_once_per_interval_and_counted") {
+        return;
+    }
+    let lab = Lab::new(2);
+    let ours = lab.mac(Host::Node(0), "eth0");
+    let params: &[(&str, &str)] = &[
+        ("ip", VIP4),
+        ("arp_count", "1"),
+        ("arp_refresh_interval", "600"),
+    ];
+    assert_code(&agent(&lab, 0, "start", params), 0, "start");
+    let status = || -> serde_json::Value {
+        let out = lab
+            .exec_command(
+                Host::Node(0),
+                AGENT_BIN,
+                &["status", "--json"],
+                &[(
+                    "FLOATIP_STATE_DIR",
+                    node_state_dir(&lab, 0).to_str().unwrap(),
+                )],
+            )
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()[0]["resident"].clone()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !status()["adapter"].is_string() {
+        assert!(Instant::now() < deadline, "the resident is up");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let capture = lab.capture(Host::Client, "eth0");
+    let zombie = mac(&lab.mac(Host::Node(1), "eth0"));
+    let frame = arp::announcement_frame(zombie, VIP4.parse().unwrap(), arp::Form::Reply);
+    let began = Instant::now();
+    lab.send_frames(
+        Host::Node(1),
+        "eth0",
+        &frame,
+        3_000,
+        Duration::from_millis(1),
+    );
+    let flooded = began.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while status()["claims"].as_u64().unwrap_or(0) < 2_500 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let seen = status();
+    // Defences are refresh rounds: the broadcast round plus a unicast answer to the client.
+    let defences = announcements(&capture.stop(), VIP4, &ours).len() / 2;
+    eprintln!(
+        "3,000 claims in {flooded:?}: {} counted, {} defended, {defences} defence rounds on the wire",
+        seen["claims"], seen["defences"]
+    );
+    assert!(seen["claims"].as_u64().unwrap() >= 2_500, "{seen}");
+    let allowed = 1 + flooded.as_secs() / 10;
+    assert!(
+        seen["defences"].as_u64().unwrap() <= allowed && defences as u64 <= allowed,
+        "at most one defence per 10 s: {seen}"
+    );
+    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+}

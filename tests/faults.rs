@@ -2,7 +2,12 @@
 //! stop (Pacemaker's timeout), interfaces vanishing or losing their link during a burst, a
 //! missing, unusable or lying state directory, concurrent starts, foreign addresses and a
 //! missing namespace. After each, the next operation returns the right code and nothing is
-//! left behind. Needs root; skips without it unless CI is set.
+//! left behind. Then what the agent used to trust (issue 10): a namespace whose name was
+//! deleted under a running resident, resource names that mapped to one file, a FIFO for a
+//! state file or lock and a lock held forever, a lost state file, a descriptor the caller
+//! keeps open, lookalike processes and a binary replaced by an upgrade, a stop with only
+//! CAP_NET_ADMIN, and `floatip status` with network_namespace. Needs root; skips without it
+//! unless CI is set.
 
 mod common;
 
@@ -54,7 +59,7 @@ fn assert_clean(lab: &Lab, node: usize, vip: &str, params: &[(&str, &str)], what
     assert_eq!(
         burst_workers(lab, node),
         Vec::<i32>::new(),
-        "{what}: burst process left behind"
+        "{what}: resident process left behind"
     );
     assert_code(
         &agent(lab, node, "monitor", params),
@@ -485,4 +490,590 @@ fn works_with_only_net_admin_and_net_raw_as_a_normal_user() {
         let meta = entry.unwrap().metadata().unwrap();
         assert_eq!(meta.mode() & 0o077, 0, "state files are private");
     }
+}
+
+// Issue 10: trust. Each test breaks one thing the agent used to trust.
+
+/// Whether `pid` still runs (exists and is not a zombie waiting to be reaped).
+fn running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X")
+    })
+}
+
+fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Like `agent`, with the environment given as is (the resource's name among it).
+fn agent_as(
+    lab: &Lab,
+    node: usize,
+    action: &str,
+    instance: &str,
+    params: &[(&str, &str)],
+) -> AgentRun {
+    let mut all = params.to_vec();
+    all.push(("OCF_RESOURCE_INSTANCE", instance));
+    agent(lab, node, action, &all)
+}
+
+/// A namespace this test made outside the lab's own, and the processes it must end when the
+/// namespace's name is gone (the lab's cleanup finds processes by namespace name).
+struct Orphanage {
+    ns: String,
+    pids: Vec<i32>,
+}
+
+impl Drop for Orphanage {
+    fn drop(&mut self) {
+        for pid in &self.pids {
+            if running(*pid) {
+                // SAFETY: kill(2) of a resident this test started and recorded by PID.
+                unsafe { libc::kill(*pid, libc::SIGKILL) };
+            }
+        }
+        if std::path::Path::new("/var/run/netns")
+            .join(&self.ns)
+            .exists()
+        {
+            let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
+        }
+    }
+}
+
+#[test]
+fn stop_ends_the_resident_of_a_namespace_whose_name_was_deleted() {
+    if !root_or_skip("stop_ends_the_resident_of_a_namespace_whose_name_was_deleted") {
+        return;
+    }
+    let lab = Lab::new(1);
+    let mut orphanage = Orphanage {
+        ns: format!("{}-gone", lab.prefix()),
+        pids: Vec::new(),
+    };
+    let ns = orphanage.ns.clone();
+    // A machine of its own on the lab's segment, reached through its name.
+    let bridge = lab.ns(Host::Bridge);
+    for args in [
+        vec!["netns", "add", &ns],
+        vec![
+            "-n", &bridge, "link", "add", "pgone", "type", "veth", "peer", "name", "eth0", "netns",
+            &ns,
+        ],
+        vec!["-n", &bridge, "link", "set", "pgone", "master", "br0", "up"],
+        vec!["-n", &ns, "link", "set", "lo", "up"],
+        vec!["-n", &ns, "link", "set", "eth0", "up"],
+        vec!["-n", &ns, "addr", "add", "198.51.100.20/24", "dev", "eth0"],
+    ] {
+        assert!(
+            Command::new("ip").args(&args).status().unwrap().success(),
+            "ip {args:?}"
+        );
+    }
+    let state = lab.state_dir().join("gone");
+    let env = ocf_params(&[
+        ("ip", VIP4),
+        ("cidr_netmask", "24"),
+        ("nic", "eth0"),
+        ("network_namespace", &ns),
+        ("arp_refresh_interval", "1"),
+    ]);
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.push(("OCF_RESOURCE_INSTANCE", "vip"));
+    env.push(("FLOATIP_STATE_DIR", state.to_str().unwrap()));
+    // Run from the client's namespace: never the root namespace.
+    let run = |action: &str| {
+        let run = lab.agent(Host::Client, action, &env);
+        eprintln!("{action} -> {}\n{}", run.code, run.stderr);
+        run
+    };
+    let ping = || {
+        lab.sh(Host::Client, &format!("ping -c 1 -w 2 {VIP4}"))
+            .status
+            .success()
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || Command::new("ip")
+            .args(["-n", &ns, "-o", "link", "show", "eth0"])
+            .output()
+            .is_ok_and(
+                |o| String::from_utf8_lossy(&o.stdout).contains("LOWER_UP")
+            )),
+        "the namespace's link is up"
+    );
+    assert_eq!(run("start").code, 0);
+    assert!(ping(), "reachable");
+    let pids = Command::new("ip")
+        .args(["netns", "pids", &ns])
+        .output()
+        .unwrap();
+    let resident: Vec<i32> = String::from_utf8_lossy(&pids.stdout)
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .filter(|p| is_resident(*p))
+        .collect();
+    assert_eq!(resident.len(), 1, "one resident in {ns}");
+    orphanage.pids = resident.clone();
+    assert!(Command::new("ip")
+        .args(["netns", "del", &ns])
+        .status()
+        .unwrap()
+        .success());
+    // The name is gone; the resident holds the namespace, so the address still answers.
+    assert!(ping(), "still reachable without its namespace's name");
+    assert_eq!(
+        run("monitor").code,
+        0,
+        "monitor finds it where its resident runs"
+    );
+    let stop = run("stop");
+    assert_eq!(stop.code, 0, "stop");
+    assert!(
+        wait_until(Duration::from_secs(5), || !running(resident[0])),
+        "stop ended the resident"
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || !ping()),
+        "the address is gone with it"
+    );
+    assert_eq!(run("monitor").code, 7, "nothing of it is left");
+    assert_eq!(run("stop").code, 0, "stop again");
+}
+
+#[test]
+fn resources_whose_names_used_to_collide_keep_their_own_files_and_processes() {
+    if !root_or_skip("resources_whose_names_used_to_collide_keep_their_own_files_and_processes") {
+        return;
+    }
+    let lab = Lab::new(1);
+    let long = "r".repeat(250);
+    let pairs = [
+        ("vipé".to_string(), "vipè".to_string()),
+        ("a/b".to_string(), "a_b".to_string()),
+        (format!("{long}1"), format!("{long}2")),
+    ];
+    for (a, b) in &pairs {
+        let params_a: &[(&str, &str)] = &[("ip", "198.51.100.51"), ("arp_refresh_interval", "30")];
+        let params_b: &[(&str, &str)] = &[("ip", "198.51.100.52"), ("arp_refresh_interval", "30")];
+        assert_code(
+            &agent_as(&lab, 0, "start", a, params_a),
+            0,
+            &format!("start {a}"),
+        );
+        assert_code(
+            &agent_as(&lab, 0, "start", b, params_b),
+            0,
+            &format!("start {b}"),
+        );
+        assert_eq!(
+            burst_workers(&lab, 0).len(),
+            2,
+            "{a} and {b} each have a resident"
+        );
+        assert_code(
+            &agent_as(&lab, 0, "stop", a, params_a),
+            0,
+            &format!("stop {a}"),
+        );
+        assert_eq!(
+            burst_workers(&lab, 0).len(),
+            1,
+            "stopping {a} left {b}'s resident"
+        );
+        assert_code(
+            &agent_as(&lab, 0, "monitor", b, params_b),
+            0,
+            &format!("{b} runs on"),
+        );
+        assert!(vip_addresses(&lab, 0, "198.51.100.52").len() == 1);
+        assert_code(
+            &agent_as(&lab, 0, "stop", b, params_b),
+            0,
+            &format!("stop {b}"),
+        );
+        assert!(burst_workers(&lab, 0).is_empty());
+    }
+    let files: Vec<_> = std::fs::read_dir(node_state_dir(&lab, 0))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(files.iter().all(|f| f.len() <= 80), "{files:?}");
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid C path.
+    assert_eq!(
+        unsafe { libc::mkfifo(c.as_ptr(), 0o600) },
+        0,
+        "mkfifo {path:?}"
+    );
+}
+
+#[test]
+fn a_fifo_or_a_held_lock_never_makes_an_action_outlive_its_timeout() {
+    if !root_or_skip("a_fifo_or_a_held_lock_never_makes_an_action_outlive_its_timeout") {
+        return;
+    }
+    let lab = Lab::new(1);
+    let state = node_state_dir(&lab, 0);
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let params: &[(&str, &str)] = &[("ip", VIP4), ("OCF_RESKEY_CRM_meta_timeout", "4000")];
+    let timed = |action: &str| {
+        let env = agent_env(&lab, 0, params);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let run = lab.agent_timeout(Host::Node(0), action, &env, Duration::from_secs(8));
+        eprintln!(
+            "{action} -> {} in {:?}\n{}",
+            run.code, run.elapsed, run.stderr
+        );
+        assert!(!run.timed_out, "{action} hung");
+        run
+    };
+
+    mkfifo(&state.join("vip.state"));
+    mkfifo(&state.join("vip.lock"));
+    assert_code(&timed("start"), 1, "start without a usable lock");
+    assert!(
+        vip_addresses(&lab, 0, VIP4).is_empty(),
+        "start changed nothing"
+    );
+    assert_code(&timed("monitor"), 7, "probe");
+    assert_code(&timed("stop"), 0, "stop goes on without the lock");
+
+    std::fs::remove_file(state.join("vip.lock")).unwrap();
+    assert_code(&timed("start"), 0, "start past a FIFO state file");
+    assert_code(&timed("monitor"), 0, "monitor");
+    assert_code(&timed("stop"), 0, "stop");
+
+    // Another operation holds the lock and never lets go: start gives up within its
+    // timeout, stop goes on without the lock.
+    let mut holder = Command::new("flock")
+        .arg(state.join("vip.lock"))
+        .args(["sleep", "60"])
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(5), || !Command::new(
+        "flock"
+    )
+    .args(["-n"])
+    .arg(state.join("vip.lock"))
+    .arg("true")
+    .status()
+    .unwrap()
+    .success()));
+    let start = timed("start");
+    assert_code(&start, 1, "start while the lock is held");
+    assert!(
+        exit_reasons(&start)[0].contains("another operation"),
+        "{}",
+        start.stderr
+    );
+    assert_code(&timed("stop"), 0, "stop while the lock is held");
+    let _ = holder.kill();
+    let _ = holder.wait();
+}
+
+#[test]
+fn losing_the_state_file_leaves_one_resident_and_stop_ends_it() {
+    if !root_or_skip("losing_the_state_file_leaves_one_resident_and_stop_ends_it") {
+        return;
+    }
+    let lab = Lab::new(1);
+    let state = node_state_dir(&lab, 0).join("vip.state");
+    let params: &[(&str, &str)] = &[("ip", VIP4), ("arp_refresh_interval", "30")];
+    assert_code(&agent(&lab, 0, "start", params), 0, "start");
+    let first = burst_workers(&lab, 0);
+    assert_eq!(first.len(), 1);
+    std::fs::remove_file(&state).unwrap();
+    assert_code(
+        &agent(&lab, 0, "start", params),
+        0,
+        "start again without the state",
+    );
+    let second = burst_workers(&lab, 0);
+    assert_eq!(second.len(), 1, "one resident, not two: {second:?}");
+    assert_ne!(first, second, "the unrecorded one was ended");
+    std::fs::remove_file(&state).unwrap();
+    assert_clean(&lab, 0, VIP4, params, "stop without the state");
+}
+
+#[test]
+fn start_returns_while_the_caller_holds_a_descriptor_open() {
+    if !root_or_skip("start_returns_while_the_caller_holds_a_descriptor_open") {
+        return;
+    }
+    let lab = Lab::new(1);
+    let params: &[(&str, &str)] = &[("ip", VIP4), ("arp_refresh_interval", "30")];
+    let env = agent_env(&lab, 0, params);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    // The pipe to cat is open as fd 5 of the agent: if the resident kept it, cat would wait
+    // for it forever and so would the shell.
+    let mut cmd = lab.exec_command(
+        Host::Node(0),
+        "sh",
+        &["-c", &format!("{AGENT_BIN} start 5>&1 | cat")],
+        &env,
+    );
+    let run = run_with_timeout(&mut cmd, Duration::from_secs(15));
+    assert!(!run.timed_out, "start 5>&1 | cat hung");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let resident = burst_workers(&lab, 0);
+    assert_eq!(resident.len(), 1);
+    for fd in std::fs::read_dir(format!("/proc/{}/fd", resident[0])).unwrap() {
+        let fd = fd.unwrap();
+        let n: i32 = fd.file_name().to_str().unwrap().parse().unwrap();
+        let target = std::fs::read_link(fd.path()).unwrap_or_default();
+        let target = target.to_string_lossy();
+        assert!(
+            n == 0 || !target.starts_with("pipe:"),
+            "the resident holds a pipe as fd {n}"
+        );
+        assert!(
+            n <= 2 || !target.starts_with('/'),
+            "the resident holds a file as fd {n}: {target}"
+        );
+    }
+    assert_clean(&lab, 0, VIP4, params, "after start 5>&1 | cat");
+}
+
+#[test]
+fn lookalike_processes_are_never_signalled_and_an_upgraded_binary_still_ends_its_resident() {
+    if !root_or_skip(
+        "lookalike_processes_are_never_signalled_and_an_upgraded_binary_still_ends_its_resident",
+    ) {
+        return;
+    }
+    let lab = Lab::new(1);
+    let params: &[(&str, &str)] = &[("ip", VIP4), ("arp_refresh_interval", "30")];
+    assert_code(&agent(&lab, 0, "start", params), 0, "start");
+    let resident = burst_workers(&lab, 0)[0];
+    let argv: Vec<String> = std::fs::read(format!("/proc/{resident}/cmdline"))
+        .unwrap()
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
+    assert_eq!(args[..3], ["__resident", "vip", VIP4]);
+
+    // Another user's process with the very same binary and command line (it waits for a
+    // launch that never comes).
+    let mut nobody_args = vec![
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        AGENT_BIN,
+    ];
+    nobody_args.extend(&args);
+    let mut foreign = lab
+        .exec_command(Host::Node(0), "setpriv", &nobody_args, &[])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Our own user's process with the command line of a resident but another program: a
+    // shell running a script named __resident.
+    let scripts = lab.state_dir().join("scripts");
+    std::fs::create_dir_all(&scripts).unwrap();
+    std::fs::write(scripts.join("__resident"), "sleep 600\n").unwrap();
+    let mut shell = lab.exec_command(Host::Node(0), "sh", &args, &[]);
+    let mut shell = shell.current_dir(&scripts).spawn().unwrap();
+    let lookalikes = [foreign.id() as i32, shell.id() as i32];
+    assert!(wait_until(Duration::from_secs(5), || lookalikes
+        .iter()
+        .all(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.split(|b| *b == 0).nth(1) == Some(b"__resident"))
+        })));
+
+    // With the state lost, stop searches /proc: only the real resident is ended.
+    std::fs::remove_file(node_state_dir(&lab, 0).join("vip.state")).unwrap();
+    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+    assert!(wait_until(Duration::from_secs(5), || !running(resident)));
+    for pid in lookalikes {
+        assert!(running(pid), "lookalike {pid} was signalled");
+    }
+    let _ = foreign.kill();
+    let _ = foreign.wait();
+    let _ = shell.kill();
+    let _ = shell.wait();
+
+    // A package upgrade replaces the binary under a running resident: its executable then
+    // reads "<path> (deleted)"; stop with the new binary still ends it, recorded or found.
+    let installed = lab.state_dir().join("sbin").join("floatip");
+    std::fs::create_dir_all(installed.parent().unwrap()).unwrap();
+    let install = || {
+        let staged = installed.with_extension("new");
+        std::fs::copy(AGENT_BIN, &staged).unwrap();
+        std::fs::rename(&staged, &installed).unwrap();
+    };
+    for state_lost in [false, true] {
+        install();
+        let env = agent_env(&lab, 0, params);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let run = |action: &str| {
+            let mut cmd =
+                lab.exec_command(Host::Node(0), installed.to_str().unwrap(), &[action], &env);
+            run_with_timeout(&mut cmd, Duration::from_secs(30))
+        };
+        assert_eq!(run("start").code, 0);
+        let resident = burst_workers(&lab, 0)[0];
+        install();
+        let exe = std::fs::read_link(format!("/proc/{resident}/exe")).unwrap();
+        assert!(exe.to_string_lossy().ends_with(" (deleted)"), "{exe:?}");
+        if state_lost {
+            std::fs::remove_file(node_state_dir(&lab, 0).join("vip.state")).unwrap();
+        }
+        let stop = run("stop");
+        assert_eq!(stop.code, 0, "{}", stop.stderr);
+        assert!(
+            wait_until(Duration::from_secs(5), || !running(resident)),
+            "stop after the upgrade ended the resident (state lost: {state_lost})"
+        );
+        assert!(vip_addresses(&lab, 0, VIP4).is_empty());
+    }
+}
+
+#[test]
+fn stop_needs_only_cap_net_admin_to_end_the_resident() {
+    if !root_or_skip("stop_needs_only_cap_net_admin_to_end_the_resident") {
+        return;
+    }
+    let lab = Lab::new(1);
+    let state = lab.state_dir().join("nobody");
+    std::fs::create_dir(&state).unwrap();
+    std::fs::set_permissions(lab.state_dir(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    Command::new("chown")
+        .args(["nobody:nogroup"])
+        .arg(&state)
+        .status()
+        .unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let run = |action: &str, caps: &str| {
+        let inh = format!("--inh-caps=-all,{caps}");
+        let ambient = format!("--ambient-caps=-all,{caps}");
+        let bounding = format!("--bounding-set=-all,{caps}");
+        let out = lab
+            .exec_command(
+                Host::Node(0),
+                "setpriv",
+                &[
+                    "--reuid=nobody",
+                    "--regid=nogroup",
+                    "--clear-groups",
+                    &inh,
+                    &ambient,
+                    &bounding,
+                    AGENT_BIN,
+                    action,
+                ],
+                &[
+                    ("OCF_RESKEY_ip", VIP4),
+                    ("OCF_RESKEY_arp_refresh_interval", "30"),
+                    ("OCF_RESOURCE_INSTANCE", "vip"),
+                    ("FLOATIP_STATE_DIR", state.to_str().unwrap()),
+                ],
+            )
+            .output()
+            .unwrap();
+        eprintln!(
+            "{action} ({caps}) -> {:?}\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.status.code()
+    };
+    for state_lost in [false, true] {
+        assert_eq!(run("start", "+net_admin,+net_raw"), Some(0));
+        let resident = burst_workers(&lab, 0);
+        assert_eq!(resident.len(), 1);
+        if state_lost {
+            std::fs::remove_file(state.join("vip.state")).unwrap();
+        }
+        assert_eq!(
+            run("stop", "+net_admin"),
+            Some(0),
+            "stop with CAP_NET_ADMIN only"
+        );
+        assert!(
+            wait_until(Duration::from_secs(5), || !running(resident[0])),
+            "the resident was ended (state lost: {state_lost})"
+        );
+        assert!(vip_addresses(&lab, 0, VIP4).is_empty());
+    }
+}
+
+#[test]
+fn status_looks_in_the_resources_network_namespace_and_survives_a_foreign_socket() {
+    if !root_or_skip(
+        "status_looks_in_the_resources_network_namespace_and_survives_a_foreign_socket",
+    ) {
+        return;
+    }
+    let lab = Lab::new(1);
+    let node_ns = lab.ns(Host::Node(0));
+    let state = lab.state_dir().join("netns");
+    let mut env = ocf_params(&[
+        ("ip", VIP4),
+        ("network_namespace", &node_ns),
+        ("arp_refresh_interval", "30"),
+    ]);
+    env.push(("OCF_RESOURCE_INSTANCE".into(), "vip".into()));
+    env.push(("FLOATIP_STATE_DIR".into(), state.to_str().unwrap().into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    // Run from the client namespace, pointing at node 0's.
+    assert_eq!(lab.agent(Host::Client, "start", &env).code, 0);
+    let status = |args: &[&str]| {
+        let mut cmd = lab.exec_command(
+            Host::Client,
+            AGENT_BIN,
+            &[&["status"], args].concat(),
+            &[("FLOATIP_STATE_DIR", state.to_str().unwrap())],
+        );
+        let run = run_with_timeout(&mut cmd, Duration::from_secs(10));
+        assert!(!run.timed_out, "status hung");
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    let rows: serde_json::Value = serde_json::from_str(&status(&["--json"])).unwrap();
+    let row = &rows[0];
+    assert_eq!(row["assigned"], true, "{row}");
+    assert_eq!(row["namespace"], node_ns.as_str());
+    assert_eq!(row["resident"]["adapter"], "eth0", "{row}");
+    let text = status(&[]);
+    assert!(
+        text.lines()
+            .nth(1)
+            .is_some_and(|l| l.contains(" yes ") && l.contains("running")),
+        "{text}"
+    );
+
+    // A listener that is not the resident sits on its control socket: status refuses it and
+    // still answers.
+    let ctl = state.join("vip.ctl");
+    std::fs::remove_file(&ctl).unwrap();
+    let _impostor = std::os::unix::net::UnixListener::bind(&ctl).unwrap();
+    let rows: serde_json::Value = serde_json::from_str(&status(&["--json"])).unwrap();
+    assert!(
+        rows[0]["resident"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not by our resident")),
+        "{}",
+        rows[0]
+    );
+    assert_eq!(rows[0]["assigned"], true);
+    assert_eq!(lab.agent(Host::Client, "stop", &env).code, 0);
 }

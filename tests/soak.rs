@@ -2,7 +2,7 @@
 //! floating addresses (25 IPv4, 25 IPv6) spread over two interfaces of one lab node, up to 16
 //! at a time, each address its own resource (`vipN`). After every few operations, for every
 //! resource with no operation in flight, the node's addresses must be exactly the running
-//! ones (no leaked, no missing), and a burst process may exist only for a running resource
+//! ones (no leaked, no missing), and a resident process may exist only for a running resource
 //! (one at most). A client watches the wire throughout: no ARP or Neighbor Advertisement for
 //! an address may arrive after a stop of it returned and before its next start began. Every
 //! exit code must be one the spec allows: start 0, stop 0, monitor and probe 0 when running
@@ -42,7 +42,7 @@ const CHECK_EVERY: usize = 10;
 const META_TIMEOUT_MS: u64 = 20_000;
 const OP_TIMEOUT: Duration = Duration::from_secs(30);
 const MONITOR_INTERVAL_MS: &str = "10000";
-/// How long a burst process of a stopped resource may still be seen (it was killed and is
+/// How long a resident process of a stopped resource may still be seen (it was killed and is
 /// exiting) before it counts as leaked; likewise a second one of a running resource.
 const WORKER_GRACE: Duration = Duration::from_secs(1);
 /// After the last stop: how long to keep watching the wire for late announcements.
@@ -637,7 +637,7 @@ impl<'a> World<'a> {
                     if self.first_time(format!("workers {v} {}", self.slots[v].epoch)) {
                         let last = self.last_ops(v, 4);
                         self.violations.push(format!(
-                            "{} runs {} burst processes at once (for more than {grace:?}): {described:?}; last ops: {last}",
+                            "{} runs {} resident processes at once (for more than {grace:?}): {described:?}; last ops: {last}",
                             self.vips[v].name,
                             pids.len()
                         ));
@@ -649,7 +649,7 @@ impl<'a> World<'a> {
                     for (pid, d) in pids.iter().zip(described) {
                         if self.first_time(format!("pid {pid}")) {
                             self.leaked_processes.push(format!(
-                                "{name} is stopped but its burst process lives {grace:?} later{}: {d}; last ops: {last}",
+                                "{name} is stopped but its resident process lives {grace:?} later{}: {d}; last ops: {last}",
                                 if all { " (after the final stop)" } else { "" }
                             ));
                         }
@@ -842,7 +842,7 @@ fn soak_random_operations_keep_kernel_processes_and_wire_consistent() {
     let elapsed = started.elapsed();
 
     eprintln!(
-        "soak: {random_ops} random operations + {} final stops in {:.1}s ({:.0} ops/s), {} quiet-point checks (which saw the outcome of {} of {total_ops} operations before the resource's next one), {} announcement frames watched ({frames} accepted by the filter, {drops} dropped), {} burst processes seen exiting within the grace",
+        "soak: {random_ops} random operations + {} final stops in {:.1}s ({:.0} ops/s), {} quiet-point checks (which saw the outcome of {} of {total_ops} operations before the resource's next one), {} announcement frames watched ({frames} accepted by the filter, {drops} dropped), {} resident processes seen exiting within the grace",
         total_ops - random_ops,
         elapsed.as_secs_f64(),
         total_ops as f64 / elapsed.as_secs_f64(),

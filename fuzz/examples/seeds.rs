@@ -1,17 +1,15 @@
 //! Writes the seed inputs into fuzz/corpus/<target>/seed-*: real frames from floatip's own
-//! builders, typical parameter sets and command lines, state files and worker arguments.
+//! builders, typical parameter sets and command lines, state files and resident launches.
 //! `cargo run --example seeds` (from fuzz/); the committed corpus was grown from these.
 
 use floatip::agent::Record;
-use floatip::host::burst::WorkerArgs;
-use floatip::host::state::{format_state, BurstId, State};
+use floatip::host::state::{format_state, FileId, Resident, ResidentId, State};
 use floatip::packet::{arp, ndp, MacAddr};
+use floatip::resident::{AddressTemplate, Launch, Plan};
 use floatip::params::PARAMETERS;
-use floatip::schedule::BurstPlan;
 use floatip_fuzz::{cli_encode, params_encode};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
-use std::time::Duration;
 
 fn write(target: &str, name: &str, data: &[u8]) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -270,28 +268,12 @@ fn cli() {
         &[b"floatip", b"status", b"--json"],
         &[
             b"floatip",
-            b"__burst",
-            b"7",
-            b"198.51.100.50",
-            b"4",
-            b"200",
-            b"0",
-            b"1",
-            b"/run/floatip",
+            b"__resident",
             b"vip",
+            b"198.51.100.50",
+            b"2049:1234",
         ],
-        &[
-            b"floatip",
-            b"__burst-fd3",
-            b"7",
-            b"2001:db8::5",
-            b"4",
-            b"200",
-            b"10000",
-            b"0",
-            b"/run/floatip",
-            b"vip:0",
-        ],
+        &[b"floatip", b"__resident", b"vip:0", b"2001:db8::5", b"-"],
     ];
     for (i, argv) in flags.iter().enumerate() {
         write("cli", &format!("flags-{i}"), &cli_encode(argv, &env[..1]));
@@ -305,25 +287,45 @@ fn state() {
             nic: "eth0".into(),
             prefix_len: 64,
         }),
-        burst: Some(BurstId {
+        resident: Resident::Recorded(ResidentId {
             pid: 4242,
             start_time: 987654,
+            exe: FileId { dev: 2049, ino: 77 },
         }),
+        netns: Some("blue".into()),
     };
     write("state", "state", format_state(&state).as_bytes());
-    let worker = WorkerArgs {
-        ifindex: 7,
-        ip: "198.51.100.50".parse().unwrap(),
-        plan: BurstPlan {
+    write("state", "stopped", b"resident=none\n");
+    let launch = Launch {
+        plan: Plan {
+            resource: "vip:0".into(),
+            node: Some("node1".into()),
+            ip: "198.51.100.50".parse().unwrap(),
+            prefix_len: 24,
+            address: AddressTemplate {
+                label: Some("web".into()),
+                broadcast: Some(Ipv4Addr::new(198, 51, 100, 255)),
+                nodad: false,
+                noprefixroute: false,
+                preferred_lft: None,
+            },
+            adapters: vec!["eth0".into(), "eth1".into()],
             rounds: 4,
-            interval: Duration::from_millis(200),
-            refresh_every: Some(Duration::from_secs(10)),
+            burst_rounds: 5,
+            interval_ms: 200,
+            refresh_every_ms: Some(10_000),
+            defend: true,
+            repeat_after_ms: Some(5_000),
+            failback_delay_ms: 2_000,
+            link_watch: true,
         },
-        defend: true,
         state_dir: "/run/floatip".into(),
-        instance: "vip:0".into(),
+        socket_ifindex: Some(2),
+        executor: true,
+        crm_resource: None,
+        debug: false,
     };
-    write("state", "worker", worker.to_args().join("\0").as_bytes());
+    write("state", "launch", launch.to_line().unwrap().as_bytes());
     write(
         "state",
         "stat",

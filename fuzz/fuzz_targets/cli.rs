@@ -4,7 +4,6 @@
 #![no_main]
 
 use floatip::cli::{self, Invocation};
-use floatip::host::burst::WorkerArgs;
 use floatip::ocf::Status;
 use floatip::params;
 use libfuzzer_sys::fuzz_target;
@@ -20,9 +19,8 @@ fuzz_target!(|data: &[u8]| {
             assert!(request.meta.timeout_ms > 0, "a zero timeout");
             assert!(request.instance.as_deref() != Some(""));
         }
-        Invocation::Worker(worker_args, _) => {
-            let _ = WorkerArgs::parse(&worker_args);
-        }
+        // The resident reads its plan from its standard input, not from argv.
+        Invocation::Resident(_) => {}
         Invocation::Print(text, status) => {
             assert!(
                 matches!(status, Status::Success | Status::ErrArgs),

@@ -1,10 +1,12 @@
-//! Text the agent reads back: the state file (host::state::parse_state), a worker's command
-//! line (host::burst::WorkerArgs::parse) and /proc/PID/stat. None may panic; what the agent
-//! writes itself must read back as it was, and a resource name always becomes a safe file name.
+//! Text the agent and the resident read back: the state file (host::state::parse_state), the
+//! resident's launch line and control requests, /proc/PID/stat, and resource names turned into
+//! file names. None may panic; what floatip writes itself must read back as it was, and a
+//! resource name always becomes a short, safe file name of its own.
 #![no_main]
 
-use floatip::host::burst::{self, WorkerArgs};
-use floatip::host::state::{file_name, format_state, parse_state};
+use floatip::host::process;
+use floatip::host::state::{file_name, format_state, instance_name, parse_state, MAX_NAME};
+use floatip::resident::{Launch, Request};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -17,26 +19,22 @@ fuzz_target!(|data: &[u8]| {
         "state round trip"
     );
 
-    let args: Vec<String> = text.split('\0').map(str::to_string).collect();
-    if let Some(worker) = WorkerArgs::parse(&args) {
-        assert_eq!(
-            WorkerArgs::parse(&worker.to_args()),
-            Some(worker),
-            "worker arguments round trip"
-        );
+    if let Some(launch) = Launch::from_line(&text) {
+        let line = launch.to_line().expect("a parsed launch serialises");
+        assert_eq!(Launch::from_line(&line), Some(launch), "launch round trip");
     }
-    let _ = WorkerArgs::parse(
-        &text
-            .split_whitespace()
-            .map(str::to_string)
-            .collect::<Vec<_>>(),
-    );
-    let _ = burst::worker_form(&text);
+    if let Ok(request) = serde_json::from_str::<Request>(&text) {
+        let json = serde_json::to_string(&request).unwrap();
+        assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), request);
+    }
 
-    let _ = burst::parse_start_time(&text);
-    let _ = burst::parse_state_and_flags(&text);
+    let _ = process::parse_start_time(&text);
+    let _ = process::parse_state_and_flags(&text);
 
     let name = file_name(&text);
     assert!(!name.is_empty() && !name.starts_with('.'), "{name:?}");
-    assert!(!name.contains('/') && name.len() <= 203, "{name:?}");
+    assert!(!name.contains('/') && name.len() <= MAX_NAME, "{name:?}");
+    if !name.contains('~') {
+        assert_eq!(instance_name(&name), text, "file names decode back");
+    }
 });

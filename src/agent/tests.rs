@@ -1842,6 +1842,9 @@ fn a_recurring_monitor_sends_nothing_unless_asked() {
     start(&mut host, &p, &meta()).unwrap();
     host.resident = None;
     host.effects.clear();
-    assert_eq!(monitor(&mut host, &p, &recurring(), false).unwrap(), Status::Success);
+    assert_eq!(
+        monitor(&mut host, &p, &recurring(), false).unwrap(),
+        Status::Success
+    );
     assert!(host.effects.is_empty(), "{:?}", host.effects);
 }

@@ -1,9 +1,10 @@
 //! The only code that touches the kernel: netlink, raw sockets, processes and the state
 //! directory. [`SystemHost`] implements the agent's [`Host`] over them.
 
-pub mod burst;
 pub mod netlink;
 pub mod port;
+pub mod process;
+pub mod resident;
 pub mod state;
 pub mod system;
 pub mod tools;
@@ -14,34 +15,100 @@ use crate::agent::{
 };
 use crate::error::{Error, Result};
 use crate::packet::MacAddr;
-use crate::resident::Plan;
+use crate::resident::{Launch, Plan, Request};
 use crate::resolve::Route;
-use crate::schedule::BurstPlan;
+use log::{info, warn};
 use netlink::Netlink;
 use port::Port;
-use state::StateDir;
+use process::{Ending, Wanted};
+use state::{Resident, StateDir};
 use std::net::{IpAddr, Ipv6Addr};
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// How long stop waits for a killed burst process to be gone.
-const BURST_EXIT_PATIENCE: Duration = Duration::from_secs(5);
+/// How long ending a resident may take when the operation set no deadline (tools, tests).
+const DEFAULT_PATIENCE: Duration = Duration::from_secs(5);
+/// How long a running resident may take to answer on its control socket.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Ends the burst the state records, if any, and forgets it; true if one was recorded.
-/// Needs no netlink, so stop can use it even when the parameters never validated.
-pub fn end_recorded_burst(state: &StateDir) -> Result<bool> {
-    let mut saved = state.load();
-    let Some(recorded) = saved.burst.take() else {
-        return Ok(false);
-    };
-    burst::end(recorded, BURST_EXIT_PATIENCE)?;
-    state.save(&saved)?;
-    Ok(true)
+/// Ends every resident process of this resource and records that none runs. The recorded one
+/// is ended if it is still ours; when the state cannot vouch (no state, garbled, or a record
+/// that names another process), /proc is searched for unrecorded ones too. A resident that
+/// may still send is an error; failing to write the state is not (stop must not fail over
+/// bookkeeping).
+fn end_residents_of(state: &StateDir, wanted: &Wanted, patience: Duration) -> Result<()> {
+    let mut saved = end_unrecorded(state, wanted, patience)?;
+    if saved.resident != Resident::Absent {
+        saved.resident = Resident::Absent;
+        if let Err(e) = state.save(&saved) {
+            warn!("{}", e.reason);
+        }
+    }
+    Ok(())
 }
 
-/// For stop and monitor when the configured network namespace's name is gone: enters the
-/// namespace this resource's resident process still runs in, if any; false when none does.
-pub fn enter_resident_namespace(_state: &StateDir) -> Result<bool> {
-    Ok(false)
+/// Ends every resident as `end_residents_of` does, without recording it; returns the state
+/// as it was read.
+fn end_unrecorded(state: &StateDir, wanted: &Wanted, patience: Duration) -> Result<state::State> {
+    let saved = state.load();
+    let vouched = match saved.resident {
+        Resident::Absent => true,
+        Resident::Unknown => false,
+        Resident::Recorded(id) => match process::end(&id, wanted, true, patience)? {
+            Ending::Gone | Ending::Ended => true,
+            Ending::NotOurs => false,
+        },
+    };
+    if !vouched {
+        for stray in process::find(wanted) {
+            warn!(
+                "ending resident process {} of {}, which the state did not record",
+                stray.pid, wanted.resource
+            );
+            process::end(&stray, wanted, false, patience)?;
+        }
+    }
+    // A killed resident cannot remove its own control socket.
+    state.remove_control_socket();
+    Ok(saved)
+}
+
+/// For stop when the address does not even parse: ends this resource's residents, whatever
+/// address they serve. Needs no netlink.
+pub fn end_residents_without_address(state: &StateDir, patience: Duration) -> Result<()> {
+    end_residents_of(state, &Wanted::new(state, None, true), patience)
+}
+
+/// For stop and monitor when the configured network namespace's name is gone (`ip netns
+/// del` while a resident holds the namespace alive): enters the namespace this resource's
+/// resident runs in, recorded or found by our state directory, so the operation acts there.
+/// The namespace stays alive while this process is in it, also after the resident is ended.
+/// False when no resident of ours runs anywhere.
+pub fn enter_resident_namespace(state: &StateDir, ip: IpAddr) -> Result<bool> {
+    let wanted = Wanted::new(state, Some(ip), false);
+    let recorded = match state.load().resident {
+        Resident::Recorded(id) if process::is_running(&id, &wanted) => Some(id.pid),
+        _ => None,
+    };
+    let Some(pid) = recorded.or_else(|| process::find(&wanted).first().map(|r| r.pid)) else {
+        return Ok(false);
+    };
+    let path = format!("/proc/{pid}/ns/net");
+    let namespace = std::fs::File::open(&path).map_err(|e| {
+        Error::generic(format!(
+            "cannot open the network namespace of resident process {pid} ({path}): {e}"
+        ))
+    })?;
+    // SAFETY: setns on a descriptor we hold open; floatip has no other thread yet.
+    if unsafe { libc::setns(namespace.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(Error::generic(format!(
+            "cannot enter the network namespace of resident process {pid}: {e}"
+        )));
+    }
+    info!("entered the network namespace of resident process {pid}");
+    Ok(true)
 }
 
 pub struct SystemHost {
@@ -49,8 +116,12 @@ pub struct SystemHost {
     state: StateDir,
     port: Option<Port>,
     epoch: Instant,
-    /// The managed address, to find a burst worker the state lost track of.
+    /// The managed address, to recognise this resource's residents.
     ip: IpAddr,
+    /// When the operation's waits must end (see `with_deadline`).
+    deadline: Option<Instant>,
+    /// The network_namespace the operation runs in, recorded for `floatip status`.
+    netns: Option<String>,
 }
 
 impl SystemHost {
@@ -68,7 +139,31 @@ impl SystemHost {
             port: None,
             epoch: Instant::now(),
             ip,
+            deadline: None,
+            netns: None,
         })
+    }
+
+    /// The operation's deadline, for the waits the agent does not bound itself (ending an
+    /// earlier resident just before a new one starts, a control request).
+    pub fn with_deadline(mut self, deadline: Instant) -> SystemHost {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    pub fn with_namespace(mut self, netns: Option<String>) -> SystemHost {
+        self.netns = netns;
+        self
+    }
+
+    fn patience(&self) -> Duration {
+        self.deadline.map_or(DEFAULT_PATIENCE, |d| {
+            d.saturating_duration_since(Instant::now())
+        })
+    }
+
+    fn wanted(&self) -> Wanted {
+        Wanted::new(&self.state, Some(self.ip), true)
     }
 }
 
@@ -181,74 +276,74 @@ impl Wire for SystemHost {
     }
 }
 
-// Until the resident process lands, the plan runs on the burst worker: its rounds, interval,
-// refreshes and defence on the plan's first adapter.
 impl Processes for SystemHost {
     fn start_resident(&mut self, plan: &Plan) -> Result<()> {
-        self.end_residents(BURST_EXIT_PATIENCE)?;
-        let Some(link) = self.netlink.link_by_name(&plan.adapters[0])? else {
-            return Err(Error::generic(format!(
-                "{} vanished before its background process started",
-                plan.adapters[0]
-            )));
+        let mut saved = end_unrecorded(&self.state, &self.wanted(), self.patience())?;
+        // A start in progress: if this process dies before the resident is recorded, the
+        // state cannot vouch, and the next operation searches for it.
+        saved.resident = Resident::Unknown;
+        self.state.save(&saved)?;
+        let executor = process::executor_pidfd();
+        // The agent's open socket goes to the resident (see Port::adopt for why).
+        let socket = self.port.as_ref().map(|p| (p.link_index(), p.as_fd()));
+        let launch = Launch {
+            plan: plan.clone(),
+            state_dir: self.state.dir().to_path_buf(),
+            socket_ifindex: socket.map(|(index, _)| index),
+            executor: executor.is_some(),
+            crm_resource: std::env::var_os("FLOATIP_CRM_RESOURCE")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from),
+            debug: log::log_enabled!(log::Level::Debug),
         };
-        let burst = BurstPlan {
-            rounds: plan.rounds,
-            interval: plan.interval(),
-            refresh_every: plan.refresh_every_ms.map(Duration::from_millis),
-        };
-        if burst.is_empty() {
-            return Ok(());
-        }
-        let (state_dir, instance) = self.state.location();
-        let worker = burst::WorkerArgs {
-            ifindex: link.index,
-            ip: plan.ip,
-            plan: burst,
-            defend: plan.defend,
-            state_dir,
-            instance,
-        };
-        // The worker takes over our open socket (see Port::adopt for why).
-        let inherited = self
-            .port
-            .as_ref()
-            .filter(|p| p.link_index() == link.index)
-            .map(Port::raw_fd);
-        let pending = burst::spawn(&worker, inherited)?;
-        let mut state = self.state.load();
-        state.burst = pending.id;
-        // Recorded before it may send; if recording fails, dropping `pending` ends it.
-        self.state.save(&state)?;
+        let args = process::resident_args(&plan.resource, plan.ip, self.state.identity());
+        let pending = process::spawn(&launch, &args, socket.map(|(_, fd)| fd), executor)?;
+        saved.resident = Resident::Recorded(pending.id);
+        // Recorded before it may act; if recording fails, dropping `pending` ends it.
+        self.state.save(&saved)?;
+        log::debug!("started resident process {}", pending.id.pid);
         pending.release()
     }
 
-    fn update_resident(&mut self, _plan: &Plan) -> Result<bool> {
-        Ok(false)
+    fn update_resident(&mut self, plan: &Plan) -> Result<bool> {
+        let Resident::Recorded(id) = self.state.load().resident else {
+            return Ok(false);
+        };
+        if !process::is_running(&id, &self.wanted()) {
+            return Ok(false);
+        }
+        let request = Request::Plan(plan.clone());
+        match process::ask(
+            &self.state,
+            &request,
+            Some(id.pid),
+            CONTROL_TIMEOUT.min(self.patience()),
+        ) {
+            Ok(reply) if reply.ok => Ok(true),
+            Ok(reply) => {
+                info!(
+                    "resident process {} did not take the new plan ({}); replacing it",
+                    id.pid,
+                    reply.error.unwrap_or_default()
+                );
+                Ok(false)
+            }
+            Err(e) => {
+                warn!("{}; replacing resident process {}", e.reason, id.pid);
+                Ok(false)
+            }
+        }
     }
 
     fn resident_running(&mut self) -> bool {
-        self.state.load().burst.is_some_and(burst::is_alive)
+        match self.state.load().resident {
+            Resident::Recorded(id) => process::is_running(&id, &self.wanted()),
+            _ => false,
+        }
     }
 
     fn end_residents(&mut self, patience: Duration) -> Result<()> {
-        let mut saved = self.state.load();
-        if let Some(recorded) = saved.burst.take() {
-            burst::end(recorded, patience)?;
-            self.state.save(&saved)?;
-        }
-        if saved.record.is_none() {
-            // Nothing recorded at all: look for a worker the state no longer knows about.
-            for stray in burst::find_workers(self.ip) {
-                log::warn!(
-                    "ending unrecorded burst process {} for {}",
-                    stray.pid,
-                    self.ip
-                );
-                burst::end(stray, patience)?;
-            }
-        }
-        Ok(())
+        end_residents_of(&self.state, &self.wanted(), patience)
     }
 }
 
@@ -256,6 +351,7 @@ impl Records for SystemHost {
     fn record(&mut self, record: &Record) -> Result<()> {
         let mut state = self.state.load();
         state.record = Some(record.clone());
+        state.netns = self.netns.clone();
         self.state.save(&state)
     }
 
@@ -266,6 +362,7 @@ impl Records for SystemHost {
     fn forget(&mut self) -> Result<()> {
         let mut state = self.state.load();
         state.record = None;
+        state.netns = None;
         self.state.save(&state)
     }
 }

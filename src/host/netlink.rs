@@ -642,6 +642,287 @@ fn label_of(m: &AddrLabelMessage, ip: Ipv6Addr) -> Option<u32> {
     })
 }
 
+// The resident's event loop: one async connection that both receives the kernel's link and
+// address notifications and sends the few requests the loop needs. It runs inside the loop's
+// own runtime, so nothing here blocks (the `Netlink` above block_on's a runtime of its own).
+
+/// A kernel notification the resident reacts to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// An interface appeared or changed (flags, carrier, MAC).
+    Link(Link),
+    LinkGone(u32),
+    /// An address appeared or changed (e.g. finished DAD).
+    Address {
+        ifindex: u32,
+        ip: IpAddr,
+        assigned: Assigned,
+    },
+    AddressGone {
+        ifindex: u32,
+        ip: IpAddr,
+        prefix_len: u8,
+    },
+    /// The socket's buffer overflowed: notifications were lost, the state must be read again.
+    Overrun,
+}
+
+type Messages = Box<
+    dyn futures::Stream<
+            Item = (
+                NetlinkMessage<RouteNetlinkMessage>,
+                rtnetlink::sys::SocketAddr,
+            ),
+        > + Unpin,
+>;
+
+/// Requests on the watching connection.
+#[derive(Clone)]
+pub struct Watch {
+    handle: rtnetlink::Handle,
+}
+
+/// The notifications of a watching connection.
+pub struct Notices {
+    messages: Messages,
+}
+
+/// Opens a connection subscribed to link and IPv4/IPv6 address notifications. Call it inside
+/// a tokio runtime and spawn the returned connection future on it.
+pub fn watch() -> Result<(
+    Watch,
+    Notices,
+    impl std::future::Future<Output = ()> + Send + 'static,
+)> {
+    use rtnetlink::sys::AsyncSocket;
+    use rtnetlink::MulticastGroup;
+    let (mut connection, handle, messages) = rtnetlink::new_multicast_connection(&[
+        MulticastGroup::Link,
+        MulticastGroup::Ipv4Ifaddr,
+        MulticastGroup::Ipv6Ifaddr,
+    ])
+    .map_err(|e| netlink_error("cannot subscribe to link and address notifications", e))?;
+    let socket = connection.socket_mut().socket_mut();
+    socket
+        .set_netlink_get_strict_chk(true)
+        .map_err(|e| netlink_error("cannot set strict netlink checking", e))?;
+    // A burst of notifications (many addresses changing at once) must not overflow it; if
+    // one does, the loop reads the state again (Notice::Overrun).
+    let _ = socket.set_rx_buf_sz(1 << 20);
+    Ok((
+        Watch { handle },
+        Notices {
+            messages: Box::new(messages),
+        },
+        connection,
+    ))
+}
+
+impl Notices {
+    /// The next notification (None for messages of no interest); Ready(None) when the
+    /// connection is gone.
+    pub fn poll_next(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Option<Notice>>> {
+        self.messages
+            .poll_next_unpin(cx)
+            .map(|message| message.map(|(m, _)| notice(m)))
+    }
+}
+
+/// What a notification says, if it is about links or addresses.
+pub fn notice(message: NetlinkMessage<RouteNetlinkMessage>) -> Option<Notice> {
+    match message.payload {
+        NetlinkPayload::Overrun(_) => Some(Notice::Overrun),
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link)) => {
+            Some(Notice::Link(link_from_message(&link)))
+        }
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(link)) => {
+            Some(Notice::LinkGone(link.header.index))
+        }
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(m)) => Some(Notice::Address {
+            ifindex: m.header.index,
+            ip: address_of(&m)?,
+            assigned: assigned_from_message(&m),
+        }),
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(m)) => {
+            Some(Notice::AddressGone {
+                ifindex: m.header.index,
+                ip: address_of(&m)?,
+                prefix_len: m.header.prefix_len,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// How long one request on the watching connection may take: the kernel answers in
+/// microseconds, so this only guards against a wedged connection.
+const WATCH_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+impl Watch {
+    /// One request and its answers; a NACK becomes its errno.
+    async fn exchange(
+        &self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+    ) -> io::Result<Vec<RouteNetlinkMessage>> {
+        let mut request = NetlinkMessage::from(message);
+        request.header.flags = flags;
+        let mut handle = self.handle.clone();
+        let exchange = async move {
+            let mut responses = handle
+                .request(request)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            let mut answers = Vec::new();
+            while let Some(answer) = responses.next().await {
+                match answer.payload {
+                    NetlinkPayload::InnerMessage(inner) => answers.push(inner),
+                    NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
+                    NetlinkPayload::Done(done) if done.code < 0 => {
+                        return Err(io::Error::from_raw_os_error(-done.code))
+                    }
+                    _ => {}
+                }
+            }
+            Ok(answers)
+        };
+        tokio::time::timeout(WATCH_REQUEST_TIMEOUT, exchange)
+            .await
+            .unwrap_or_else(|_| Err(io::Error::from(io::ErrorKind::TimedOut)))
+    }
+
+    /// Every interface of this namespace.
+    pub async fn links(&self) -> Result<Vec<Link>> {
+        let answers = self
+            .exchange(
+                RouteNetlinkMessage::GetLink(LinkMessage::default()),
+                NLM_F_REQUEST | NLM_F_DUMP,
+            )
+            .await
+            .map_err(|e| netlink_error("cannot list interfaces", e))?;
+        Ok(answers
+            .iter()
+            .filter_map(|a| match a {
+                RouteNetlinkMessage::NewLink(link) => Some(link_from_message(link)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    pub async fn link_by_index(&self, index: u32) -> Result<Option<Link>> {
+        let mut message = LinkMessage::default();
+        message.header.index = index;
+        match self
+            .exchange(RouteNetlinkMessage::GetLink(message), NLM_F_REQUEST)
+            .await
+        {
+            Ok(answers) => Ok(answers.into_iter().find_map(|a| match a {
+                RouteNetlinkMessage::NewLink(link) => Some(link_from_message(&link)),
+                _ => None,
+            })),
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(None),
+            Err(e) => Err(netlink_error("cannot read the interface", e)),
+        }
+    }
+
+    /// The address on one interface (that interface's addresses only, filtered in the kernel).
+    pub async fn address(&self, ifindex: u32, ip: IpAddr) -> Result<Option<Assigned>> {
+        let mut message = AddressMessage::default();
+        message.header.family = family(ip);
+        message.header.index = ifindex;
+        let answers = match self
+            .exchange(
+                RouteNetlinkMessage::GetAddress(message),
+                NLM_F_REQUEST | NLM_F_DUMP,
+            )
+            .await
+        {
+            Ok(answers) => answers,
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => return Ok(None),
+            Err(e) => return Err(netlink_error("cannot read addresses", e)),
+        };
+        Ok(answers.iter().find_map(|a| match a {
+            RouteNetlinkMessage::NewAddress(m)
+                if m.header.index == ifindex && address_of(m) == Some(ip) =>
+            {
+                Some(assigned_from_message(m))
+            }
+            _ => None,
+        }))
+    }
+
+    /// Adds the address; one that is already there with this prefix is not an error.
+    pub async fn add_address(&self, request: &AddressRequest) -> Result<()> {
+        let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+        match self
+            .exchange(
+                RouteNetlinkMessage::NewAddress(add_address_message(request)),
+                flags,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
+            Err(e) => Err(netlink_error(
+                &format!("cannot add {}/{}", request.ip, request.prefix_len),
+                e,
+            )),
+        }
+    }
+
+    /// Deletes the address; one that is already gone is not an error.
+    pub async fn delete_address(&self, ifindex: u32, ip: IpAddr, prefix_len: u8) -> Result<()> {
+        match self
+            .exchange(
+                RouteNetlinkMessage::DelAddress(address_message(ifindex, ip, prefix_len)),
+                NLM_F_REQUEST | NLM_F_ACK,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EADDRNOTAVAIL) | Some(libc::ENODEV)
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(netlink_error(
+                &format!("cannot delete {ip}/{prefix_len}"),
+                e,
+            )),
+        }
+    }
+
+    /// The neighbours this node knows on one interface (see `Netlink::neighbours`).
+    pub async fn neighbours(&self, ifindex: u32, ip: IpAddr) -> Result<Vec<(IpAddr, MacAddr)>> {
+        let mut message = NeighbourMessage::default();
+        message.header.family = family(ip);
+        message
+            .attributes
+            .push(NeighbourAttribute::IfIndex(ifindex));
+        let answers = self
+            .exchange(
+                RouteNetlinkMessage::GetNeighbour(message),
+                NLM_F_REQUEST | NLM_F_DUMP,
+            )
+            .await
+            .map_err(|e| netlink_error("cannot read the neighbour table", e))?;
+        Ok(answers
+            .iter()
+            .filter_map(|a| match a {
+                RouteNetlinkMessage::NewNeighbour(n) if n.header.ifindex == ifindex => {
+                    neighbour_from_message(n)
+                }
+                _ => None,
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

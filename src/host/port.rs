@@ -188,6 +188,50 @@ impl Port {
         None
     }
 
+    /// The socket, for an event loop to wait on (it stays owned by the port).
+    pub fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        // SAFETY: the descriptor is open for as long as the port (pnet's channel) lives.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd) }
+    }
+
+    /// The next frame the filter let through, if one is queued, and whether this host sent
+    /// it (PACKET_OUTGOING: a packet socket sees its own interface's sends too); never waits
+    /// (for an event loop that has seen the socket readable).
+    pub fn try_receive(&mut self, buffer: &mut [u8]) -> std::io::Result<Option<(usize, bool)>> {
+        // SAFETY: sockaddr_ll is plain data; zeroed is a valid value.
+        let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        let mut from_len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        // SAFETY: recvfrom into a buffer and an address we own, of their lengths;
+        // MSG_DONTWAIT never blocks.
+        let n = unsafe {
+            libc::recvfrom(
+                self.fd,
+                buffer.as_mut_ptr() as *mut libc::c_void,
+                buffer.len(),
+                libc::MSG_DONTWAIT,
+                &mut from as *mut libc::sockaddr_ll as *mut libc::sockaddr,
+                &mut from_len,
+            )
+        };
+        if n >= 0 {
+            let outgoing = from.sll_pkttype == libc::PACKET_OUTGOING;
+            return Ok(Some((n as usize, outgoing)));
+        }
+        let e = std::io::Error::last_os_error();
+        match e.kind() {
+            std::io::ErrorKind::WouldBlock => Ok(None),
+            std::io::ErrorKind::Interrupted => Ok(Some((0, false))),
+            _ => Err(e),
+        }
+    }
+
+    /// Sends from now on as `mac`: the interface's MAC changed under the port (a bond's
+    /// fail_over_mac, `ip link set address`), and announcements must carry the current one.
+    pub fn set_mac(&mut self, mac: MacAddr) {
+        self.mac = mac;
+        self.link.mac = Some(mac);
+    }
+
     pub fn send(&mut self, frame: &[u8]) -> Result<()> {
         match self.sender.send_to(frame, None) {
             Some(Ok(())) => Ok(()),

@@ -4,13 +4,17 @@
 
 use super::netlink::Netlink;
 use super::port::{Listening, Port};
-use super::state::{self, StateDir};
+use super::process::{self, Wanted};
+use super::state::{self, Resident, StateDir};
 use crate::agent::Link;
 use crate::error::{Error, Result};
 use crate::observe::{classify, json_line, text_line, ConflictTracker};
 use crate::packet::{parse_frame, segment};
+use crate::resident::{Reply, Request};
 use serde_json::json;
 use std::io::Write;
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -87,42 +91,177 @@ fn utc(unix: u64) -> String {
     )
 }
 
-/// Lists the addresses floatip manages on this host, from the state directory.
-pub fn status(state_dir: &Path, json: bool) -> Result<()> {
-    let mut netlink = Netlink::open()?;
-    let mut rows = Vec::new();
-    for name in state::instances(state_dir) {
-        let dir = StateDir::new(state_dir, &name);
-        let saved = dir.load();
-        let Some(record) = saved.record else { continue };
-        let link = netlink.link_by_name(&record.nic)?;
+/// How long `floatip status` waits for a resident's answer.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Moves this thread into a network namespace: by name, or the one process `pid` is in.
+fn enter_namespace(name: Option<&str>, pid: Option<i32>) -> Result<()> {
+    let mut tried = Vec::new();
+    let paths = name
+        .map(|n| format!("{}/{n}", super::system::NETNS_DIR))
+        .into_iter()
+        .chain(pid.map(|p| format!("/proc/{p}/ns/net")));
+    for path in paths {
+        match std::fs::File::open(&path) {
+            // SAFETY: setns on a descriptor we hold open; affects only this thread.
+            Ok(file) if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } == 0 => {
+                return Ok(())
+            }
+            Ok(_) => tried.push(format!("{path}: {}", std::io::Error::last_os_error())),
+            Err(e) => tried.push(format!("{path}: {e}")),
+        }
+    }
+    Err(Error::generic(format!(
+        "cannot enter the network namespace ({})",
+        tried.join("; ")
+    )))
+}
+
+/// Where the address is and whether it is there, looked at in its namespace (then back).
+fn look(
+    interface: &str,
+    ip: IpAddr,
+    namespace: Option<&str>,
+    resident: Option<i32>,
+) -> Result<(Option<Link>, bool)> {
+    let home = if namespace.is_some() {
+        Some(
+            std::fs::File::open("/proc/self/ns/net")
+                .map_err(|e| Error::generic(format!("cannot note this namespace: {e}")))?,
+        )
+    } else {
+        None
+    };
+    let looked = (|| {
+        if namespace.is_some() {
+            enter_namespace(namespace, resident)?;
+        }
+        // Opened in the namespace: a netlink socket belongs to the one it was made in.
+        let mut netlink = Netlink::open()?;
+        let link = netlink.link_by_name(interface)?;
         let assigned = match &link {
-            Some(l) => netlink.address(l.index, record.ip)?.is_some(),
+            Some(l) => netlink.address(l.index, ip)?.is_some(),
             None => false,
         };
-        let burst = saved.burst.is_some_and(super::burst::is_alive);
-        let conflict = dir.last_conflict();
-        rows.push(json!({
-            "resource": name,
-            "ip": record.ip.to_string(),
-            "prefix": record.prefix_len,
-            "interface": record.nic,
-            "mac": link.as_ref().and_then(|l| l.mac).map(|m| m.to_string()),
-            "assigned": assigned,
-            "since": dir.modified_unix(),
-            "burst": if burst { "running" } else { "idle" },
-            "last_conflict": conflict.map(|c| json!({
-                "time": c.at_unix, "ip": c.ip.to_string(), "theirs": c.theirs, "ours": c.ours,
-            })),
-        }));
+        Ok((link, assigned))
+    })();
+    if let Some(home) = home {
+        // SAFETY: as in enter_namespace.
+        if unsafe { libc::setns(home.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            return Err(Error::generic(format!(
+                "cannot return to this namespace: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
     }
+    looked
+}
+
+/// One resource's row: the record, what its resident says it is doing, and the kernel's view
+/// from the resource's namespace.
+fn status_row(state_dir: &Path, name: &str) -> Option<serde_json::Value> {
+    let dir = StateDir::from_file_name(state_dir, name);
+    let saved = dir.load();
+    let record = saved.record?;
+    let wanted = Wanted {
+        resource: dir.instance().to_string(),
+        ip: Some(record.ip),
+        state_dir: dir.identity(),
+        netns: None,
+    };
+    let running = match saved.resident {
+        Resident::Recorded(id) if process::is_running(&id, &wanted) => Some(id.pid),
+        _ => None,
+    };
+    let resident =
+        running.map(
+            |pid| match process::ask(&dir, &Request::Status, Some(pid), STATUS_TIMEOUT) {
+                Ok(Reply {
+                    status: Some(status),
+                    ..
+                }) => status,
+                Ok(reply) => json!({ "pid": pid, "error": reply.error }),
+                Err(e) => json!({ "pid": pid, "error": e.reason }),
+            },
+        );
+    let interface = resident
+        .as_ref()
+        .and_then(|r| r["adapter"].as_str())
+        .unwrap_or(&record.nic)
+        .to_string();
+    let (link, assigned, error) = match look(&interface, record.ip, saved.netns.as_deref(), running)
+    {
+        Ok((link, assigned)) => (link, Some(assigned), None),
+        Err(e) => (None, None, Some(e.reason)),
+    };
+    let conflict = dir.last_conflict();
+    Some(json!({
+        "resource": dir.instance(),
+        "ip": record.ip.to_string(),
+        "prefix": record.prefix_len,
+        "interface": interface,
+        "namespace": saved.netns,
+        "mac": link.as_ref().and_then(|l| l.mac).map(|m| m.to_string()),
+        "assigned": assigned,
+        "error": error,
+        "since": dir.modified_unix(),
+        "burst": if running.is_some() { "running" } else { "idle" },
+        "resident": resident,
+        "last_conflict": conflict.map(|c| json!({
+            "time": c.at_unix, "ip": c.ip.to_string(), "theirs": c.theirs, "ours": c.ours,
+        })),
+    }))
+}
+
+/// What a resident is doing, in a few words.
+fn doing(resident: &serde_json::Value) -> String {
+    if resident.is_null() {
+        return "-".to_string();
+    }
+    let mut parts = vec![format!("pid {}", resident["pid"])];
+    if let Some(error) = resident["error"].as_str() {
+        parts.push(error.to_string());
+        return parts.join(", ");
+    }
+    if let Some(n) = resident["rounds_owed"].as_u64().filter(|n| *n > 0) {
+        parts.push(format!("{n} rounds owed"));
+    }
+    if let Some(ms) = resident["next_refresh_in_ms"].as_u64() {
+        parts.push(format!("refresh in {:.1}s", ms as f64 / 1000.0));
+    }
+    if let Some(ms) = resident["second_wave_in_ms"].as_u64() {
+        parts.push(format!("second wave in {:.1}s", ms as f64 / 1000.0));
+    }
+    if let Some(f) = resident["failback"].as_object() {
+        parts.push(format!(
+            "back to {} in {:.1}s",
+            f["adapter"].as_str().unwrap_or("?"),
+            f["in_ms"].as_u64().unwrap_or(0) as f64 / 1000.0
+        ));
+    }
+    if resident["told_pacemaker"].as_bool() == Some(true) {
+        parts.push("told Pacemaker".to_string());
+    }
+    if resident["stands_down_with_executor"].as_bool() == Some(true) {
+        parts.push("follows the executor".to_string());
+    }
+    parts.join(", ")
+}
+
+/// Lists the addresses floatip manages on this host, from the state directory: each looked at
+/// in its network namespace, and what its resident process is doing.
+pub fn status(state_dir: &Path, json: bool) -> Result<()> {
+    let rows: Vec<serde_json::Value> = state::resources(state_dir)
+        .iter()
+        .filter_map(|name| status_row(state_dir, name))
+        .collect();
     if json {
         println!("{}", serde_json::Value::Array(rows));
         return Ok(());
     }
     println!(
-        "{:<16} {:<28} {:<16} {:<18} {:<9} {:<8} {:<20} LAST CONFLICT",
-        "RESOURCE", "ADDRESS", "INTERFACE", "MAC", "ASSIGNED", "BURST", "SINCE (UTC)"
+        "{:<16} {:<28} {:<16} {:<18} {:<9} {:<8} {:<20} {:<28} LAST CONFLICT",
+        "RESOURCE", "ADDRESS", "INTERFACE", "MAC", "ASSIGNED", "RESIDENT", "SINCE (UTC)", "DOING"
     );
     for r in rows {
         let s = |key: &str| r[key].as_str().unwrap_or("-").to_string();
@@ -135,19 +274,24 @@ pub fn status(state_dir: &Path, json: bool) -> Result<()> {
                 c["theirs"].as_str().unwrap_or("?")
             ),
         };
+        let interface = match r["namespace"].as_str() {
+            Some(ns) => format!("{}@{ns}", s("interface")),
+            None => s("interface"),
+        };
         println!(
-            "{:<16} {:<28} {:<16} {:<18} {:<9} {:<8} {:<20} {conflict}",
-            s("resource"),
+            "{:<16} {:<28} {:<16} {:<18} {:<9} {:<8} {:<20} {:<28} {conflict}",
+            crate::ocf::printable(&s("resource")),
             format!("{}/{}", s("ip"), r["prefix"]),
-            s("interface"),
+            interface,
             s("mac"),
-            if r["assigned"].as_bool() == Some(true) {
-                "yes"
-            } else {
-                "NO"
+            match r["assigned"].as_bool() {
+                Some(true) => "yes",
+                Some(false) => "NO",
+                None => "?",
             },
             s("burst"),
             r["since"].as_u64().map_or("-".to_string(), utc),
+            doing(&r["resident"]),
         );
     }
     Ok(())

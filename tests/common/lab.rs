@@ -540,6 +540,17 @@ impl Lab {
         })
     }
 
+    /// Sends one raw Ethernet frame `times` times, `gap` apart, on `ifname` in `host` (one
+    /// socket for all of them: a flood).
+    pub fn send_frames(&self, host: Host, ifname: &str, frame: &[u8], times: usize, gap: Duration) {
+        let ifname = ifname.to_string();
+        let frame = frame.to_vec();
+        self.in_ns(host, move || {
+            raw_send_times(&ifname, &frame, times, gap)
+                .unwrap_or_else(|e| panic!("send on {ifname}: {e}"))
+        })
+    }
+
     /// Starts a packet capture on `ifname` in `host`. The socket is bound before this returns.
     pub fn capture(&self, host: Host, ifname: &str) -> Capture {
         Capture::start(&self.ns(host), ifname)
@@ -747,11 +758,26 @@ fn sockaddr_ll(ifindex: i32, proto: u16) -> libc::sockaddr_ll {
 
 /// Sends a raw frame on `ifname` of the calling thread's network namespace.
 fn raw_send(ifname: &str, frame: &[u8]) -> Result<(), String> {
+    raw_send_times(ifname, frame, 1, Duration::ZERO)
+}
+
+/// Sends a raw frame `times` times, `gap` apart, from one socket.
+fn raw_send_times(ifname: &str, frame: &[u8], times: usize, gap: Duration) -> Result<(), String> {
     if frame.len() < 14 {
         return Err("frame shorter than an Ethernet header".into());
     }
     let idx = ifindex(ifname)?;
     let sock = packet_socket()?;
+    for sent in 0..times {
+        if sent > 0 && !gap.is_zero() {
+            std::thread::sleep(gap);
+        }
+        send_on(&sock, idx, frame)?;
+    }
+    Ok(())
+}
+
+fn send_on(sock: &OwnedFd, idx: i32, frame: &[u8]) -> Result<(), String> {
     let mut sa = sockaddr_ll(idx, u16::from_be_bytes([frame[12], frame[13]]));
     sa.sll_halen = 6;
     sa.sll_addr[..6].copy_from_slice(&frame[..6]);

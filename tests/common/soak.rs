@@ -1,8 +1,8 @@
 //! Helpers for the soak test (tests/soak.rs): a tiny seeded PRNG, a wire watch that records
 //! every ARP and Neighbor Advertisement a host sees with the kernel's receive timestamp, and
-//! readers for a node's addresses and burst workers.
+//! readers for a node's addresses and resident processes.
 
-use super::agent::burst_workers;
+use super::agent::residents;
 use super::lab::*;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -386,10 +386,10 @@ pub fn all_addresses(lab: &Lab, host: Host) -> Vec<(String, String, String)> {
     v
 }
 
-/// Burst workers of a node by the address on their command line (argv[3]).
+/// Resident processes of a node by the address on their command line (argv[3]).
 pub fn workers_by_ip(lab: &Lab, node: usize) -> HashMap<IpAddr, Vec<i32>> {
     let mut by_ip: HashMap<IpAddr, Vec<i32>> = HashMap::new();
-    for pid in burst_workers(lab, node) {
+    for pid in residents(lab, node) {
         let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
             continue; // gone since
         };

@@ -1,0 +1,849 @@
+//! The resident process's decisions (pure): a function of (state, event) to effects, with the
+//! time passed in, so unit tests drive it with a fake clock and read the effects as an ordered
+//! log. The event loop in `host::resident` turns kernel notifications, frames, timers and
+//! control requests into [`Event`]s and performs the [`Effect`]s in order.
+//!
+//! What it guarantees, each tested as an ordering below:
+//! - nothing is sent for an address this node does not hold (removed or failed DAD behind our
+//!   back: sending stops, and the process exits), nor while it is tentative;
+//! - every round uses the current MAC of the adapter holding the address, and a MAC change
+//!   triggers a burst at once;
+//! - with standby adapters, carrier loss on the holder moves the address: add on the first
+//!   usable standby, announce from it, then delete from the old one; a more preferred adapter
+//!   back with carrier takes it back after `failback_delay`, and a flap restarts that wait;
+//! - with no usable adapter and `link_watch`, Pacemaker is told once per loss;
+//! - another machine's claim is defended at most once per DEFEND_INTERVAL (RFC 5227 § 2.4) and
+//!   reported at most once per interval, with a count of the claims not reported;
+//! - when the executor that started it is gone, or on stop, it exits before anything else.
+
+use super::Plan;
+use crate::agent::Link;
+use crate::packet::MacAddr;
+use crate::schedule::{may_defend, Sending, DEFEND_INTERVAL};
+use serde::Serialize;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// How the address is held on the adapter that holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Held {
+    /// Still in duplicate address detection: not announced yet.
+    Tentative,
+    Ready,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A timer the machine asked for (see `next_wakeup`) is due.
+    Tick,
+    /// An interface is new or changed: flags, carrier, MAC (RTM_NEWLINK).
+    Link(Link),
+    /// An interface is gone (RTM_DELLINK).
+    LinkRemoved(u32),
+    /// The address appeared or changed on an interface (RTM_NEWADDR).
+    AddressAdded {
+        index: u32,
+        prefix_len: u8,
+        tentative: bool,
+        dadfailed: bool,
+    },
+    /// The address left an interface (RTM_DELADDR).
+    AddressRemoved {
+        index: u32,
+        prefix_len: u8,
+    },
+    /// A valid frame from another machine claiming the address, heard on an interface.
+    Claim {
+        index: u32,
+        mac: MacAddr,
+    },
+    /// An `AddAddress` effect failed; the effects after it in its batch were not performed.
+    AddFailed {
+        index: u32,
+        reason: String,
+    },
+    /// reload-agent or a monitor: new parameters, the address stays where it is.
+    NewPlan(Plan),
+    /// The Pacemaker executor that started this process is gone.
+    ExecutorGone,
+    Stop,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// One round (or a refresh round) for the address from interface `index`, as `mac`.
+    Send {
+        index: u32,
+        mac: MacAddr,
+        kind: Sending,
+    },
+    /// Puts the address on interface `index` (the plan says how).
+    AddAddress {
+        index: u32,
+        name: String,
+    },
+    DeleteAddress {
+        index: u32,
+        name: String,
+    },
+    /// Tells Pacemaker this node cannot serve the address (crm_resource --fail).
+    Report(String),
+    Log(Level, String),
+    /// Another machine claimed the address: recorded for `floatip status`.
+    RecordConflict {
+        theirs: MacAddr,
+        ours: MacAddr,
+    },
+    /// Ends the process; nothing is performed after it.
+    Exit(String),
+}
+
+/// One listed adapter, in order of preference.
+#[derive(Debug, Clone)]
+struct Slot {
+    name: String,
+    link: Option<Link>,
+    /// Adding the address here failed; tried again once its link changes.
+    add_failed: bool,
+}
+
+impl Slot {
+    fn usable(&self) -> bool {
+        !self.add_failed && self.link.as_ref().is_some_and(Link::usable)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Burst {
+    owed: u32,
+    next_at: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Failback {
+    slot: usize,
+    since: Duration,
+}
+
+/// Claims heard, for rate-limited reporting.
+#[derive(Debug, Clone, Default)]
+struct Claims {
+    /// No report line before this.
+    quiet_until: Option<Duration>,
+    /// Claims since the last line.
+    unreported: u32,
+    last: Option<(MacAddr, Duration)>,
+    total: u64,
+    defences: u64,
+}
+
+pub struct Machine {
+    plan: Plan,
+    slots: Vec<Slot>,
+    holder: Option<usize>,
+    held: Held,
+    /// Whether the holder was usable when last looked at: carrier coming back is news.
+    holder_usable: bool,
+    /// Where the address was before a move whose add may still fail.
+    moved_from: Option<(usize, Held)>,
+    burst: Option<Burst>,
+    refresh_at: Option<Duration>,
+    /// When the second wave of the last burst is due.
+    second_wave_at: Option<Duration>,
+    last_burst_at: Duration,
+    failback: Option<Failback>,
+    told_pacemaker: bool,
+    last_defence: Option<Duration>,
+    claims: Claims,
+    exited: bool,
+}
+
+/// What the process is doing, for `floatip status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Status {
+    pub resource: String,
+    pub ip: IpAddr,
+    pub prefix_len: u8,
+    pub adapter: Option<String>,
+    pub mac: Option<String>,
+    pub held: Option<Held>,
+    pub usable: bool,
+    pub adapters: Vec<AdapterStatus>,
+    pub rounds_owed: u32,
+    pub next_round_in_ms: Option<u64>,
+    pub next_refresh_in_ms: Option<u64>,
+    pub second_wave_in_ms: Option<u64>,
+    pub failback: Option<FailbackStatus>,
+    pub last_conflict: Option<ConflictStatus>,
+    pub claims: u64,
+    pub defences: u64,
+    pub told_pacemaker: bool,
+    pub plan: Plan,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdapterStatus {
+    pub name: String,
+    pub present: bool,
+    pub up: bool,
+    pub carrier: bool,
+    pub mac: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailbackStatus {
+    pub adapter: String,
+    pub in_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConflictStatus {
+    pub theirs: String,
+    pub ago_ms: u64,
+}
+
+fn ms(d: Duration) -> u64 {
+    d.as_millis().min(u128::from(u64::MAX)) as u64
+}
+
+impl Machine {
+    /// A machine for `plan`, given the listed adapters as they are now and where the address
+    /// is (`holder`: an interface index and how it holds it). Its first effects are returned
+    /// with it: an exit when the address is on none of the adapters.
+    pub fn new(
+        plan: Plan,
+        links: &[Link],
+        holder: Option<(u32, Held)>,
+        now: Duration,
+    ) -> (Machine, Vec<Effect>) {
+        let slots: Vec<Slot> = plan
+            .adapters
+            .iter()
+            .map(|name| Slot {
+                name: name.clone(),
+                link: links.iter().find(|l| &l.name == name).cloned(),
+                add_failed: false,
+            })
+            .collect();
+        let holder_slot = holder.and_then(|(index, _)| {
+            slots
+                .iter()
+                .position(|s| s.link.as_ref().is_some_and(|l| l.index == index))
+        });
+        let mut machine = Machine {
+            burst: (plan.rounds > 0).then(|| Burst {
+                owed: plan.rounds,
+                next_at: now + plan.interval(),
+            }),
+            refresh_at: plan
+                .refresh_every_ms
+                .map(|e| now + Duration::from_millis(e)),
+            second_wave_at: plan.repeat_after_ms.map(|r| now + Duration::from_millis(r)),
+            last_burst_at: now,
+            holder_usable: holder_slot.is_some_and(|h| slots[h].usable()),
+            held: holder.map_or(Held::Ready, |(_, held)| held),
+            holder: holder_slot,
+            slots,
+            plan,
+            moved_from: None,
+            failback: None,
+            told_pacemaker: false,
+            last_defence: None,
+            claims: Claims::default(),
+            exited: false,
+        };
+        let mut effects = Vec::new();
+        machine.reconsider(now, &mut effects);
+        machine.run_due(now, &mut effects);
+        machine.exit_if_idle(&mut effects);
+        (machine, effects)
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The interface holding the address, with the link as last seen.
+    pub fn holder(&self) -> Option<&Link> {
+        self.slots[self.holder?].link.as_ref()
+    }
+
+    pub fn has_exited(&self) -> bool {
+        self.exited
+    }
+
+    /// Whether a new plan can replace this one: the same resource and address on the same
+    /// adapters (anything else is a new start, not a reload).
+    pub fn accepts(&self, plan: &Plan) -> Result<(), String> {
+        if plan.resource != self.plan.resource
+            || plan.ip != self.plan.ip
+            || plan.prefix_len != self.plan.prefix_len
+            || plan.adapters != self.plan.adapters
+        {
+            return Err(format!(
+                "this process serves {} {}/{} on {}",
+                self.plan.resource,
+                self.plan.ip,
+                self.plan.prefix_len,
+                self.plan.adapters.join(",")
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn handle(&mut self, now: Duration, event: Event) -> Vec<Effect> {
+        if self.exited {
+            return Vec::new();
+        }
+        let mut effects = Vec::new();
+        match event {
+            Event::ExecutorGone => {
+                return self.exit(
+                    "the Pacemaker executor that started it is gone; standing down and leaving the address to the cluster's recovery",
+                )
+            }
+            Event::Stop => return self.exit("asked to stop"),
+            Event::Tick => {}
+            Event::Link(link) => self.on_link(now, link, &mut effects),
+            Event::LinkRemoved(index) => {
+                if let Some(slot) = self.slot_of(index) {
+                    self.slots[slot].link = None;
+                    self.slots[slot].add_failed = false;
+                    effects.push(Effect::Log(
+                        Level::Warning,
+                        format!("{} was removed", self.slots[slot].name),
+                    ));
+                    self.reconsider(now, &mut effects);
+                    if self.holder == Some(slot) {
+                        // Nowhere to move it: the address went with the interface.
+                        self.holder = None;
+                        effects.extend(self.exit(&format!(
+                            "{} was removed with {}; nothing of it is left to announce",
+                            self.plan.ip, self.slots[slot].name
+                        )));
+                        return effects;
+                    }
+                }
+            }
+            Event::AddressAdded {
+                index,
+                prefix_len,
+                tentative,
+                dadfailed,
+            } => {
+                if prefix_len == self.plan.prefix_len && self.holds_on(index) {
+                    if dadfailed {
+                        return self.exit(&format!(
+                            "duplicate address detected for {} on {}; not announcing it",
+                            self.plan.ip,
+                            self.holder_name()
+                        ));
+                    }
+                    self.held = if tentative {
+                        Held::Tentative
+                    } else {
+                        Held::Ready
+                    };
+                }
+            }
+            Event::AddressRemoved { index, prefix_len } => {
+                if prefix_len == self.plan.prefix_len && self.holds_on(index) {
+                    let name = self.holder_name();
+                    self.holder = None;
+                    return self.exit(&format!(
+                        "{} was removed from {name}; nothing of it is left to announce",
+                        self.plan.ip
+                    ));
+                }
+            }
+            Event::Claim { index, mac } => self.on_claim(now, index, mac, &mut effects),
+            Event::AddFailed { index, reason } => self.on_add_failed(now, index, reason, &mut effects),
+            Event::NewPlan(plan) => self.on_plan(now, plan, &mut effects),
+        }
+        self.run_due(now, &mut effects);
+        self.exit_if_idle(&mut effects);
+        effects
+    }
+
+    /// When the machine next needs a Tick, if ever (a burst held for a link that cannot carry
+    /// it waits for an event instead).
+    pub fn next_wakeup(&self) -> Option<Duration> {
+        if self.exited {
+            return None;
+        }
+        let burst = self
+            .burst
+            .filter(|_| self.sendable().is_some())
+            .map(|b| b.next_at);
+        let failback = self
+            .failback
+            .map(|f| f.since + Duration::from_millis(self.plan.failback_delay_ms));
+        let summary = self
+            .claims
+            .quiet_until
+            .filter(|_| self.claims.unreported > 0);
+        [
+            burst,
+            self.refresh_at,
+            self.second_wave_at,
+            failback,
+            summary,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    pub fn status(&self, now: Duration) -> Status {
+        let until = |at: Duration| ms(at.saturating_sub(now));
+        let holder = self.holder();
+        Status {
+            resource: self.plan.resource.clone(),
+            ip: self.plan.ip,
+            prefix_len: self.plan.prefix_len,
+            adapter: holder.map(|l| l.name.clone()),
+            mac: holder.and_then(|l| l.mac).map(|m| m.to_string()),
+            held: self.holder.map(|_| self.held),
+            usable: self.sendable().is_some(),
+            adapters: self
+                .slots
+                .iter()
+                .map(|s| AdapterStatus {
+                    name: s.name.clone(),
+                    present: s.link.is_some(),
+                    up: s.link.as_ref().is_some_and(|l| l.up),
+                    carrier: s.link.as_ref().is_some_and(|l| l.carrier),
+                    mac: s.link.as_ref().and_then(|l| l.mac).map(|m| m.to_string()),
+                })
+                .collect(),
+            rounds_owed: self.burst.map_or(0, |b| b.owed),
+            next_round_in_ms: self.burst.map(|b| until(b.next_at)),
+            next_refresh_in_ms: self.refresh_at.map(until),
+            second_wave_in_ms: self.second_wave_at.map(until),
+            failback: self.failback.map(|f| FailbackStatus {
+                adapter: self.slots[f.slot].name.clone(),
+                in_ms: until(f.since + Duration::from_millis(self.plan.failback_delay_ms)),
+            }),
+            last_conflict: self.claims.last.map(|(mac, at)| ConflictStatus {
+                theirs: mac.to_string(),
+                ago_ms: ms(now.saturating_sub(at)),
+            }),
+            claims: self.claims.total,
+            defences: self.claims.defences,
+            told_pacemaker: self.told_pacemaker,
+            plan: self.plan.clone(),
+        }
+    }
+
+    fn exit(&mut self, reason: &str) -> Vec<Effect> {
+        self.exited = true;
+        vec![Effect::Exit(reason.to_string())]
+    }
+
+    fn slot_of(&self, index: u32) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|s| s.link.as_ref().is_some_and(|l| l.index == index))
+    }
+
+    fn holds_on(&self, index: u32) -> bool {
+        self.holder.is_some() && self.holder == self.slot_of(index)
+    }
+
+    fn holder_name(&self) -> String {
+        self.holder
+            .map_or_else(String::new, |h| self.slots[h].name.clone())
+    }
+
+    /// The holder's interface and MAC when a round can go out now: the address is held and
+    /// settled, the link is up with carrier, speaks ARP/ND and has a MAC.
+    fn sendable(&self) -> Option<(u32, MacAddr)> {
+        let link = self.holder()?;
+        (self.held == Held::Ready && link.usable() && link.announces)
+            .then_some(())
+            .and(link.mac.map(|mac| (link.index, mac)))
+    }
+
+    fn send(&self, kind: Sending, effects: &mut Vec<Effect>) -> bool {
+        match self.sendable() {
+            Some((index, mac)) => {
+                effects.push(Effect::Send { index, mac, kind });
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A new burst of `burst_rounds`: the first round now if it can go, the rest `interval`
+    /// apart; with `repeat_after`, a second wave that long after.
+    fn start_burst(&mut self, now: Duration, second_wave: bool, effects: &mut Vec<Effect>) {
+        let rounds = self.plan.burst_rounds;
+        if rounds == 0 {
+            return;
+        }
+        self.last_burst_at = now;
+        if second_wave {
+            self.second_wave_at = self
+                .plan
+                .repeat_after_ms
+                .map(|r| now + Duration::from_millis(r));
+        }
+        let sent = self.send(Sending::Round, effects);
+        let owed = rounds - u32::from(sent);
+        self.burst = (owed > 0).then(|| Burst {
+            owed,
+            next_at: if sent {
+                now + self.plan.interval()
+            } else {
+                now
+            },
+        });
+    }
+
+    fn on_link(&mut self, now: Duration, link: Link, effects: &mut Vec<Effect>) {
+        // A known interface renamed away from its listed name is no longer that adapter.
+        if let Some(slot) = self.slot_of(link.index) {
+            if self.slots[slot].name != link.name {
+                self.slots[slot].link = None;
+            }
+        }
+        let Some(slot) = self.slots.iter().position(|s| s.name == link.name) else {
+            self.reconsider(now, effects);
+            return;
+        };
+        let before = self.slots[slot].link.replace(link.clone());
+        self.slots[slot].add_failed = false;
+        let mac_changed = before
+            .as_ref()
+            .is_some_and(|b| b.index == link.index && b.mac != link.mac && link.mac.is_some());
+        if Some(slot) == self.holder && mac_changed {
+            effects.push(Effect::Log(
+                Level::Info,
+                format!(
+                    "{} changed its MAC to {}; announcing {} from it",
+                    link.name,
+                    link.mac.map_or_else(String::new, |m| m.to_string()),
+                    self.plan.ip
+                ),
+            ));
+            self.start_burst(now, true, effects);
+        }
+        self.reconsider(now, effects);
+    }
+
+    /// Looks at the adapters after a change: moves off a holder that lost carrier, announces
+    /// again when the holder is back, schedules a failback, tells Pacemaker when nothing is
+    /// left.
+    fn reconsider(&mut self, now: Duration, effects: &mut Vec<Effect>) {
+        let Some(h) = self.holder else { return };
+        if !self.slots[h].usable() {
+            self.failback = None;
+            if let Some(s) = (0..self.slots.len()).find(|&s| s != h && self.slots[s].usable()) {
+                self.move_to(now, s, "lost carrier", effects);
+                return;
+            }
+            if self.holder_usable {
+                effects.push(Effect::Log(
+                    Level::Warning,
+                    format!(
+                        "{} cannot carry {} (down, no carrier or removed) and no other adapter of {} can",
+                        self.slots[h].name,
+                        self.plan.ip,
+                        self.plan.adapters.join(",")
+                    ),
+                ));
+            }
+            self.holder_usable = false;
+            if self.plan.link_watch && !self.told_pacemaker {
+                self.told_pacemaker = true;
+                effects.push(Effect::Report(format!(
+                    "no usable adapter for {} in {}",
+                    self.plan.ip,
+                    self.plan.adapters.join(",")
+                )));
+            }
+            return;
+        }
+        if !self.holder_usable {
+            self.holder_usable = true;
+            self.told_pacemaker = false;
+            effects.push(Effect::Log(
+                Level::Info,
+                format!(
+                    "{} is up with carrier again; announcing {}",
+                    self.slots[h].name, self.plan.ip
+                ),
+            ));
+            self.start_burst(now, true, effects);
+        }
+        match (0..h).find(|&s| self.slots[s].usable()) {
+            Some(preferred) if self.failback.is_none_or(|f| f.slot != preferred) => {
+                self.failback = Some(Failback {
+                    slot: preferred,
+                    since: now,
+                });
+                effects.push(Effect::Log(
+                    Level::Info,
+                    format!(
+                        "{} is usable again; {} moves back to it after {}ms unless it fails again",
+                        self.slots[preferred].name, self.plan.ip, self.plan.failback_delay_ms
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => self.failback = None,
+        }
+    }
+
+    /// Moves the address: add on the new adapter, announce from it, delete from the old one.
+    fn move_to(&mut self, now: Duration, to: usize, why: &str, effects: &mut Vec<Effect>) {
+        let Some(from) = self.holder else { return };
+        let Some(link) = self.slots[to].link.clone() else {
+            return;
+        };
+        effects.push(Effect::Log(
+            Level::Warning,
+            format!(
+                "moving {} from {} ({why}) to {}",
+                self.plan.ip, self.slots[from].name, link.name
+            ),
+        ));
+        effects.push(Effect::AddAddress {
+            index: link.index,
+            name: link.name.clone(),
+        });
+        self.moved_from = Some((from, self.held));
+        self.holder = Some(to);
+        self.held = if self.plan.ip.is_ipv4() || self.plan.address.nodad {
+            Held::Ready
+        } else {
+            Held::Tentative
+        };
+        self.holder_usable = true;
+        self.told_pacemaker = false;
+        self.failback = None;
+        self.start_burst(now, true, effects);
+        if let Some(old) = &self.slots[from].link {
+            effects.push(Effect::DeleteAddress {
+                index: old.index,
+                name: old.name.clone(),
+            });
+        }
+    }
+
+    fn on_add_failed(
+        &mut self,
+        now: Duration,
+        index: u32,
+        reason: String,
+        effects: &mut Vec<Effect>,
+    ) {
+        let Some(failed) = self.slot_of(index) else {
+            return;
+        };
+        if self.holder != Some(failed) {
+            return;
+        }
+        self.slots[failed].add_failed = true;
+        effects.push(Effect::Log(
+            Level::Warning,
+            format!(
+                "cannot put {} on {}: {reason}",
+                self.plan.ip, self.slots[failed].name
+            ),
+        ));
+        // The address stayed where it was; look again from there.
+        let (from, held) = self.moved_from.take().unwrap_or((failed, self.held));
+        self.holder = Some(from);
+        self.held = held;
+        self.burst = None;
+        self.holder_usable = self.slots[from].usable();
+        self.reconsider(now, effects);
+    }
+
+    fn on_claim(&mut self, now: Duration, index: u32, theirs: MacAddr, effects: &mut Vec<Effect>) {
+        if !self.holds_on(index) || self.held != Held::Ready {
+            return;
+        }
+        let Some((_, ours)) = self.sendable() else {
+            return;
+        };
+        self.claims.total += 1;
+        self.claims.last = Some((theirs, now));
+        let defended = self.plan.defend
+            && may_defend(self.last_defence, now)
+            && self.send(Sending::Refresh, effects);
+        if defended {
+            self.last_defence = Some(now);
+            self.claims.defences += 1;
+        }
+        if self.claims.quiet_until.is_some_and(|q| now < q) {
+            self.claims.unreported += 1;
+            return;
+        }
+        let action = if defended {
+            "announcing again".to_string()
+        } else if !self.plan.defend {
+            "conflict_defend is off".to_string()
+        } else {
+            format!(
+                "already defended within {}s, leaving it to the cluster",
+                DEFEND_INTERVAL.as_secs()
+            )
+        };
+        let earlier = match self.claims.unreported {
+            0 => String::new(),
+            n => format!(" ({n} earlier claims not reported)"),
+        };
+        effects.push(Effect::Log(
+            Level::Warning,
+            format!(
+                "conflict: {} claimed by {theirs} while {ours} holds it on {}; {action}{earlier}",
+                self.plan.ip,
+                self.holder_name()
+            ),
+        ));
+        effects.push(Effect::RecordConflict { theirs, ours });
+        self.claims.quiet_until = Some(now + DEFEND_INTERVAL);
+        self.claims.unreported = 0;
+    }
+
+    fn on_plan(&mut self, now: Duration, plan: Plan, effects: &mut Vec<Effect>) {
+        let old = std::mem::replace(&mut self.plan, plan);
+        // The rounds owed are the new plan's, starting one interval from now.
+        self.burst = (self.plan.rounds > 0).then(|| Burst {
+            owed: self.plan.rounds,
+            next_at: now + self.plan.interval(),
+        });
+        if old.refresh_every_ms != self.plan.refresh_every_ms {
+            self.refresh_at = self
+                .plan
+                .refresh_every_ms
+                .map(|e| now + Duration::from_millis(e));
+        }
+        if self.second_wave_at.is_some() {
+            self.second_wave_at = self
+                .plan
+                .repeat_after_ms
+                .map(|r| self.last_burst_at + Duration::from_millis(r));
+        }
+        effects.push(Effect::Log(
+            Level::Info,
+            format!(
+                "new plan for {}: {} rounds owed, burst {} x {}ms, refresh {}, defend {}, second wave {}, failback after {}ms, link_watch {}",
+                self.plan.ip,
+                self.plan.rounds,
+                self.plan.burst_rounds,
+                self.plan.interval_ms,
+                self.plan
+                    .refresh_every_ms
+                    .map_or_else(|| "off".to_string(), |e| format!("every {e}ms")),
+                self.plan.defend,
+                self.plan
+                    .repeat_after_ms
+                    .map_or_else(|| "off".to_string(), |r| format!("after {r}ms")),
+                self.plan.failback_delay_ms,
+                self.plan.link_watch
+            ),
+        ));
+        self.reconsider(now, effects);
+    }
+
+    /// Whatever is due at `now`: the second wave, burst rounds, a refresh, a failback, the
+    /// summary of unreported claims.
+    fn run_due(&mut self, now: Duration, effects: &mut Vec<Effect>) {
+        if self.second_wave_at.is_some_and(|at| now >= at) {
+            self.second_wave_at = None;
+            effects.push(Effect::Log(
+                Level::Info,
+                format!("second wave for {}", self.plan.ip),
+            ));
+            self.start_burst(now, false, effects);
+        }
+        if let Some(mut burst) = self.burst {
+            if now >= burst.next_at && self.send(Sending::Round, effects) {
+                burst.owed -= 1;
+                let interval = self.plan.interval();
+                // Counted from the burst's start so that delays do not add up, but never
+                // closer than half an interval, and afresh after a round held back for long.
+                burst.next_at = if now >= burst.next_at + interval {
+                    now + interval
+                } else {
+                    (burst.next_at + interval).max(now + interval / 2)
+                };
+            }
+            self.burst = (burst.owed > 0).then_some(burst);
+        }
+        if let (Some(at), Some(every)) = (self.refresh_at, self.plan.refresh_every_ms) {
+            if now >= at {
+                self.send(Sending::Refresh, effects);
+                let every = Duration::from_millis(every);
+                let next = at + every;
+                self.refresh_at = Some(if next > now { next } else { now + every });
+            }
+        }
+        if let Some(f) = self.failback {
+            if now >= f.since + Duration::from_millis(self.plan.failback_delay_ms) {
+                self.failback = None;
+                let preferred = (0..f.slot).all(|s| !self.slots[s].usable());
+                if self.slots[f.slot].usable()
+                    && preferred
+                    && self.holder.is_some_and(|h| f.slot < h)
+                {
+                    self.move_to(now, f.slot, "failback", effects);
+                }
+            }
+        }
+        if self.claims.unreported > 0 && self.claims.quiet_until.is_some_and(|q| now >= q) {
+            let (mac, _) = self.claims.last.expect("claims were counted");
+            effects.push(Effect::Log(
+                Level::Warning,
+                format!(
+                    "conflict: {} more claims on {} in the last {}s, the last by {mac} ({} defences in all)",
+                    self.claims.unreported,
+                    self.plan.ip,
+                    DEFEND_INTERVAL.as_secs(),
+                    self.claims.defences
+                ),
+            ));
+            self.claims.unreported = 0;
+            self.claims.quiet_until = Some(now + DEFEND_INTERVAL);
+        }
+    }
+
+    /// Something to do or watch: rounds owed, refreshes, a second wave, adapters to fail over
+    /// between, the link to watch for Pacemaker.
+    fn has_work(&self) -> bool {
+        self.burst.is_some()
+            || self.plan.refresh_every_ms.is_some()
+            || self.second_wave_at.is_some()
+            || self.failback.is_some()
+            || self.slots.len() > 1
+            || self.plan.link_watch
+    }
+
+    fn exit_if_idle(&mut self, effects: &mut Vec<Effect>) {
+        if self.exited {
+            return;
+        }
+        if self.holder.is_none() {
+            effects.extend(self.exit(&format!(
+                "{} is on none of {}; nothing to announce",
+                self.plan.ip,
+                self.plan.adapters.join(",")
+            )));
+        } else if !self.has_work() {
+            effects.extend(self.exit("nothing left to do"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,894 @@
+//! The machine driven by a fake clock: every test reads the effects as an ordered log of
+//! (milliseconds, effect), so promises about order ("announce only what is held", "delete the
+//! old address after the new one is announced", "exit before anything else") are asserted as
+//! orderings.
+
+use super::*;
+use crate::resident::{AddressTemplate, Plan};
+
+const ETH0: u32 = 2;
+const ETH1: u32 = 3;
+const ETH2: u32 = 4;
+const MAC0: MacAddr = MacAddr(2, 0, 0, 0, 0, 1);
+const MAC1: MacAddr = MacAddr(2, 0, 0, 0, 0, 2);
+const MAC2: MacAddr = MacAddr(2, 0, 0, 0, 0, 3);
+const THEIRS: MacAddr = MacAddr(2, 0, 0, 0, 0, 0x99);
+
+fn link(index: u32, name: &str, mac: MacAddr) -> Link {
+    Link {
+        index,
+        name: name.into(),
+        mac: Some(mac),
+        up: true,
+        carrier: true,
+        announces: true,
+        layer: crate::agent::LinkLayer::Ethernet,
+    }
+}
+
+fn eth0() -> Link {
+    link(ETH0, "eth0", MAC0)
+}
+
+fn eth1() -> Link {
+    link(ETH1, "eth1", MAC1)
+}
+
+fn eth2() -> Link {
+    link(ETH2, "eth2", MAC2)
+}
+
+fn no_carrier(l: Link) -> Link {
+    Link {
+        carrier: false,
+        ..l
+    }
+}
+
+fn plan() -> Plan {
+    Plan {
+        resource: "vip".into(),
+        node: Some("node1".into()),
+        ip: "198.51.100.50".parse().unwrap(),
+        prefix_len: 24,
+        address: AddressTemplate {
+            label: None,
+            broadcast: None,
+            nodad: false,
+            noprefixroute: false,
+            preferred_lft: None,
+        },
+        adapters: vec!["eth0".into()],
+        rounds: 4,
+        burst_rounds: 5,
+        interval_ms: 200,
+        refresh_every_ms: None,
+        defend: true,
+        repeat_after_ms: None,
+        failback_delay_ms: 2000,
+        link_watch: false,
+    }
+}
+
+fn standby_plan() -> Plan {
+    Plan {
+        adapters: vec!["eth0".into(), "eth1".into(), "eth2".into()],
+        rounds: 0,
+        burst_rounds: 3,
+        interval_ms: 100,
+        ..plan()
+    }
+}
+
+/// The machine, a fake clock, and every effect with the time it was produced.
+struct Run {
+    machine: Machine,
+    now: Duration,
+    log: Vec<(u64, Effect)>,
+}
+
+fn ms_of(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+impl Run {
+    fn start(plan: Plan, links: &[Link], holder: Option<(u32, Held)>) -> Run {
+        let (machine, effects) = Machine::new(plan, links, holder, Duration::ZERO);
+        Run {
+            machine,
+            now: Duration::ZERO,
+            log: effects.into_iter().map(|e| (0, e)).collect(),
+        }
+    }
+
+    fn on_eth0(plan: Plan) -> Run {
+        Run::start(plan, &[eth0(), eth1(), eth2()], Some((ETH0, Held::Ready)))
+    }
+
+    /// Delivers every Tick the machine asks for up to `at` (as the event loop would).
+    fn advance(&mut self, at: u64) {
+        let target = Duration::from_millis(at);
+        while let Some(wake) = self.machine.next_wakeup() {
+            if wake > target {
+                break;
+            }
+            self.now = wake.max(self.now);
+            let effects = self.machine.handle(self.now, Event::Tick);
+            let t = ms_of(self.now);
+            self.log.extend(effects.into_iter().map(|e| (t, e)));
+        }
+        self.now = target.max(self.now);
+    }
+
+    /// Runs the clock to `at`, then delivers `event` there.
+    fn at(&mut self, at: u64, event: Event) -> &mut Run {
+        self.advance(at);
+        let effects = self.machine.handle(self.now, event);
+        let t = ms_of(self.now);
+        self.log.extend(effects.into_iter().map(|e| (t, e)));
+        self
+    }
+
+    /// (time, interface, MAC, kind) of every send.
+    fn sends(&self) -> Vec<(u64, u32, MacAddr, Sending)> {
+        self.log
+            .iter()
+            .filter_map(|(t, e)| match e {
+                Effect::Send { index, mac, kind } => Some((*t, *index, *mac, *kind)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn send_times(&self) -> Vec<u64> {
+        self.sends().iter().map(|s| s.0).collect()
+    }
+
+    /// The log without log lines, as short names, for asserting orders.
+    fn actions(&self) -> Vec<String> {
+        self.log
+            .iter()
+            .filter_map(|(t, e)| {
+                Some(match e {
+                    Effect::Send { index, kind, .. } => format!("{t} send {kind:?} {index}"),
+                    Effect::AddAddress { name, .. } => format!("{t} add {name}"),
+                    Effect::DeleteAddress { name, .. } => format!("{t} delete {name}"),
+                    Effect::Report(_) => format!("{t} report"),
+                    Effect::RecordConflict { .. } => format!("{t} record"),
+                    Effect::Exit(_) => format!("{t} exit"),
+                    Effect::Log(..) => return None,
+                })
+            })
+            .collect()
+    }
+
+    fn lines(&self) -> Vec<(u64, String)> {
+        self.log
+            .iter()
+            .filter_map(|(t, e)| match e {
+                Effect::Log(_, line) => Some((*t, line.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn exits(&self) -> Vec<(u64, String)> {
+        self.log
+            .iter()
+            .filter_map(|(t, e)| match e {
+                Effect::Exit(why) => Some((*t, why.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn count(&self, wanted: impl Fn(&Effect) -> bool) -> usize {
+        self.log.iter().filter(|(_, e)| wanted(e)).count()
+    }
+}
+
+#[test]
+fn the_rounds_owed_go_out_evenly_spaced_then_the_process_exits() {
+    let mut run = Run::on_eth0(plan());
+    run.advance(10_000);
+    assert_eq!(run.send_times(), vec![200, 400, 600, 800]);
+    assert!(run
+        .sends()
+        .iter()
+        .all(|s| s.1 == ETH0 && s.2 == MAC0 && s.3 == Sending::Round));
+    assert_eq!(
+        run.exits(),
+        vec![(800, "nothing left to do".to_string())],
+        "exits right after its last round"
+    );
+    assert_eq!(run.machine.next_wakeup(), None);
+}
+
+#[test]
+fn refreshes_go_on_for_as_long_as_the_resource_runs() {
+    let mut run = Run::on_eth0(Plan {
+        rounds: 0,
+        refresh_every_ms: Some(10_000),
+        ..plan()
+    });
+    run.advance(35_000);
+    assert_eq!(run.send_times(), vec![10_000, 20_000, 30_000]);
+    assert!(run.sends().iter().all(|s| s.3 == Sending::Refresh));
+    assert!(run.exits().is_empty());
+}
+
+#[test]
+fn nothing_is_sent_for_an_address_removed_behind_its_back() {
+    let mut run = Run::on_eth0(Plan {
+        refresh_every_ms: Some(1_000),
+        ..plan()
+    });
+    run.at(
+        450,
+        Event::AddressRemoved {
+            index: ETH0,
+            prefix_len: 24,
+        },
+    );
+    run.advance(60_000);
+    assert_eq!(
+        run.actions(),
+        vec!["200 send Round 2", "400 send Round 2", "450 exit"]
+    );
+    assert!(run.exits()[0].1.contains("was removed from eth0"));
+}
+
+#[test]
+fn the_same_address_with_another_prefix_or_elsewhere_is_not_ours() {
+    let mut run = Run::on_eth0(plan());
+    run.at(
+        100,
+        Event::AddressRemoved {
+            index: ETH0,
+            prefix_len: 16,
+        },
+    )
+    .at(
+        150,
+        Event::AddressRemoved {
+            index: ETH1,
+            prefix_len: 24,
+        },
+    );
+    run.advance(10_000);
+    assert_eq!(run.send_times(), vec![200, 400, 600, 800]);
+}
+
+#[test]
+fn a_failed_dad_stops_everything() {
+    let mut run = Run::on_eth0(Plan {
+        refresh_every_ms: Some(1_000),
+        ..plan()
+    });
+    run.at(
+        300,
+        Event::AddressAdded {
+            index: ETH0,
+            prefix_len: 24,
+            tentative: false,
+            dadfailed: true,
+        },
+    );
+    run.advance(60_000);
+    assert_eq!(run.actions(), vec!["200 send Round 2", "300 exit"]);
+}
+
+#[test]
+fn a_tentative_address_is_announced_only_once_dad_is_done() {
+    let v6 = Plan {
+        ip: "2001:db8::50".parse().unwrap(),
+        prefix_len: 64,
+        ..plan()
+    };
+    let mut run = Run::start(v6, &[eth0()], Some((ETH0, Held::Tentative)));
+    run.advance(1_000);
+    assert!(run.sends().is_empty(), "nothing while tentative");
+    assert_eq!(
+        run.machine.next_wakeup(),
+        None,
+        "no spinning while held back"
+    );
+    run.at(
+        1_500,
+        Event::AddressAdded {
+            index: ETH0,
+            prefix_len: 64,
+            tentative: false,
+            dadfailed: false,
+        },
+    );
+    run.advance(10_000);
+    assert_eq!(run.send_times(), vec![1_500, 1_700, 1_900, 2_100]);
+}
+
+#[test]
+fn a_mac_change_is_announced_at_once_from_the_new_mac() {
+    let mut run = Run::on_eth0(Plan {
+        rounds: 0,
+        refresh_every_ms: Some(30_000),
+        ..plan()
+    });
+    let moved = MacAddr(2, 0, 0, 0, 0, 0x42);
+    run.at(
+        5_000,
+        Event::Link(Link {
+            mac: Some(moved),
+            ..eth0()
+        }),
+    );
+    run.advance(6_000);
+    let sends = run.sends();
+    assert_eq!(
+        sends.iter().map(|s| s.0).collect::<Vec<_>>(),
+        vec![5_000, 5_200, 5_400, 5_600, 5_800],
+        "a burst of burst_rounds, the first at once"
+    );
+    assert!(sends.iter().all(|s| s.2 == moved), "{sends:?}");
+    // A link change that keeps the MAC is no news.
+    run.at(
+        7_000,
+        Event::Link(Link {
+            mac: Some(moved),
+            ..eth0()
+        }),
+    );
+    run.advance(8_000);
+    assert_eq!(run.sends().len(), 5);
+}
+
+#[test]
+fn claims_are_defended_at_most_once_per_interval_and_reported_rate_limited() {
+    let mut run = Run::on_eth0(Plan {
+        rounds: 0,
+        refresh_every_ms: Some(3_600_000),
+        ..plan()
+    });
+    // 3,000 spoofed claims over 30 s: one every 10 ms.
+    for i in 1..=3_000u64 {
+        run.at(
+            i * 10,
+            Event::Claim {
+                index: ETH0,
+                mac: THEIRS,
+            },
+        );
+    }
+    run.advance(45_000);
+    let defences: Vec<u64> = run
+        .sends()
+        .iter()
+        .filter(|s| s.3 == Sending::Refresh)
+        .map(|s| s.0)
+        .collect();
+    assert_eq!(defences, vec![10, 10_010, 20_010], "one defence per 10 s");
+    let lines = run.lines();
+    assert!(
+        lines.len() <= 5,
+        "a handful of lines for 3,000 claims: {lines:?}"
+    );
+    assert!(
+        lines[0].1.contains("claimed by 02:00:00:00:00:99"),
+        "{lines:?}"
+    );
+    assert!(lines[0].1.contains("announcing again"));
+    let counted: u64 = lines
+        .iter()
+        .filter_map(|(_, l)| {
+            l.split_whitespace()
+                .zip(l.split_whitespace().skip(1))
+                .find(|(_, next)| *next == "more" || *next == "earlier")
+                .and_then(|(n, _)| n.trim_start_matches('(').parse::<u64>().ok())
+        })
+        .sum();
+    let reported = lines
+        .iter()
+        .filter(|(_, l)| l.contains("claimed by"))
+        .count() as u64;
+    assert_eq!(counted + reported, 3_000, "every claim counted: {lines:?}");
+    // No two lines within one interval.
+    for pair in lines.windows(2) {
+        assert!(pair[1].0 - pair[0].0 >= 10_000, "{lines:?}");
+    }
+    assert_eq!(
+        run.count(|e| matches!(e, Effect::RecordConflict { .. })),
+        reported as usize
+    );
+    assert_eq!(run.machine.status(run.now).claims, 3_000);
+}
+
+#[test]
+fn with_conflict_defend_off_a_claim_is_reported_not_answered() {
+    let mut run = Run::on_eth0(Plan {
+        defend: false,
+        ..plan()
+    });
+    run.at(
+        100,
+        Event::Claim {
+            index: ETH0,
+            mac: THEIRS,
+        },
+    );
+    assert_eq!(run.actions(), vec!["100 record"]);
+    assert!(run.lines()[0].1.contains("conflict_defend is off"));
+}
+
+#[test]
+fn a_claim_while_tentative_or_on_another_adapter_is_ignored() {
+    let mut run = Run::start(
+        Plan {
+            adapters: vec!["eth0".into(), "eth1".into()],
+            ..plan()
+        },
+        &[eth0(), eth1()],
+        Some((ETH0, Held::Tentative)),
+    );
+    run.at(
+        100,
+        Event::Claim {
+            index: ETH0,
+            mac: THEIRS,
+        },
+    )
+    .at(
+        120,
+        Event::Claim {
+            index: ETH1,
+            mac: THEIRS,
+        },
+    );
+    assert!(run.actions().is_empty(), "{:?}", run.actions());
+}
+
+#[test]
+fn carrier_loss_moves_the_address_to_the_first_usable_standby_and_announces_before_deleting() {
+    let mut run = Run::on_eth0(standby_plan());
+    run.at(1_000, Event::Link(no_carrier(eth0())));
+    run.advance(5_000);
+    assert_eq!(
+        run.actions(),
+        vec![
+            "1000 add eth1",
+            "1000 send Round 3",
+            "1000 delete eth0",
+            "1100 send Round 3",
+            "1200 send Round 3",
+        ]
+    );
+    assert!(run.sends().iter().all(|s| s.2 == MAC1), "eth1's MAC");
+    assert_eq!(run.machine.holder().unwrap().name, "eth1");
+    assert!(run.exits().is_empty(), "keeps watching the adapters");
+}
+
+#[test]
+fn failback_waits_for_the_hold_down_and_a_flap_restarts_it() {
+    let mut run = Run::on_eth0(standby_plan());
+    run.at(1_000, Event::Link(no_carrier(eth0())));
+    // eth0 back at 2 s, flaps at 3 s, back at 3.5 s: the failback is due 2 s after 3.5 s.
+    run.at(2_000, Event::Link(eth0()))
+        .at(3_000, Event::Link(no_carrier(eth0())))
+        .at(3_500, Event::Link(eth0()));
+    run.advance(5_499);
+    assert_eq!(run.machine.holder().unwrap().name, "eth1", "held down");
+    run.advance(8_000);
+    assert_eq!(run.machine.holder().unwrap().name, "eth0", "moved back");
+    let moves: Vec<String> = run
+        .actions()
+        .into_iter()
+        .filter(|a| a.contains("add") || a.contains("delete"))
+        .collect();
+    assert_eq!(
+        moves,
+        vec![
+            "1000 add eth1",
+            "1000 delete eth0",
+            "5500 add eth0",
+            "5500 delete eth1"
+        ]
+    );
+    let back: Vec<_> = run.sends().into_iter().filter(|s| s.0 >= 5_500).collect();
+    assert_eq!(back.len(), 3, "a burst after the failback");
+    assert!(back.iter().all(|s| s.1 == ETH0 && s.2 == MAC0));
+    // Between the failback's add and its first round, nothing came from eth1.
+    assert!(run.sends().iter().all(|s| !(s.0 >= 5_500 && s.1 == ETH1)));
+}
+
+#[test]
+fn a_preferred_adapter_back_after_the_holder_failed_takes_the_address_at_once() {
+    let mut run = Run::start(
+        standby_plan(),
+        &[no_carrier(eth0()), eth1(), eth2()],
+        Some((ETH1, Held::Ready)),
+    );
+    // eth1 (holder) loses carrier with eth0 dead: eth2 takes over; eth0 back later waits for
+    // the hold-down, then wins over eth2.
+    run.at(1_000, Event::Link(no_carrier(eth1())))
+        .at(2_000, Event::Link(eth0()));
+    run.advance(10_000);
+    let moves: Vec<String> = run
+        .actions()
+        .into_iter()
+        .filter(|a| a.contains("add") || a.contains("delete"))
+        .collect();
+    assert_eq!(
+        moves,
+        vec![
+            "1000 add eth2",
+            "1000 delete eth1",
+            "4000 add eth0",
+            "4000 delete eth2"
+        ]
+    );
+}
+
+#[test]
+fn a_removed_holder_is_replaced_by_a_standby() {
+    let mut run = Run::on_eth0(standby_plan());
+    run.at(1_000, Event::LinkRemoved(ETH0)).at(
+        1_001,
+        Event::AddressRemoved {
+            index: ETH0,
+            prefix_len: 24,
+        },
+    );
+    run.advance(2_000);
+    assert_eq!(
+        run.actions(),
+        vec![
+            "1000 add eth1",
+            "1000 send Round 3",
+            "1100 send Round 3",
+            "1200 send Round 3"
+        ],
+        "no delete on a removed interface, and its address going is no news"
+    );
+}
+
+#[test]
+fn a_failed_add_tries_the_next_standby() {
+    let mut run = Run::on_eth0(standby_plan());
+    run.at(1_000, Event::Link(no_carrier(eth0())));
+    // The loop stops the batch at the failed add and says so.
+    run.log
+        .retain(|(_, e)| !matches!(e, Effect::Send { .. } | Effect::DeleteAddress { .. }));
+    run.at(
+        1_000,
+        Event::AddFailed {
+            index: ETH1,
+            reason: "File exists".into(),
+        },
+    );
+    let moves: Vec<String> = run
+        .actions()
+        .into_iter()
+        .filter(|a| a.contains("add") || a.contains("delete"))
+        .collect();
+    assert_eq!(
+        moves,
+        vec!["1000 add eth1", "1000 add eth2", "1000 delete eth0"]
+    );
+    assert_eq!(run.machine.holder().unwrap().name, "eth2");
+}
+
+#[test]
+fn link_watch_tells_pacemaker_once_per_loss() {
+    let mut run = Run::on_eth0(Plan {
+        rounds: 0,
+        link_watch: true,
+        ..plan()
+    });
+    run.at(1_000, Event::Link(no_carrier(eth0())))
+        .at(1_100, Event::Link(no_carrier(eth0())))
+        .at(
+            1_200,
+            Event::Link(Link {
+                up: false,
+                ..no_carrier(eth0())
+            }),
+        );
+    assert_eq!(run.actions(), vec!["1000 report"]);
+    // Back, then lost again: told again.
+    run.at(2_000, Event::Link(eth0()))
+        .at(3_000, Event::Link(no_carrier(eth0())));
+    assert_eq!(run.count(|e| matches!(e, Effect::Report(_))), 2);
+    assert!(run.exits().is_empty(), "keeps watching");
+}
+
+#[test]
+fn link_watch_with_a_usable_standby_moves_instead_of_reporting() {
+    let mut run = Run::on_eth0(Plan {
+        link_watch: true,
+        ..standby_plan()
+    });
+    run.at(1_000, Event::Link(no_carrier(eth0())));
+    assert_eq!(run.count(|e| matches!(e, Effect::Report(_))), 0);
+    run.at(2_000, Event::Link(no_carrier(eth1())));
+    assert_eq!(
+        run.count(|e| matches!(e, Effect::Report(_))),
+        0,
+        "eth2 took it"
+    );
+    assert_eq!(run.machine.holder().unwrap().name, "eth2");
+    // eth2 removed: nothing usable is left; told once, even when it comes back down.
+    run.at(2_100, Event::LinkRemoved(ETH2));
+    assert_eq!(run.count(|e| matches!(e, Effect::Report(_))), 1);
+    run.at(
+        3_000,
+        Event::Link(Link {
+            up: false,
+            ..eth2()
+        }),
+    );
+    assert_eq!(run.count(|e| matches!(e, Effect::Report(_))), 1);
+}
+
+#[test]
+fn without_link_watch_a_lost_link_holds_the_rounds_until_it_is_back() {
+    let mut run = Run::on_eth0(plan());
+    run.at(300, Event::Link(no_carrier(eth0())));
+    run.advance(5_000);
+    assert_eq!(
+        run.send_times(),
+        vec![200],
+        "nothing while the link is dead"
+    );
+    assert_eq!(run.machine.next_wakeup(), None);
+    run.at(6_000, Event::Link(eth0()));
+    run.advance(10_000);
+    assert_eq!(
+        run.send_times(),
+        vec![200, 6_000, 6_200, 6_400, 6_600, 6_800],
+        "a fresh burst when the carrier is back"
+    );
+    assert_eq!(run.exits().len(), 1);
+}
+
+#[test]
+fn a_new_plan_mid_burst_replaces_the_rounds_owed_without_moving_anything() {
+    let mut run = Run::on_eth0(plan());
+    run.at(
+        450,
+        Event::NewPlan(Plan {
+            rounds: 2,
+            interval_ms: 1_000,
+            ..plan()
+        }),
+    );
+    run.advance(10_000);
+    assert_eq!(run.send_times(), vec![200, 400, 1_450, 2_450]);
+    assert_eq!(
+        run.count(|e| matches!(e, Effect::AddAddress { .. } | Effect::DeleteAddress { .. })),
+        0
+    );
+    // Rounds 0 (a reload) cancels what was owed.
+    let mut run = Run::on_eth0(Plan {
+        refresh_every_ms: Some(60_000),
+        ..plan()
+    });
+    run.at(
+        250,
+        Event::NewPlan(Plan {
+            rounds: 0,
+            refresh_every_ms: Some(1_000),
+            ..plan()
+        }),
+    );
+    run.advance(3_300);
+    assert_eq!(run.send_times(), vec![200, 1_250, 2_250, 3_250]);
+}
+
+#[test]
+fn a_new_burst_after_a_new_plan_has_the_new_count_and_spacing() {
+    let mut run = Run::on_eth0(Plan {
+        rounds: 0,
+        refresh_every_ms: Some(600_000),
+        ..plan()
+    });
+    run.at(
+        100,
+        Event::NewPlan(Plan {
+            rounds: 0,
+            burst_rounds: 2,
+            interval_ms: 700,
+            refresh_every_ms: Some(600_000),
+            ..plan()
+        }),
+    )
+    .at(
+        1_000,
+        Event::Link(Link {
+            mac: Some(MAC2),
+            ..eth0()
+        }),
+    );
+    run.advance(5_000);
+    assert_eq!(run.send_times(), vec![1_000, 1_700]);
+}
+
+#[test]
+fn the_second_wave_follows_each_burst() {
+    let mut run = Run::on_eth0(Plan {
+        rounds: 2,
+        burst_rounds: 3,
+        repeat_after_ms: Some(5_000),
+        ..plan()
+    });
+    run.advance(20_000);
+    assert_eq!(run.send_times(), vec![200, 400, 5_000, 5_200, 5_400]);
+    assert_eq!(run.exits()[0].0, 5_400, "one second wave, then done");
+}
+
+#[test]
+fn a_move_brings_its_own_second_wave() {
+    let mut run = Run::on_eth0(Plan {
+        repeat_after_ms: Some(1_000),
+        ..standby_plan()
+    });
+    run.advance(1_500);
+    let first = run.sends().len();
+    assert_eq!(first, 3, "the start's second wave");
+    run.at(2_000, Event::Link(no_carrier(eth0())));
+    run.advance(10_000);
+    let from_eth1: Vec<u64> = run
+        .sends()
+        .iter()
+        .filter(|s| s.1 == ETH1)
+        .map(|s| s.0)
+        .collect();
+    assert_eq!(from_eth1, vec![2_000, 2_100, 2_200, 3_000, 3_100, 3_200]);
+}
+
+#[test]
+fn standing_down_exits_before_anything_else_and_then_does_nothing() {
+    let mut run = Run::on_eth0(Plan {
+        refresh_every_ms: Some(1_000),
+        ..standby_plan()
+    });
+    run.at(500, Event::ExecutorGone);
+    assert_eq!(
+        run.log
+            .last()
+            .map(|(t, e)| (*t, matches!(e, Effect::Exit(_)))),
+        Some((500, true))
+    );
+    let before = run.log.len();
+    run.at(600, Event::Link(no_carrier(eth0())))
+        .at(
+            700,
+            Event::Claim {
+                index: ETH0,
+                mac: THEIRS,
+            },
+        )
+        .at(800, Event::NewPlan(standby_plan()));
+    run.advance(60_000);
+    assert_eq!(run.log.len(), before, "nothing after standing down");
+    assert_eq!(run.machine.next_wakeup(), None);
+    assert!(run.exits()[0].1.contains("standing down"));
+}
+
+#[test]
+fn stand_down_even_while_rounds_are_due() {
+    let mut run = Run::on_eth0(plan());
+    // The executor's end and a due round at the same instant: the exit wins.
+    run.advance(199);
+    run.now = Duration::from_millis(200);
+    let effects = run.machine.handle(run.now, Event::ExecutorGone);
+    assert_eq!(effects.len(), 1);
+    assert!(matches!(effects[0], Effect::Exit(_)));
+}
+
+#[test]
+fn an_address_on_none_of_the_adapters_means_nothing_to_do() {
+    let run = Run::start(standby_plan(), &[eth0(), eth1()], None);
+    assert_eq!(run.actions(), vec!["0 exit"]);
+}
+
+#[test]
+fn status_says_what_the_process_is_doing() {
+    let mut run = Run::on_eth0(Plan {
+        refresh_every_ms: Some(10_000),
+        ..standby_plan()
+    });
+    run.at(
+        50,
+        Event::Claim {
+            index: ETH0,
+            mac: THEIRS,
+        },
+    );
+    let status = run.machine.status(Duration::from_millis(150));
+    assert_eq!(status.adapter.as_deref(), Some("eth0"));
+    assert_eq!(status.mac.as_deref(), Some("02:00:00:00:00:01"));
+    assert_eq!(status.held, Some(Held::Ready));
+    assert_eq!(status.next_refresh_in_ms, Some(9_850));
+    assert_eq!(status.claims, 1);
+    assert_eq!(
+        status.last_conflict.clone().map(|c| (c.theirs, c.ago_ms)),
+        Some(("02:00:00:00:00:99".to_string(), 100))
+    );
+    assert_eq!(status.adapters.len(), 3);
+    let json = serde_json::to_value(&status).unwrap();
+    assert_eq!(json["held"], "ready");
+}
+
+#[test]
+fn a_plan_for_another_address_is_not_a_reload() {
+    let run = Run::on_eth0(standby_plan());
+    assert!(run.machine.accepts(&standby_plan()).is_ok());
+    for other in [
+        Plan {
+            ip: "198.51.100.51".parse().unwrap(),
+            ..standby_plan()
+        },
+        Plan {
+            adapters: vec!["eth0".into()],
+            ..standby_plan()
+        },
+        Plan {
+            resource: "other".into(),
+            ..standby_plan()
+        },
+    ] {
+        assert!(run.machine.accepts(&other).is_err());
+    }
+}
+
+#[test]
+fn an_ipv6_standby_announces_once_its_dad_is_done() {
+    let v6 = Plan {
+        ip: "2001:db8::50".parse().unwrap(),
+        prefix_len: 64,
+        ..standby_plan()
+    };
+    let mut run = Run::start(v6, &[eth0(), eth1(), eth2()], Some((ETH0, Held::Ready)));
+    run.at(1_000, Event::Link(no_carrier(eth0()))).at(
+        1_001,
+        Event::AddressAdded {
+            index: ETH1,
+            prefix_len: 64,
+            tentative: true,
+            dadfailed: false,
+        },
+    );
+    run.advance(1_400);
+    assert_eq!(run.actions(), vec!["1000 add eth1", "1000 delete eth0"]);
+    run.at(
+        1_500,
+        Event::AddressAdded {
+            index: ETH1,
+            prefix_len: 64,
+            tentative: false,
+            dadfailed: false,
+        },
+    );
+    run.advance(3_000);
+    assert_eq!(run.send_times(), vec![1_500, 1_600, 1_700]);
+}
+
+#[test]
+fn a_removed_holder_with_nowhere_to_go_ends_the_process() {
+    let mut run = Run::on_eth0(Plan {
+        link_watch: true,
+        refresh_every_ms: Some(1_000),
+        ..plan()
+    });
+    run.at(300, Event::LinkRemoved(ETH0)).at(
+        301,
+        Event::AddressRemoved {
+            index: ETH0,
+            prefix_len: 24,
+        },
+    );
+    run.advance(10_000);
+    assert_eq!(
+        run.actions(),
+        vec!["200 send Round 2", "300 report", "300 exit"],
+        "Pacemaker told, then nothing more"
+    );
+}
