@@ -197,7 +197,7 @@ fn log_parameter_notes(p: &Params, request: &Request) {
 /// When the operation's waits must be over: its timeout from when this process started,
 /// less the margin kept to answer in time.
 fn operation_deadline(meta: &Meta, began: Instant) -> Instant {
-    began + Duration::from_millis(meta.timeout_ms - params::timeout_margin_ms(meta.timeout_ms))
+    began + params::operation_budget(meta)
 }
 
 fn time_left(meta: &Meta, began: Instant) -> Duration {
@@ -321,7 +321,7 @@ fn run(request: &Request, env: &Environment, meta: &Meta, began: Instant) -> Res
     } else {
         None
     };
-    let mut host = SystemHost::new(state, p.ip)?
+    let mut host = SystemHost::new(state, p.ip, began)?
         .with_deadline(operation_deadline(meta, began))
         .with_namespace(p.network_namespace.clone());
     match action {

@@ -46,10 +46,12 @@ pub struct Deadline {
 }
 
 impl Deadline {
-    pub fn for_operation<C: Clock>(clock: &mut C, meta: &Meta) -> Deadline {
-        let budget = meta.timeout_ms - params::timeout_margin_ms(meta.timeout_ms);
+    /// The clock counts from when the operation began (the process start, for the real
+    /// host), so time spent before the agent runs (waiting for the resource lock, say) counts
+    /// against the same timeout.
+    pub fn for_operation(meta: &Meta) -> Deadline {
         Deadline {
-            at: clock.now() + Duration::from_millis(budget),
+            at: params::operation_budget(meta),
         }
     }
 
@@ -392,7 +394,7 @@ pub fn validate_environment<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> R
 
 pub fn start<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
     params::check_fits(p, meta)?;
-    let deadline = Deadline::for_operation(host, meta);
+    let deadline = Deadline::for_operation(meta);
     // Whatever announced this address before (a resident process left by an earlier start,
     // or one the state lost track of) ends first, so two never act at once.
     let patience = deadline.remaining(host);
@@ -831,7 +833,7 @@ fn mac_of(link: &Link) -> String {
 /// every interface: success only if the address is on none of them (lo under lvs_support
 /// excepted, which is that option's purpose).
 pub fn stop<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
-    let deadline = Deadline::for_operation(host, meta);
+    let deadline = Deadline::for_operation(meta);
     let patience = deadline.remaining(host);
     host.end_residents(patience)?;
     let recorded = matching_record(host, p);
@@ -922,7 +924,7 @@ fn park_on_loopback<H: Host>(host: &mut H, p: &Params) -> Result<()> {
 /// announced again and the result is OCF_DEGRADED with a reason naming that machine, since a
 /// restart here would not resolve the conflict.
 pub fn monitor<H: Host>(host: &mut H, p: &Params, meta: &Meta, deep: bool) -> Result<Status> {
-    let deadline = Deadline::for_operation(host, meta);
+    let deadline = Deadline::for_operation(meta);
     let Some((target, assigned)) = find_managed(host, p)? else {
         return Ok(Status::NotRunning);
     };
@@ -1042,7 +1044,7 @@ fn announce_now<H: Host>(
 /// takes effect without moving the address); one is started or ended if the new parameters
 /// need one where the old did not, or the reverse.
 pub fn reload<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
-    let deadline = Deadline::for_operation(host, meta);
+    let deadline = Deadline::for_operation(meta);
     let Some((target, _)) = find_managed(host, p)? else {
         info!(
             "{} is not on this node; the new settings apply at the next start",

@@ -156,7 +156,7 @@ pub trait Records {
 
 /// Time, so that every wait is bounded by the operation's deadline and tests run instantly.
 pub trait Clock {
-    /// Time since an arbitrary fixed point (monotonic).
+    /// Time since the operation began (monotonic).
     fn now(&mut self) -> Duration;
     fn sleep(&mut self, duration: Duration);
 }

@@ -487,7 +487,7 @@ fn a_foreground_burst_never_outlasts_the_start_timeout() {
     // Fits on paper (4 s of waits in 8 s), but this start is slow: the clock jumps.
     host.clock = Duration::ZERO;
     let meta = with_timeout(8_000);
-    let deadline = Deadline::for_operation(&mut host, &meta);
+    let deadline = Deadline::for_operation(&meta);
     let link = host.links[1].clone();
     host.clock = Duration::from_millis(4_500);
     let owed = foreground_rounds(&mut host, &p, &deadline, &link, 4).unwrap();

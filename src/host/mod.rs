@@ -132,12 +132,13 @@ impl SystemHost {
         Ok(self.port.as_mut().expect("opened above"))
     }
 
-    pub fn new(state: StateDir, ip: IpAddr) -> Result<SystemHost> {
+    /// A host for one operation that began at `began` (the agent's clock counts from there).
+    pub fn new(state: StateDir, ip: IpAddr, began: Instant) -> Result<SystemHost> {
         Ok(SystemHost {
             netlink: Netlink::open()?,
             state,
             port: None,
-            epoch: Instant::now(),
+            epoch: began,
             ip,
             deadline: None,
             netns: None,

@@ -838,6 +838,12 @@ pub fn timeout_margin_ms(timeout_ms: u64) -> u64 {
     TIMEOUT_MARGIN_MS.min(timeout_ms / 4)
 }
 
+/// How long an operation may wait in all, counted from its start: its timeout less the
+/// margin.
+pub fn operation_budget(meta: &Meta) -> std::time::Duration {
+    std::time::Duration::from_millis(meta.timeout_ms - timeout_margin_ms(meta.timeout_ms))
+}
+
 /// What start may have to wait for, by parameter: the duplicate-address probe, IPv6 DAD and
 /// a foreground burst.
 pub fn start_waits_ms(params: &Params) -> Vec<(&'static str, u64)> {
