@@ -1848,3 +1848,15 @@ fn a_recurring_monitor_sends_nothing_unless_asked() {
     );
     assert!(host.effects.is_empty(), "{:?}", host.effects);
 }
+
+#[test]
+fn with_vmac_the_address_on_the_lower_interface_is_not_this_resources() {
+    let mut host = FakeHost::lab();
+    host.put(ETH0, vip(), 24);
+    let p = params(&[("ip", "198.51.100.50"), ("vmac", "auto")]);
+    assert_eq!(
+        monitor(&mut host, &p, &meta(), false).unwrap(),
+        Status::NotRunning,
+        "it lives on the macvlan, not on eth0"
+    );
+}
