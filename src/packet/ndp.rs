@@ -383,8 +383,13 @@ mod tests {
 
     #[test]
     fn router_flag_follows_forwarding() {
-        let frame = advertisement_frame(MAC, vip(), true);
-        assert_eq!(frame[ETHERNET_HEADER_LEN + IPV6_HEADER_LEN + 4], 0xa0);
+        let flags = |frame: &[u8]| frame[ETHERNET_HEADER_LEN + IPV6_HEADER_LEN + 4];
+        assert_eq!(flags(&advertisement_frame(MAC, vip(), true)), 0xa0, "R-O");
+        assert_eq!(flags(&advertisement_frame(MAC, vip(), false)), 0x20, "--O");
+        let client: Ipv6Addr = "2001:db8:100::254".parse().unwrap();
+        let refresh = |router| refresh_frame(MAC, vip(), router, MAC, client);
+        assert_eq!(flags(&refresh(true)), 0xe0, "RSO");
+        assert_eq!(flags(&refresh(false)), 0x60, "-SO");
     }
 
     #[test]
