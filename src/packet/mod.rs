@@ -1,6 +1,8 @@
 //! Announcement frames (pure): gratuitous ARP for IPv4 (RFC 5227 § 3, RFC 826) and unsolicited
 //! Neighbor Advertisements for IPv6 (RFC 4861 § 7.2.6), built and parsed with pnet's packet
-//! types over fixed byte buffers.
+//! types over fixed byte buffers. Parsing yields only frames the kernel would accept (RFC 826
+//! and RFC 4861 § 7.1 as net/ipv4/arp.c and net/ipv6/ndisc.c apply them), so that a conflict
+//! is reported only when it is real.
 
 pub mod arp;
 pub mod ndp;
@@ -67,8 +69,11 @@ impl Observed {
 }
 
 /// Another machine's claim on `ip` in this frame, if any, as its MAC. A claim is an ARP frame
-/// with `ip` as sender address or an NA for `ip`, from a MAC that is not ours; while probing
-/// (RFC 5227 § 2.1.1, RFC 4862 § 5.4.3), another host's probe for `ip` counts too.
+/// with exactly `ip` as sender address, or an NA whose target is exactly `ip` (for the MAC in
+/// its target link-layer option, else its source's), from a MAC that is not ours; while
+/// probing (RFC 5227 § 2.1.1, RFC 4862 § 5.4.3), another host's probe for `ip` counts too. A
+/// frame only asking for `ip`, or about any other address, claims nothing. The caller also
+/// drops claims from this host's other interfaces (host::port).
 pub fn claimant(observed: &Observed, ip: IpAddr, ours: MacAddr, probing: bool) -> Option<MacAddr> {
     let mac = match (*observed, ip) {
         (
@@ -112,7 +117,11 @@ pub fn claimant(observed: &Observed, ip: IpAddr, ours: MacAddr, probing: bool) -
 }
 
 /// Parses an Ethernet frame into an ARP or neighbour-discovery observation, or None for
-/// anything else (including truncated or malformed frames: never a panic).
+/// anything else: truncated or malformed frames (never a panic), and frames the Linux kernel
+/// would drop (see `arp::parse` and `ndp::parse`), so that whatever is observed is a frame a
+/// neighbour's kernel would act on. A frame still carrying an 802.1Q or 802.1ad header
+/// belongs to a VLAN (the kernel takes the outer tag off before a packet socket sees the
+/// frame, see host::port), so its EtherType is neither ARP nor IPv6 and it is None too.
 pub fn parse_frame(frame: &[u8]) -> Option<Observed> {
     arp::parse(frame).or_else(|| ndp::parse(frame))
 }
