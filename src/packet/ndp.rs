@@ -598,6 +598,16 @@ mod tests {
         );
         let link_local_target = edited(&na, |f| set_address(f, ICMP + 8, "fe80::1"));
         assert!(parse(&link_local_target).is_some());
+        // Override clear: a host that does not want to replace a cached entry (§ 7.2.6).
+        match parse(&edited(&na, |f| f[ICMP + 4] = 0)) {
+            Some(Observed::NeighborAdvert {
+                router,
+                solicited,
+                override_flag,
+                ..
+            }) => assert!(!router && !solicited && !override_flag),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
