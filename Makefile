@@ -8,7 +8,7 @@ MANDIR   ?= $(PREFIX)/share/man/man8
 CARGO    ?= cargo
 BIN      := target/release/floatip
 
-.PHONY: all build install uninstall generate test lint unit fuzz cluster packages deb rpm demo bench clean
+.PHONY: all build install uninstall generate test lint unit fuzz cluster packages deb rpm demo bench mutants clean
 
 all: build
 
@@ -49,6 +49,16 @@ unit:
 
 fuzz:
 	bash tests/fuzz.sh
+
+# Mutation testing of the pure decisions with cargo-mutants (installed if missing), the unit
+# tests only: each mutant a test could catch should be caught. Prints the summary and the
+# survivors; the full report is in target/mutants.out. Fails when a mutant survives.
+mutants:
+	command -v cargo-mutants >/dev/null || $(CARGO) install cargo-mutants --locked
+	$(CARGO) mutants --output target -f src/agent.rs -f 'src/packet/*.rs' -f src/params.rs \
+		-- --lib; status=$$?; \
+	echo "survivors (target/mutants.out/missed.txt):"; cat target/mutants.out/missed.txt; \
+	exit $$status
 
 # Side by side with IPaddr2 in a namespace lab; prints a table, writes target/bench/.
 bench:

@@ -171,8 +171,22 @@ pub fn command() -> Command {
             .about("print every ARP and neighbour discovery frame seen on an interface, flagging conflicts")
             .arg(Arg::new("nic").long("nic").required(true).value_name("IF").help("the interface to watch"))
             .arg(json())
-            .arg(Arg::new("count").long("count").value_name("N").value_parser(clap::value_parser!(u64)).help("stop after N frames"))
-            .arg(Arg::new("seconds").long("seconds").value_name("S").value_parser(clap::value_parser!(f64)).help("stop after S seconds")),
+            .arg(
+                Arg::new("count")
+                    .long("count")
+                    .value_name("N")
+                    .allow_hyphen_values(true)
+                    .value_parser(clap::value_parser!(u64).range(1..))
+                    .help("stop after N frames"),
+            )
+            .arg(
+                Arg::new("seconds")
+                    .long("seconds")
+                    .value_name("S")
+                    .allow_hyphen_values(true)
+                    .value_parser(listen_seconds)
+                    .help("stop after S seconds (at most 31 days)"),
+            ),
     )
     .subcommand(
         Command::new("probe-segment")
@@ -183,11 +197,34 @@ pub fn command() -> Command {
                 Arg::new("wait-ms")
                     .long("wait-ms")
                     .value_name("MS")
-                    .value_parser(clap::value_parser!(u64))
+                    .allow_hyphen_values(true)
+                    .value_parser(clap::value_parser!(u64).range(1..=WAIT_MS_MAX))
                     .default_value("500")
                     .help("how long to listen for the probes"),
             ),
     )
+}
+
+/// The longest `listen --seconds`: long enough for any watch, short enough that the deadline
+/// is a time (a Duration from 1e300 seconds would panic).
+pub const LISTEN_SECONDS_MAX: f64 = 31.0 * 86_400.0;
+/// The longest `probe-segment --wait-ms`: a minute.
+pub const WAIT_MS_MAX: u64 = 60_000;
+
+/// `listen --seconds`: a finite number of seconds above 0 and at most LISTEN_SECONDS_MAX.
+fn listen_seconds(text: &str) -> Result<f64, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "not a number of seconds".to_string())?;
+    // Written so that NaN fails too.
+    if seconds > 0.0 && seconds <= LISTEN_SECONDS_MAX {
+        Ok(seconds)
+    } else {
+        Err(format!(
+            "must be more than 0 and at most {LISTEN_SECONDS_MAX} (31 days)"
+        ))
+    }
 }
 
 /// `status` without an address is the operator's host-wide listing; with one (Pacemaker's
@@ -660,6 +697,28 @@ mod tests {
         ) {
             Invocation::Agent(r) => assert_eq!(r.action, Action::Notify),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn listen_seconds_are_finite_positive_and_bounded() {
+        assert_eq!(listen_seconds("0.5"), Ok(0.5));
+        assert_eq!(listen_seconds(" 3 "), Ok(3.0));
+        assert_eq!(listen_seconds("2678400"), Ok(LISTEN_SECONDS_MAX));
+        for bad in [
+            "0",
+            "-0",
+            "-1",
+            "nan",
+            "NaN",
+            "inf",
+            "-inf",
+            "1e300",
+            "2678400.5",
+            "abc",
+            "",
+        ] {
+            assert!(listen_seconds(bad).is_err(), "{bad:?}");
         }
     }
 

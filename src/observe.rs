@@ -3,7 +3,7 @@
 
 use crate::packet::{MacAddr, Observed};
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 /// One frame, classified.
@@ -39,13 +39,8 @@ pub fn classify(observed: &Observed) -> Sighting {
             } else {
                 ("arp-request", IpAddr::V4(sender_ip), Some(sender_mac))
             };
-            let op = if operation == 1 {
-                "request"
-            } else if operation == 2 {
-                "reply"
-            } else {
-                "other"
-            };
+            // parse_frame passes requests (1) and replies (2) only.
+            let op = if operation == 1 { "request" } else { "reply" };
             Sighting {
                 kind,
                 ip,
@@ -94,19 +89,41 @@ pub fn classify(observed: &Observed) -> Sighting {
     }
 }
 
-/// Remembers which MAC last claimed each address; a different MAC is a conflict.
+/// How many addresses a ConflictTracker remembers: more than any real segment holds, and a
+/// bound on memory when someone floods the link with made-up senders.
+pub const TRACKED_ADDRESSES: usize = 4096;
+
+/// Remembers which MAC last claimed each address; a different MAC is a conflict. Holds at most
+/// TRACKED_ADDRESSES addresses, forgetting the one seen least recently to make room.
 #[derive(Debug, Default)]
 pub struct ConflictTracker {
-    owners: HashMap<IpAddr, MacAddr>,
+    /// Address -> (the MAC that last claimed it, when: a claim counter).
+    owners: HashMap<IpAddr, (MacAddr, u64)>,
+    /// Claim counter -> address, oldest first: the order to forget in.
+    recency: BTreeMap<u64, IpAddr>,
+    claims: u64,
 }
 
 impl ConflictTracker {
     /// Records a claim; returns the previous, different MAC when this is a conflict.
     pub fn claim(&mut self, ip: IpAddr, mac: MacAddr) -> Option<MacAddr> {
-        match self.owners.insert(ip, mac) {
-            Some(previous) if previous != mac => Some(previous),
-            _ => None,
+        self.claims += 1;
+        let previous = self.owners.insert(ip, (mac, self.claims));
+        match previous {
+            Some((_, seen)) => {
+                self.recency.remove(&seen);
+            }
+            None if self.owners.len() > TRACKED_ADDRESSES => {
+                if let Some((_, oldest)) = self.recency.pop_first() {
+                    self.owners.remove(&oldest);
+                }
+            }
+            None => {}
         }
+        self.recency.insert(self.claims, ip);
+        previous
+            .map(|(owner, _)| owner)
+            .filter(|owner| *owner != mac)
     }
 }
 
@@ -198,6 +215,38 @@ mod tests {
         assert_eq!(tracker.claim(ip, A), None);
         assert_eq!(tracker.claim(ip, B), Some(A));
         assert_eq!(tracker.claim(ip, B), None);
+    }
+
+    #[test]
+    fn a_flood_of_senders_is_forgotten_oldest_first() {
+        let mut tracker = ConflictTracker::default();
+        let watched: IpAddr = "198.51.100.50".parse().unwrap();
+        assert_eq!(tracker.claim(watched, A), None);
+        for i in 0..3 * TRACKED_ADDRESSES as u32 {
+            let spoofed = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
+            assert_eq!(tracker.claim(spoofed, B), None);
+            // Seen again and again, the watched address stays.
+            if i % 1000 == 0 {
+                assert_eq!(tracker.claim(watched, A), None);
+            }
+            assert!(
+                tracker.owners.len() <= TRACKED_ADDRESSES,
+                "{} after {i}",
+                tracker.owners.len()
+            );
+        }
+        assert_eq!(tracker.owners.len(), TRACKED_ADDRESSES);
+        assert_eq!(tracker.recency.len(), TRACKED_ADDRESSES);
+        assert_eq!(tracker.claim(watched, B), Some(A), "still remembered");
+        // The newest flood addresses are remembered, the oldest forgotten.
+        let newest = IpAddr::V4(Ipv4Addr::from(
+            0x0a00_0000 + 3 * TRACKED_ADDRESSES as u32 - 1,
+        ));
+        assert_eq!(tracker.claim(newest, A), Some(B));
+        assert_eq!(
+            tracker.claim(IpAddr::V4(Ipv4Addr::from(0x0a00_0000)), A),
+            None
+        );
     }
 
     #[test]

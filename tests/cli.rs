@@ -267,3 +267,73 @@ fn trace_file_and_a_disabled_trace() {
     assert!(!quiet.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every number an operator's command takes is checked: a bad one exits 2 (OCF_ERR_ARGS) with
+/// one reason naming the flag, never a panic (101). The interface does not exist, so a value
+/// that passes ends in 5 (no such interface) before anything listens or sends.
+#[test]
+fn operator_command_numbers_are_checked_not_trusted() {
+    let nic = "nosuchnic0";
+    let mut bad: Vec<(Vec<String>, &str)> = Vec::new();
+    for value in [
+        "-1", "nan", "NaN", "inf", "-inf", "1e300", "0", "-0", "abc", "", "2678401",
+    ] {
+        for form in [
+            vec!["--seconds".to_string(), value.to_string()],
+            vec![format!("--seconds={value}")],
+        ] {
+            bad.push((
+                [vec!["listen".into(), "--nic".into(), nic.into()], form].concat(),
+                "--seconds",
+            ));
+        }
+    }
+    for value in ["0", "-1", "abc", "1.5", "18446744073709551616"] {
+        bad.push((
+            ["listen", "--nic", nic, "--count", value]
+                .map(String::from)
+                .to_vec(),
+            "--count",
+        ));
+    }
+    for value in ["0", "60001", "-5", "abc", "1e3"] {
+        bad.push((
+            ["probe-segment", "--nic", nic, "--wait-ms", value]
+                .map(String::from)
+                .to_vec(),
+            "--wait-ms",
+        ));
+    }
+    for (args, flag) in bad {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let reasons = reasons(&out);
+        assert!(
+            reasons.len() == 1 && reasons[0].contains(flag),
+            "{args:?}: one reason naming {flag}: {}",
+            stderr(&out)
+        );
+    }
+    for args in [
+        &["listen", "--nic", nic, "--seconds", "0.5"][..],
+        &[
+            "listen",
+            "--nic",
+            nic,
+            "--seconds",
+            "2678400",
+            "--count",
+            "1",
+        ][..],
+        &["probe-segment", "--nic", nic, "--wait-ms", "60000"][..],
+        &["probe-segment", "--nic", nic, "--wait-ms", "1"][..],
+    ] {
+        let out = run(args, &[]);
+        assert_eq!(out.status.code(), Some(5), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("nosuchnic0 does not exist"),
+            "{args:?}"
+        );
+    }
+}

@@ -54,6 +54,35 @@ fn client_entry_becomes(lab: &Lab, vip: &str, want: &str, within: Duration) -> b
     }
 }
 
+/// Whether process `pid` holds an AF_PACKET socket: one of its descriptors is a socket whose
+/// inode its network namespace lists in /proc/net/packet.
+fn has_packet_socket(pid: i32) -> bool {
+    let Ok(table) = std::fs::read_to_string(format!("/proc/{pid}/net/packet")) else {
+        return false;
+    };
+    // "sk RefCnt Type Proto Iface R Rmem User Inode": the inode is the last column.
+    let inodes: Vec<&str> = table
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().last())
+        .collect();
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_string_lossy().into_owned();
+            Some(
+                target
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_string(),
+            )
+        })
+        .any(|inode| inodes.contains(&inode.as_str()))
+}
+
 fn ping_once(lab: &Lab, vip: &str) {
     let out = lab.sh(Host::Client, &format!("ping -c 1 -w 3 {vip}"));
     assert!(out.status.success(), "client cannot reach {vip}");
@@ -189,8 +218,18 @@ fn background_process_defends_the_address_at_once() {
     assert_code(&agent(&lab, 0, "start", params), 0, "start");
     ping_once(&lab, VIP4);
     assert_eq!(burst_workers(&lab, 0).len(), 1, "the refresher runs");
-    // Let the worker open its listening socket.
-    std::thread::sleep(Duration::from_millis(200));
+    // Frames wait in the worker's socket from the moment it is open (it is handed the agent's).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !burst_workers(&lab, 0)
+        .iter()
+        .any(|pid| has_packet_socket(*pid))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the refresher has no packet socket"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     zombie_announces(&lab, VIP4);
     let flipped_back = client_entry_becomes(&lab, VIP4, &ours, Duration::from_secs(1));
     assert!(

@@ -14,6 +14,18 @@ fn netns_list() -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// PIDs of the processes in a network namespace.
+fn netns_pids(ns: &str) -> Vec<u32> {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "pids", ns])
+        .output()
+        .expect("ip netns pids");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
 fn lab_namespaces_gone(names: &[String]) -> bool {
     let list = netns_list();
     let present: Vec<&str> = list
@@ -205,7 +217,13 @@ fn drop_removes_namespaces_and_state_dir() {
         .exec_command(Host::Node(1), "sleep", &["60"], &[])
         .spawn()
         .expect("spawn sleep");
-    std::thread::sleep(Duration::from_millis(200));
+    // `ip netns exec` runs sleep in its own place (same PID) once it has entered the namespace.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let node1 = lab.ns(Host::Node(1));
+    while !netns_pids(&node1).contains(&child.id()) {
+        assert!(Instant::now() < deadline, "sleep never entered {node1}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     drop(lab);
     assert!(lab_namespaces_gone(&names), "{}", netns_list());
     assert!(!state.exists());

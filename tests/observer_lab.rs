@@ -6,15 +6,21 @@ mod common;
 
 use common::*;
 use floatip::packet::{arp, MacAddr};
-use std::process::Stdio;
 use std::time::Duration;
 
 const VIP4: &str = "198.51.100.50";
 
-fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+fn json_lines(lines: &[String]) -> Vec<serde_json::Value> {
+    lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+fn output_lines(stdout: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(stdout)
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .map(str::to_string)
         .collect()
 }
 
@@ -28,21 +34,21 @@ fn listen_reports_announcements_and_flags_a_conflict() {
         lab.mac(Host::Node(0), "eth0"),
         lab.mac(Host::Node(1), "eth0"),
     );
-    let listener = lab
-        .exec_command(
-            Host::Client,
-            AGENT_BIN,
-            &["listen", "--nic", "eth0", "--json", "--seconds", "3"],
-            &[],
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let listener = Listener::start(&lab, Host::Client, "eth0", &["--json", "--seconds", "600"]);
     let params: &[(&str, &str)] = &[("ip", VIP4), ("arp_count", "2"), ("arp_interval", "100")];
     assert_code(&agent(&lab, 0, "start", params), 0, "start");
-    std::thread::sleep(Duration::from_millis(300));
+    let announced_by = |lines: &[String], mac: &str| {
+        json_lines(lines)
+            .iter()
+            .filter(|e| e["kind"] == "arp-announcement" && e["ip"] == VIP4 && e["mac"] == mac)
+            .count()
+    };
+    // Both rounds first, so that the zombie's frame is the second MAC, not the first.
+    assert!(
+        listener.wait_for(Duration::from_secs(10), |l| announced_by(l, &ours) >= 4),
+        "2 rounds x 2 forms from node 0: {:#?}",
+        listener.lines()
+    );
     let b = mac_bytes(&zombie);
     let frame = arp::announcement_frame(
         MacAddr(b[0], b[1], b[2], b[3], b[4], b[5]),
@@ -50,21 +56,13 @@ fn listen_reports_announcements_and_flags_a_conflict() {
         arp::Form::Reply,
     );
     lab.send_frame(Host::Node(1), "eth0", &frame);
-    let out = listener.wait_with_output().unwrap();
+    let flagged = |lines: &[String]| json_lines(lines).iter().any(|e| !e["conflict"].is_null());
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        listener.wait_for(Duration::from_secs(10), flagged),
+        "no conflict flagged: {:#?}",
+        listener.lines()
     );
-    let events = json_lines(&out.stdout);
-    let ours_seen = events
-        .iter()
-        .filter(|e| e["kind"] == "arp-announcement" && e["ip"] == VIP4 && e["mac"] == ours.as_str())
-        .count();
-    assert!(
-        ours_seen >= 4,
-        "2 rounds x 2 forms from node 0: {events:#?}"
-    );
+    let events = json_lines(&listener.stop());
     let conflict = events
         .iter()
         .find(|e| !e["conflict"].is_null())
@@ -97,11 +95,14 @@ fn status_lists_what_floatip_manages() {
     };
     let empty = status(&["--json"]);
     assert!(empty.status.success());
-    assert_eq!(json_lines(&empty.stdout), vec![serde_json::json!([])]);
+    assert_eq!(
+        json_lines(&output_lines(&empty.stdout)),
+        vec![serde_json::json!([])]
+    );
 
     let params: &[(&str, &str)] = &[("ip", VIP4), ("arp_count", "20"), ("arp_interval", "200")];
     assert_code(&agent(&lab, 0, "start", params), 0, "start");
-    let listed = json_lines(&status(&["--json"]).stdout);
+    let listed = json_lines(&output_lines(&status(&["--json"]).stdout));
     let row = &listed[0][0];
     assert_eq!(row["resource"], "vip");
     assert_eq!(row["ip"], VIP4);
@@ -120,7 +121,7 @@ fn status_lists_what_floatip_manages() {
     );
     assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
     assert_eq!(
-        json_lines(&status(&["--json"]).stdout),
+        json_lines(&output_lines(&status(&["--json"]).stdout)),
         vec![serde_json::json!([])]
     );
 }
@@ -160,7 +161,7 @@ fn probe_segment_groups_interfaces_that_share_a_segment() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(
-        json_lines(&out.stdout),
+        json_lines(&output_lines(&out.stdout)),
         vec![serde_json::json!({"segments": [["eth0", "eth1"], ["eth2"]]})]
     );
     let text = lab

@@ -192,7 +192,11 @@ fn a_down_link_with_check_link_status_false_keeps_what_was_there() {
     assert_code(&agent(&lab, 0, "monitor", params), 0, "monitor");
     // With the default check_link_status, the same start is refused and still leaves it.
     let strict: &[(&str, &str)] = &[("ip", VIP4), ("nic", "eth0"), ("cidr_netmask", "24")];
-    assert_code(&agent(&lab, 0, "start", strict), 5, "link down (node-local, IPaddr2 4.17)");
+    assert_code(
+        &agent(&lab, 0, "start", strict),
+        5,
+        "link down (node-local, IPaddr2 4.17)",
+    );
     assert!(
         has_address(&lab, 0, cidr),
         "a refused start removes nothing"

@@ -35,7 +35,9 @@ fn link(netlink: &mut Netlink, name: &str) -> Result<Link> {
 pub fn listen(nic: &str, json: bool, count: Option<u64>, duration: Option<Duration>) -> Result<()> {
     let mut netlink = Netlink::open()?;
     let link = link(&mut netlink, nic)?;
-    let mut port = Port::open(&link)?;
+    let mut port = Port::open_for(&link, Listening::Observer)?;
+    // As tcpdump does: from here on, nothing on the link is missed (and scripts can wait for it).
+    log::info!("listening on {}", link.name);
     let deadline = duration.map(|d| Instant::now() + d);
     let mut tracker = ConflictTracker::default();
     let mut out = std::io::stdout().lock();

@@ -6,7 +6,7 @@
 
 use super::{MacAddr, Observed, BROADCAST_MAC, ETHERNET_HEADER_LEN};
 use pnet_packet::arp::{
-    ArpHardwareTypes, ArpOperation, ArpOperations, ArpPacket, MutableArpPacket,
+    ArpHardwareType, ArpHardwareTypes, ArpOperation, ArpOperations, ArpPacket, MutableArpPacket,
 };
 use pnet_packet::ethernet::{EtherTypes, EthernetPacket, MutableEthernetPacket};
 use pnet_packet::Packet;
@@ -81,28 +81,58 @@ pub fn refresh_frame(
     buffer
 }
 
-/// Parses an Ethernet/IPv4 ARP frame of any operation.
+/// ARP hardware type 6 (IEEE 802), which Linux accepts on an Ethernet device like type 1.
+const IEEE802: ArpHardwareType = ArpHardwareType(6);
+
+/// Parses an Ethernet/IPv4 ARP request or reply that the Linux kernel would process, or None.
+///
+/// The checks are those of net/ipv4/arp.c: arp_rcv drops a header whose address lengths do not
+/// fit the device (6 and 4 here); arp_process drops any hardware type but Ethernet or IEEE 802
+/// on an Ethernet device, any protocol but IPv4, any operation but request and reply, and a
+/// multicast or loopback target address, and ignores anything from 0.0.0.0 but a request (a
+/// probe, RFC 5227 § 2.1.1). Beyond arp.c, a sender no host can be is refused too: a group or
+/// zero MAC (IEEE 802: a station's own address is individual), and a multicast or limited
+/// broadcast sender address.
 pub fn parse(frame: &[u8]) -> Option<Observed> {
     let ethernet = EthernetPacket::new(frame)?;
     if ethernet.get_ethertype() != EtherTypes::Arp {
         return None;
     }
     let arp = ArpPacket::new(ethernet.payload())?;
-    if arp.get_hardware_type() != ArpHardwareTypes::Ethernet
+    let hardware = arp.get_hardware_type();
+    if (hardware != ArpHardwareTypes::Ethernet && hardware != IEEE802)
         || arp.get_protocol_type() != EtherTypes::Ipv4
         || arp.get_hw_addr_len() != 6
         || arp.get_proto_addr_len() != 4
     {
         return None;
     }
-    let ArpOperation(operation) = arp.get_operation();
+    let operation = arp.get_operation();
+    if operation != ArpOperations::Request && operation != ArpOperations::Reply {
+        return None;
+    }
+    let sender_mac = arp.get_sender_hw_addr();
+    let sender_ip = arp.get_sender_proto_addr();
+    let target_ip = arp.get_target_proto_addr();
+    let group_mac = sender_mac.0 & 1 == 1;
+    if group_mac
+        || sender_mac == MacAddr::zero()
+        || sender_ip.is_multicast()
+        || sender_ip.is_broadcast()
+        || (sender_ip.is_unspecified() && operation != ArpOperations::Request)
+        || target_ip.is_multicast()
+        || target_ip.is_loopback()
+    {
+        return None;
+    }
+    let ArpOperation(operation) = operation;
     Some(Observed::Arp {
         operation,
         source_mac: ethernet.get_source(),
-        sender_mac: arp.get_sender_hw_addr(),
-        sender_ip: arp.get_sender_proto_addr(),
+        sender_mac,
+        sender_ip,
         target_mac: arp.get_target_hw_addr(),
-        target_ip: arp.get_target_proto_addr(),
+        target_ip,
     })
 }
 
@@ -209,10 +239,102 @@ mod tests {
     }
 
     #[test]
-    fn truncated_frames_are_rejected() {
+    fn truncated_frames_are_no_observation() {
         let frame = announcement_frame(MAC, vip(), Form::Request);
         for len in 0..FRAME_LEN {
             assert_eq!(parse(&frame[..len]), None, "length {len}");
         }
+    }
+
+    /// Offsets into an Ethernet ARP frame.
+    const HARDWARE_TYPE: usize = 14;
+    const PROTOCOL_TYPE: usize = 16;
+    const HARDWARE_LEN: usize = 18;
+    const PROTOCOL_LEN: usize = 19;
+    const OPERATION: usize = 20;
+    const SENDER_MAC: usize = 22;
+    const SENDER_IP: usize = 28;
+    const TARGET_IP: usize = 38;
+
+    fn edited(edit: impl FnOnce(&mut [u8; FRAME_LEN])) -> [u8; FRAME_LEN] {
+        let mut frame = announcement_frame(MAC, vip(), Form::Reply);
+        edit(&mut frame);
+        frame
+    }
+
+    fn set_ip(frame: &mut [u8], at: usize, ip: [u8; 4]) {
+        frame[at..at + 4].copy_from_slice(&ip);
+    }
+
+    #[test]
+    fn arp_the_kernel_would_drop_is_no_observation() {
+        let cases: Vec<(&str, [u8; FRAME_LEN])> = vec![
+            ("hardware length 8", edited(|f| f[HARDWARE_LEN] = 8)),
+            ("protocol length 16", edited(|f| f[PROTOCOL_LEN] = 16)),
+            ("hardware type 2", edited(|f| f[HARDWARE_TYPE + 1] = 2)),
+            (
+                "protocol IPv6",
+                edited(|f| f[PROTOCOL_TYPE..PROTOCOL_TYPE + 2].copy_from_slice(&[0x86, 0xdd])),
+            ),
+            ("operation 3 (RARP)", edited(|f| f[OPERATION + 1] = 3)),
+            ("operation 0", edited(|f| f[OPERATION + 1] = 0)),
+            ("operation 257", edited(|f| f[OPERATION] = 1)),
+            (
+                "sender MAC broadcast",
+                edited(|f| f[SENDER_MAC..SENDER_MAC + 6].fill(0xff)),
+            ),
+            (
+                "sender MAC multicast",
+                edited(|f| {
+                    f[SENDER_MAC..SENDER_MAC + 6].copy_from_slice(&[0x01, 0, 0x5e, 0, 0, 1])
+                }),
+            ),
+            (
+                "sender MAC zero",
+                edited(|f| f[SENDER_MAC..SENDER_MAC + 6].fill(0)),
+            ),
+            (
+                "sender IP multicast",
+                edited(|f| set_ip(f, SENDER_IP, [224, 0, 0, 1])),
+            ),
+            (
+                "sender IP limited broadcast",
+                edited(|f| set_ip(f, SENDER_IP, [255; 4])),
+            ),
+            (
+                "a reply from 0.0.0.0",
+                edited(|f| set_ip(f, SENDER_IP, [0; 4])),
+            ),
+            (
+                "target IP multicast",
+                edited(|f| set_ip(f, TARGET_IP, [239, 1, 2, 3])),
+            ),
+            (
+                "target IP loopback",
+                edited(|f| set_ip(f, TARGET_IP, [127, 0, 0, 1])),
+            ),
+            ("in-band 802.1Q tag", {
+                let mut f = edited(|_| {});
+                f[12..14].copy_from_slice(&[0x81, 0x00]);
+                f
+            }),
+        ];
+        for (why, frame) in cases {
+            assert_eq!(parse(&frame), None, "{why}");
+        }
+    }
+
+    #[test]
+    fn valid_variants_of_arp_are_observed() {
+        let padded = [&announcement_frame(MAC, vip(), Form::Reply)[..], &[0; 18]].concat();
+        assert!(parse(&padded).is_some(), "padded to Ethernet's 60 bytes");
+        // Linux takes hardware type 6 (IEEE 802) on Ethernet as well.
+        assert!(parse(&edited(|f| f[HARDWARE_TYPE + 1] = 6)).is_some());
+        assert!(
+            parse(&probe_frame(MAC, vip())).is_some(),
+            "a probe from 0.0.0.0"
+        );
+        let other_target = edited(|f| set_ip(f, TARGET_IP, [198, 51, 100, 1]));
+        assert!(parse(&other_target).is_some(), "an ordinary reply");
     }
 }

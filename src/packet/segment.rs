@@ -89,4 +89,13 @@ mod tests {
         assert_eq!(segments(3, &[(0, 1), (1, 2)]), vec![vec![0, 1, 2]]);
         assert_eq!(segments(2, &[]), vec![vec![0], vec![1]]);
     }
+
+    #[test]
+    fn a_sender_or_receiver_out_of_range_is_ignored() {
+        // A stray index (a probe from a run with more interfaces) must neither join nor panic.
+        assert_eq!(
+            segments(2, &[(0, 2), (2, 1), (7, 9)]),
+            vec![vec![0], vec![1]]
+        );
+    }
 }

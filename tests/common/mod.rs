@@ -4,7 +4,9 @@
 
 pub mod agent;
 pub mod lab;
+pub mod listen;
 pub mod soak;
 
 pub use agent::*;
 pub use lab::*;
+pub use listen::*;
