@@ -10,6 +10,11 @@
 #                                   client received from MAC
 #   fip_count_sent_to OUT IP MAC [FROM] [TO]
 #                                   IPv4 frames the client sent to IP at MAC
+#   fip_wait_reply_from OUT IP MAC FROM TIMEOUT_S
+#                                   until the capture holds such an echo reply
+#   fip_link_cut LAB IP OWNER TIMEOUT_S
+#                                   cut OWNER's address link under the 10 ms pinger and the
+#                                   capture; the time until the other node answers (below)
 #   fip_count_gratuitous OUT IP [FROM] [TO] [MAC]
 #                                   gratuitous ARP (sender = target = IP, broadcast) or
 #                                   unsolicited NA (target IP, to ff02::1, no S flag)
@@ -138,6 +143,14 @@ fip_count_sent_to() {
         $3 == "icmp" && $7 == "dst_ip=" ip && $8 == "dst=" mac { n++ }
         END { print n + 0 }' "$1"
 }
+# fip_wait_reply_from OUT IP MAC FROM_EPOCH TIMEOUT_S
+fip_wait_reply_from() {
+    local end=$(( $(lab__now_ms) + $5 * 1000 ))
+    until [[ -n $(fip_first_reply_ms "$1" "$2" "$3" "$4") ]]; do
+        (( $(lab__now_ms) > end )) && { echo "     no echo reply from $2 at $3 within $5 s" >&2; return 1; }
+        sleep 0.05
+    done
+}
 # fip_count_sender OUT IP [FROM_EPOCH] : any ARP with sender IP = IP, any NA for IP
 fip_count_sender() {
     awk -v ip="${2,,}" -v from="${3:-0}" '
@@ -264,3 +277,29 @@ fip_switch() {
     echo "     pinger: $SW_STATS" >&2
     return $rc
 }
+
+# fip_link_cut LAB IP OWNER TIMEOUT_S
+# With an existing client neighbour entry for IP: starts the capture (echo frames too) and
+# the 10 ms pinger, cuts OWNER's address link (its switch port down: carrier loss on its
+# eth0; with lab_up --ring-link the cluster stays whole), waits at most TIMEOUT_S for the
+# client's first echo reply from IP at the other node's MAC, then stops both.  The link stays
+# cut.  Sets LC_MS (carrier loss -> that reply, empty if none came), LC_STATS (pinger-stop
+# line), LC_T0 (epoch of the cut), LC_TO (the other node), LC_CAP (capture file).
+fip_link_cut() {
+    local lab=$1 ip=$2 owner=$3 t=$4 rc=0
+    LC_MS="" LC_STATS="" LC_T0=""
+    LC_TO=$(other_node_of "$lab" "$owner")
+    LC_CAP=$LAB_ROOT/$lab/capture.cut.$owner.$$.$RANDOM.txt
+    fip_cap_start "$lab" "$LC_CAP" $(( t + 60 )) icmp || return 1
+    lab_pinger_start "$lab" "$ip" || { fip_cap_stop; return 1; }
+    LC_T0=$EPOCHREALTIME
+    lab_cut "$lab" "$owner" || rc=1
+    (( rc == 0 )) && { fip_wait_reply_from "$LC_CAP" "$ip" "$(lab_node_mac "$lab" "$LC_TO")" "$LC_T0" "$t" || rc=1; }
+    LC_MS=$(fip_first_reply_ms "$LC_CAP" "$ip" "$(lab_node_mac "$lab" "$LC_TO")" "$LC_T0")
+    LC_STATS=$(lab_pinger_stop "$lab")
+    fip_cap_stop
+    echo "     pinger: $LC_STATS" >&2
+    return $rc
+}
+# the next node after NODE (node2 after node1, node1 after the last)
+other_node_of() { local max i; max=$(lab__nodes_n "$1"); i=$(lab__idx "$2"); echo "node$(( i % max + 1 ))"; }

@@ -47,14 +47,6 @@ rows = [x for x in json.load(sys.stdin) if x["resource"] == sys.argv[1]]
 r = rows[0]["resident"] if rows else None
 print("none" if r is None else json.dumps(eval(sys.argv[2])))' "$3" "$4"
 }
-# until the client's capture holds an echo reply from IP at MAC after FROM
-wait_reply_from() {   # cap ip mac from timeout_s
-    local end=$(( $(lab__now_ms) + $5 * 1000 ))
-    until [[ -n $(fip_first_reply_ms "$1" "$2" "$3" "$4") ]]; do
-        (( $(lab__now_ms) > end )) && { echo "     no echo reply from $2 at $3 within $5 s" >&2; return 1; }
-        sleep 0.05
-    done
-}
 # until the process recorded as "PID STARTTIME" is gone (a zombie counts as gone)
 wait_stamp_gone() {   # stamp timeout_s
     local end=$(( $(lab__now_ms) + $2 * 1000 ))
@@ -78,25 +70,18 @@ cluster_whole() {   # lab from : FROM sees both nodes online (the ring is up)
 # --------------------------------------------------------------- link_watch
 # t_link_cut LAB WATCH : cut the owner's address link; WATCH = true|false (lvip's link_watch)
 t_link_cut() {
-    local lab=$1 watch=$2 a b amac bmac cap mark t_cut ms stats
+    local lab=$1 watch=$2 a b amac bmac mark
     a=$(lab_wait_rsc "$lab" lvip any "$RSC_T") || { bad "lvip Started somewhere"; return 1; }
     b=$(other_node "$lab" "$a"); amac=$(lab_node_mac "$lab" "$a"); bmac=$(lab_node_mac "$lab" "$b")
     section "cut $a's address link (eth0's switch port down; corosync stays up on eth1), link_watch=$watch, monitor every ${LW_MONITOR}s"
     check "client pings $LVIP" lab_client_ping "$lab" "$LVIP" 10
     check "client's entry for $LVIP is $a's MAC" lab_wait_neigh "$lab" "$LVIP" "$amac" "$NEIGH_T"
-    cap=$LAB_ROOT/$lab/capture.cut.$watch.txt
-    fip_cap_start "$lab" "$cap" 120 icmp || { bad "capture on the client"; return 1; }
-    lab_pinger_start "$lab" "$LVIP" || { fip_cap_stop; bad "pinger"; return 1; }
     mark=$(fip_log_mark "$lab")
-    t_cut=$EPOCHREALTIME
-    check "cut $a (carrier loss on its eth0)" lab_cut "$lab" "$a"
+    check "cut $a (carrier loss on its eth0), under the 10 ms pinger: the client gets echo replies from $LVIP at $b's MAC" \
+        fip_link_cut "$lab" "$LVIP" "$a" "$RSC_T"
+    figure "address link cut, link_watch=$watch, monitor ${LW_MONITOR}s: carrier loss -> client's first reply from $b ${LC_MS:-?} ms ($(fip_stat lost "$LC_STATS") pings lost, longest gap $(fip_stat max_gap_ms "$LC_STATS") ms)"
     check "$b sees lvip Started on $b" quietly fip_wait_rsc_from "$lab" lvip "$b" "$b" "$RSC_T"
-    check "the client gets echo replies from $LVIP at $b's MAC" wait_reply_from "$cap" "$LVIP" "$bmac" "$t_cut" "$NEIGH_T"
-    ms=$(fip_first_reply_ms "$cap" "$LVIP" "$bmac" "$t_cut")
     check "client's entry for $LVIP follows to $b's MAC" lab_wait_neigh "$lab" "$LVIP" "$bmac" "$NEIGH_T"
-    stats=$(lab_pinger_stop "$lab"); echo "     pinger: $stats"
-    fip_cap_stop
-    figure "address link cut, link_watch=$watch, monitor ${LW_MONITOR}s: carrier loss -> client's first reply from $b ${ms:-?} ms ($(fip_stat lost "$stats") pings lost, longest gap $(fip_stat max_gap_ms "$stats") ms)"
     check "the cluster stayed whole through the cut ($b sees 2 nodes online)" cluster_whole "$lab" "$b"
     check "crm_mon -1 shows 'lvip ($FIP_AGENT): Started $b'" crm_mon_has "$lab" "$b" "$(started_line lvip "$b")"
     check "$LVIP left $a" wait_addr_gone "$lab" "$a" "$LVIP" 30
@@ -179,7 +164,7 @@ scenario_dead_stack() {
     gone_ms=$(( (${EPOCHREALTIME/./} - ${t_dead/./}) / 1000 ))
     check "$ZVIP is still on $o's eth0 (no stop ran there; only the survivor's takeover helps the client)" has_addr "$lab" "$o" "$ZVIP"
     check "$s takes zvip over (as $s sees it: Started on $s)" quietly fip_wait_rsc_from "$lab" zvip "$s" "$s" "$RSC_T"
-    check "the client gets echo replies from $ZVIP at $s's MAC" wait_reply_from "$cap" "$ZVIP" "$smac" "$t_kill" "$NEIGH_T"
+    check "the client gets echo replies from $ZVIP at $s's MAC" fip_wait_reply_from "$cap" "$ZVIP" "$smac" "$t_kill" "$NEIGH_T"
     check "client's entry for $ZVIP follows to $s's MAC" lab_wait_neigh "$lab" "$ZVIP" "$smac" "$NEIGH_T"
     t_over=$EPOCHREALTIME
     ms=$(fip_first_reply_ms "$cap" "$ZVIP" "$smac" "$t_kill")
