@@ -15,7 +15,9 @@
 # its own, lab_up --ring-link, so the cluster stays whole) and the figure is the time from
 # the cut to the client's first echo reply from the other node, for IPaddr2, FloatIP, and
 # FloatIP with link_watch=true, each with `op monitor interval=10s`, waiting at most
-# LINK_WAIT s (25) for a reply.
+# LINK_WAIT s (25) for a reply.  The cut comes at a random point of the monitor's interval
+# (a uniform 0-10 s wait after the client follows the new resource), as a real cable's
+# would: without link_watch the reaction depends on that point.
 # Prints a table (median and min-max over the rounds) and writes every sample and the
 # summary to target/bench/cluster-compare.json (OUT=... to change).
 set -uo pipefail
@@ -107,19 +109,22 @@ one_round() {   # agent round
 # address link, measure, then uncut and remove the resource
 LINK_SAMPLES=$(mktemp)
 link_round() {
-    local agent=$1 variant=$2 r=$3 a extra="" res lost gap
+    local agent=$1 variant=$2 r=$3 a extra="" res lost gap phase
     [[ $variant == watch ]] && extra="link_watch=true"
     # shellcheck disable=SC2086
     crm_q configure primitive lvip "$agent" params ip=$VIP4 cidr_netmask=24 $extra $LINK_OPS
     a=$(lab_wait_rsc "$LAB" lvip any 60 2>/dev/null) || { echo "  $agent $variant: lvip did not start" >&2; ERRORS=$((ERRORS+1)); return 1; }
     lab_client_ping "$LAB" "$VIP4" 10 2>/dev/null
     lab_wait_neigh "$LAB" "$VIP4" "$(lab_node_mac "$LAB" "$a")" 15 2>/dev/null
+    phase=$(( RANDOM % 10 )).$(( RANDOM % 10 ))
+    sleep "$phase"
     fip_link_cut "$LAB" "$VIP4" "$a" "$LINK_WAIT" 2>/dev/null && res=ok || res=none
     # IPaddr2's monitor does not look at the link: no reply from the other node is its figure
     if [[ $res == none && ( $agent == *IPaddr2 ) ]]; then res=nofailover; fi
     lost=$(fip_stat lost "$LC_STATS"); gap=$(fip_stat max_gap_ms "$LC_STATS")
     printf '%s %s %s %s %s %s %s\n' "$agent" "$variant" "$r" "$res" "${LC_MS:--}" "${lost:--}" "${gap:--}" >>"$LINK_SAMPLES"
-    printf '  %-22s %-9s round %s: carrier loss -> first reply from %s: %s%s\n' "$agent" "link-$variant" "$r" "$LC_TO" \
+    printf '  %-22s %-9s round %s: cut %s s after the client followed; carrier loss -> first reply from %s: %s%s\n' \
+        "$agent" "link-$variant" "$r" "$phase" "$LC_TO" \
         "$( [[ -n $LC_MS ]] && echo "$LC_MS ms" || echo "none within $LINK_WAIT s")" \
         "$( [[ $res == nofailover ]] && echo " (monitor ok: $(lab_rsc_nodes "$LAB" lvip "$LC_TO"))")"
     [[ $res == none ]] && ERRORS=$((ERRORS+1))
@@ -225,8 +230,8 @@ if [[ -n $link_summary ]]; then
     done <<<"$link_summary"
     echo
     echo "link cut: the owner's switch port down (carrier loss on its eth0), corosync on a link of its own;"
-    echo "op monitor interval=10s; 'lw' = link_watch=true; the reply is the client's first echo reply"
-    echo "from the other node's MAC (client-side capture); a reply is awaited at most $LINK_WAIT s."
+    echo "op monitor interval=10s, the cut at a random point of it; 'lw' = link_watch=true; the reply is"
+    echo "the client's first echo reply from the other node's MAC (client-side capture), awaited $LINK_WAIT s at most."
 fi
 
 mkdir -p "$(dirname "$OUT")"
