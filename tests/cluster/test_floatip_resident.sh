@@ -96,8 +96,8 @@ t_link_cut() {
         check "nothing told Pacemaker besides the monitor (no asyncmon failure in $a's pacemaker.log)" \
             not_since "$lab" "$mark" "Result of asyncmon operation for lvip" "$a"
     fi
-    check "the recovery: Recover lvip ( $a -> $b ) (the DC's pacemaker.log)" \
-        since_has "$lab" "$mark" "Actions: +Recover +lvip +\( $a -> $b \)"
+    check "the DC planned the recovery on $b (Actions: Recover lvip ( $a -> $b ) in pacemaker.log)" \
+        since_has "$lab" "$mark" "Actions: +(Recover|Move|Start) +lvip +\( ($a -> )?$b \)"
     CUT_OWNER=$a
 }
 
@@ -138,7 +138,7 @@ scenario_link_watch() {
 
 # --------------------------------------------------------------- a dead cluster stack
 scenario_dead_stack() {
-    local lab=$1 o s omac smac res cap t_kill t_dead t_over ms gone_ms stats to_old to_new ann_old ann_new arp_old
+    local lab=$1 o s omac smac res cap t_kill t_dead t_gone t_over ms gone_ms stats to_old to_new ann_old ann_new arp_old
     section "primitive zvip $FIP_AGENT ($ZVIP/24) arp_refresh_interval=2 conflict_defend=true"
     echo "     \$ crm configure primitive zvip $FIP_AGENT params ip=$ZVIP cidr_netmask=24 arp_refresh_interval=2 conflict_defend=true op monitor interval=${LW_MONITOR}s timeout=20s"
     check "crm configure primitive zvip ... arp_refresh_interval=2 conflict_defend=true" crm_quiet "$lab" node1 configure primitive zvip "$FIP_AGENT" \
@@ -161,7 +161,8 @@ scenario_dead_stack() {
     check "kill-stack $o: corosync, pacemakerd and its daemons SIGKILLed by PID" lab_kill_stack "$lab" "$o"
     t_dead=$EPOCHREALTIME
     check "$o's resident stands down: it exits once its executor (pacemaker-execd) is dead" wait_stamp_gone "$res" 10
-    gone_ms=$(( (${EPOCHREALTIME/./} - ${t_dead/./}) / 1000 ))
+    t_gone=$EPOCHREALTIME
+    gone_ms=$(( (${t_gone/./} - ${t_dead/./}) / 1000 ))
     check "$ZVIP is still on $o's eth0 (no stop ran there; only the survivor's takeover helps the client)" has_addr "$lab" "$o" "$ZVIP"
     check "$s takes zvip over (as $s sees it: Started on $s)" quietly fip_wait_rsc_from "$lab" zvip "$s" "$s" "$RSC_T"
     check "the client gets echo replies from $ZVIP at $s's MAC" fip_wait_reply_from "$cap" "$ZVIP" "$smac" "$t_kill" "$NEIGH_T"
@@ -174,14 +175,16 @@ scenario_dead_stack() {
     fip_cap_stop
     to_old=$(fip_count_sent_to "$cap" "$ZVIP" "$omac" "$t_over")
     to_new=$(fip_count_sent_to "$cap" "$ZVIP" "$smac" "$t_over")
-    ann_old=$(fip_count_gratuitous "$cap" "$ZVIP" "$t_kill" 0 "$omac")
+    # from the resident's exit on: a round it sent in the instant between the executor's
+    # death and its noticing is no fight (the watch after the takeover is the real test)
+    ann_old=$(fip_count_gratuitous "$cap" "$ZVIP" "$t_gone" 0 "$omac")
     arp_old=$(fip_count_arp_from "$cap" "$ZVIP" "$omac" "$t_over")
     ann_new=$(fip_count_gratuitous "$cap" "$ZVIP" "$t_kill" 0 "$smac")
     check "in the ${DEAD_WATCH} s after the takeover the client sent $to_new echo requests to $ZVIP at $s's MAC" gt_zero "$to_new"
     check "and none to $o's MAC ($to_old)" equals "$to_old" 0
     # (before the takeover, $o's kernel may still ask for the client with $ZVIP as the sender
     # while it answers the pings: that is the kernel serving an address it holds, not floatip)
-    check "$o sent no gratuitous ARP for $ZVIP after its stack died ($ann_old), no ARP frame with sender $ZVIP after the takeover ($arp_old)" \
+    check "$o sent no gratuitous ARP for $ZVIP once its stack was dead ($ann_old), no ARP frame with sender $ZVIP after the takeover ($arp_old)" \
         equals "$ann_old $arp_old" "0 0"
     check "$s announced $ZVIP ($ann_new gratuitous frames)" gt_zero "$ann_new"
     check "the client's entry for $ZVIP is still $s's MAC" equals "$(lab_neigh_mac "$lab" "$ZVIP")" "$smac"
