@@ -10,6 +10,14 @@
 # COMPARE_IPV6=0, crm resource move of an IPv6 VIP (both agents with their default nodad=false,
 # so both wait for DAD).  Every agent gets the same parameters (ip, cidr_netmask) and
 # `op monitor interval=2s`.
+# Then, unless COMPARE_LINK=0, LINK_ROUNDS rounds (default ROUNDS) of link loss: the owner's
+# address link is cut (its switch port down: carrier loss on eth0; corosync runs on a link of
+# its own, lab_up --ring-link, so the cluster stays whole) and the figure is the time from
+# the cut to the client's first echo reply from the other node, for IPaddr2, FloatIP, and
+# FloatIP with link_watch=true, each with `op monitor interval=10s`, waiting at most
+# LINK_WAIT s (25) for a reply.  The cut comes at a random point of the monitor's interval
+# (a uniform 0-10 s wait after the client follows the new resource), as a real cable's
+# would: without link_watch the reaction depends on that point.
 # Prints a table (median and min-max over the rounds) and writes every sample and the
 # summary to target/bench/cluster-compare.json (OUT=... to change).
 set -uo pipefail
@@ -22,6 +30,10 @@ source "$HERE/test_floatip_lib.sh"
 
 ROUNDS=${ROUNDS:-3}
 COMPARE_IPV6=${COMPARE_IPV6:-1}
+COMPARE_LINK=${COMPARE_LINK:-1}
+LINK_ROUNDS=${LINK_ROUNDS:-$ROUNDS}
+LINK_WAIT=${LINK_WAIT:-25}
+LINK_OPS="op monitor interval=10s timeout=20s"
 OUT=${OUT:-$REPO/target/bench/cluster-compare.json}
 AGENTS=(ocf:heartbeat:IPaddr2 ocf:floatip:FloatIP)
 VIP4=198.51.100.100
@@ -93,16 +105,57 @@ one_round() {   # agent round
         || { echo "  $agent: an address was left behind" >&2; ERRORS=$((ERRORS+1)); }
 }
 
+# link_round AGENT VARIANT ROUND : VARIANT plain or watch (link_watch=true); cut the owner's
+# address link, measure, then uncut and remove the resource
+LINK_SAMPLES=$(mktemp)
+link_round() {
+    local agent=$1 variant=$2 r=$3 a extra="" res lost gap phase
+    [[ $variant == watch ]] && extra="link_watch=true"
+    # shellcheck disable=SC2086
+    crm_q configure primitive lvip "$agent" params ip=$VIP4 cidr_netmask=24 $extra $LINK_OPS
+    a=$(lab_wait_rsc "$LAB" lvip any 60 2>/dev/null) || { echo "  $agent $variant: lvip did not start" >&2; ERRORS=$((ERRORS+1)); return 1; }
+    lab_client_ping "$LAB" "$VIP4" 10 2>/dev/null
+    lab_wait_neigh "$LAB" "$VIP4" "$(lab_node_mac "$LAB" "$a")" 15 2>/dev/null
+    phase=$(( RANDOM % 10 )).$(( RANDOM % 10 ))
+    sleep "$phase"
+    fip_link_cut "$LAB" "$VIP4" "$a" "$LINK_WAIT" 2>/dev/null && res=ok || res=none
+    # IPaddr2's monitor does not look at the link: no reply from the other node is its figure
+    if [[ $res == none && ( $agent == *IPaddr2 ) ]]; then res=nofailover; fi
+    lost=$(fip_stat lost "$LC_STATS"); gap=$(fip_stat max_gap_ms "$LC_STATS")
+    printf '%s %s %s %s %s %s %s\n' "$agent" "$variant" "$r" "$res" "${LC_MS:--}" "${lost:--}" "${gap:--}" >>"$LINK_SAMPLES"
+    printf '  %-22s %-9s round %s: cut %s s after the client followed; carrier loss -> first reply from %s: %s%s\n' \
+        "$agent" "link-$variant" "$r" "$phase" "$LC_TO" \
+        "$( [[ -n $LC_MS ]] && echo "$LC_MS ms" || echo "none within $LINK_WAIT s")" \
+        "$( [[ $res == nofailover ]] && echo " (monitor ok: $(lab_rsc_nodes "$LAB" lvip "$LC_TO"))")"
+    [[ $res == none ]] && ERRORS=$((ERRORS+1))
+    lab_uncut "$LAB" "$a" >/dev/null 2>&1
+    lab_wait_dc "$LAB" 60 >/dev/null 2>&1
+    crm_q resource cleanup lvip; lab_settle "$LAB" 60
+    crm_q resource stop lvip; lab_wait_rsc "$LAB" lvip stopped 60 >/dev/null 2>&1; lab_settle "$LAB" 60
+    crm_q configure delete lvip || echo "  $agent: crm configure delete lvip failed" >&2
+    lab_settle "$LAB" 60
+    [[ -z $(lab_addr_nodes "$LAB" "$VIP4") ]] || { echo "  $agent: an address was left behind" >&2; ERRORS=$((ERRORS+1)); }
+}
+
 T0=$SECONDS
 echo "IPaddr2 vs FloatIP: $ROUNDS rounds each, alternating, in one 2-node lab"
 echo "  IPaddr2: resource-agents $(dpkg-query -W -f='${Version}' resource-agents 2>/dev/null)"
 echo "  FloatIP: $( [[ -n ${LAB_AGENT_OVERRIDE:-} ]] && echo "override $LAB_AGENT_OVERRIDE" || /usr/lib/ocf/resource.d/floatip/FloatIP --version)"
-lab_up 2 2>/dev/null || { echo "the lab did not come up" >&2; exit 1; }
-echo "  lab $LAB up in ${LAB_UP_MS} ms (corosync token ${LAB_COROSYNC_TOKEN} ms, monitor interval 2s)"
+lab_up 2 --ring-link 2>/dev/null || { echo "the lab did not come up" >&2; exit 1; }
+echo "  lab $LAB up in ${LAB_UP_MS} ms (corosync token ${LAB_COROSYNC_TOKEN} ms on its own link, monitor interval 2s)"
 for ((r = 1; r <= ROUNDS; r++)); do
     if (( r % 2 )); then order=("${AGENTS[@]}"); else order=("${AGENTS[1]}" "${AGENTS[0]}"); fi
     for agent in "${order[@]}"; do one_round "$agent" "$r"; done
 done
+if [[ $COMPARE_LINK == 1 ]]; then
+    LINK_CASES=("${AGENTS[0]} plain" "${AGENTS[1]} plain" "${AGENTS[1]} watch")
+    for ((r = 1; r <= LINK_ROUNDS; r++)); do
+        for c in "${LINK_CASES[@]}"; do
+            # shellcheck disable=SC2086
+            link_round $c "$r"
+        done
+    done
+fi
 lab_down "$LAB" >/dev/null 2>&1
 
 # --------------------------------------------------------------- table + JSON
@@ -141,6 +194,46 @@ echo
 echo "client: ping -i 0.01 (10 ms), arp_accept=0, an existing neighbour entry before each switch;"
 echo "'longest gap' = longest time between two replies; 'lost' undercounts long outages (see README)."
 
+# link loss: per case, median (min-max) of the reaction time, lost pings and longest gap
+link_summary=$(awk '
+    function med(list,   n, a, i, j, t) {
+        n = split(list, a, " ")
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+        if (n == 0) { lo[0] = "-"; hi[0] = "-"; return "-" }
+        lo[0] = a[1]; hi[0] = a[n]
+        return (n % 2) ? a[(n + 1) / 2] : int((a[n / 2] + a[n / 2 + 1]) / 2 + 0.5)
+    }
+    { k = $1 " " $2; if (!(k in seen)) { seen[k] = 1; order[++nk] = k }; n[k]++
+      if ($4 == "ok") { ms[k] = ms[k] " " $5; lost[k] = lost[k] " " $6; gap[k] = gap[k] " " $7; ok[k]++ }
+      if ($4 == "nofailover") nofo[k]++ }
+    END {
+        for (i = 1; i <= nk; i++) {
+            k = order[i]; split(k, p, " ")
+            m1 = med(ms[k]); l1 = lo[0]; h1 = hi[0]
+            m2 = med(lost[k]); l2 = lo[0]; h2 = hi[0]
+            m3 = med(gap[k]); l3 = lo[0]; h3 = hi[0]
+            print p[1], p[2], n[k], ok[k] + 0, nofo[k] + 0, m1, l1, h1, m2, l2, h2, m3, l3, h3
+        }
+    }' "$LINK_SAMPLES")
+if [[ -n $link_summary ]]; then
+    echo
+    printf '%-24s %-11s %6s  %-16s  %-20s  %s\n' "scenario" "agent" "rounds" "lost pings" "longest gap (ms)" "carrier loss->reply"
+    printf '%-24s %-11s %6s  %-16s  %-20s  %s\n' "" "" "" "median (min-max)" "median (min-max)" "ms, median (min-max)"
+    while read -r ag va nn nok nnofo m1 l1 h1 m2 l2 h2 m3 l3 h3; do
+        lbl=$(short "$ag"); [[ $va == watch ]] && lbl+=" lw"
+        if (( nok == 0 )); then
+            printf '%-24s %-11s %6s  %-16s  %-20s  %s\n' "IPv4 address link cut" "$lbl" "$nn" "all" "> $((LINK_WAIT * 1000))" \
+                "none in $LINK_WAIT s$( (( nnofo )) && echo ": no failover, monitor ok")"
+        else
+            printf '%-24s %-11s %6s  %-16s  %-20s  %s\n' "IPv4 address link cut" "$lbl" "$nok" "$m2 ($l2-$h2)" "$m3 ($l3-$h3)" "$m1 ($l1-$h1)"
+        fi
+    done <<<"$link_summary"
+    echo
+    echo "link cut: the owner's switch port down (carrier loss on its eth0), corosync on a link of its own;"
+    echo "op monitor interval=10s, the cut at a random point of it; 'lw' = link_watch=true; the reply is"
+    echo "the client's first echo reply from the other node's MAC (client-side capture), awaited $LINK_WAIT s at most."
+fi
+
 mkdir -p "$(dirname "$OUT")"
 {
     printf '{\n  "generated": "%s",\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -148,7 +241,8 @@ mkdir -p "$(dirname "$OUT")"
         "$(uname -r)" "$(nproc)" "$(dpkg-query -W -f='${Version}' pacemaker 2>/dev/null)" \
         "$(dpkg-query -W -f='${Version}' corosync 2>/dev/null)" "$(dpkg-query -W -f='${Version}' resource-agents 2>/dev/null)" \
         "$( [[ -n ${LAB_AGENT_OVERRIDE:-} ]] && echo override || /usr/lib/ocf/resource.d/floatip/FloatIP --version 2>/dev/null)"
-    printf '    "corosync_token_ms": %s, "monitor_interval": "2s", "ping_interval_ms": 10, "rounds": %s},\n' "$LAB_COROSYNC_TOKEN" "$ROUNDS"
+    printf '    "corosync_token_ms": %s, "corosync_link": "separate", "monitor_interval": "2s", "ping_interval_ms": 10, "rounds": %s,\n' "$LAB_COROSYNC_TOKEN" "$ROUNDS"
+    printf '    "link_loss": {"monitor_interval": "10s", "rounds": %s, "wait_s": %s}},\n' "$( [[ $COMPARE_LINK == 1 ]] && echo "$LINK_ROUNDS" || echo 0)" "$LINK_WAIT"
     echo '  "samples": ['
     awk '{ printf "%s    {\"agent\": \"%s\", \"scenario\": \"%s\", \"round\": %s, \"ok\": %s, \"lost\": %s, \"max_gap_ms\": %s, \"command_to_started_ms\": %s, \"first_announcement_ms\": %s, \"announcement_frames\": %s}",
                   (NR > 1 ? ",\n" : ""), $1, $2, $3, ($4 == "ok" ? "true" : "false"),
@@ -160,9 +254,15 @@ mkdir -p "$(dirname "$OUT")"
     awk '{ printf "%s    {\"scenario\": \"%s\", \"agent\": \"%s\", \"rounds\": %s, \"lost\": {\"median\": %s, \"min\": %s, \"max\": %s}, \"max_gap_ms\": {\"median\": %s, \"min\": %s, \"max\": %s}, \"command_to_started_ms\": {\"median\": %s, \"min\": %s, \"max\": %s}, \"announcement_frames_median\": %s}",
                   (NR > 1 ? ",\n" : ""), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 }
          END { print "" }' <<<"$summary"
+    echo '  ],'
+    echo '  "link_loss_samples": ['
+    awk '{ printf "%s    {\"agent\": \"%s\", \"link_watch\": %s, \"round\": %s, \"result\": \"%s\", \"carrier_loss_to_reply_ms\": %s, \"lost\": %s, \"max_gap_ms\": %s}",
+                  (NR > 1 ? ",\n" : ""), $1, ($2 == "watch" ? "true" : "false"), $3, $4, ($5 == "-" ? "null" : $5),
+                  ($6 == "-" ? "null" : $6), ($7 == "-" ? "null" : $7) }
+         END { print "" }' "$LINK_SAMPLES"
     echo '  ]'
     echo '}'
 } >"$OUT"
-rm -f "$SAMPLES"
+rm -f "$SAMPLES" "$LINK_SAMPLES"
 echo "written: ${OUT#"$REPO"/}   ($(( SECONDS - T0 )) s)"
 (( ERRORS == 0 )) || { echo "$ERRORS switch(es) failed; their samples are marked \"ok\": false" >&2; exit 1; }

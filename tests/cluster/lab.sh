@@ -16,6 +16,11 @@ LAB_ROOT=${LAB_ROOT:-/run/floatip-lab}           # per-lab state: $LAB_ROOT/<lab
 LAB_NET4=198.51.100                              # node i = .1i, client = .254
 LAB_NET6=2001:db8:100                            # node i = ::1i, client = ::254
 LAB_MAC_PREFIX=02:f1:00:00:00                    # node i = :0i, client = :fe
+# With --ring-link (lab_up), corosync runs on a link of its own: a second bridge in the
+# namespace <lab>-ring, each node's eth1 on it.  The address link (eth0, with the client)
+# can then be cut without cutting the cluster.
+LAB_RING4=203.0.113                              # node i = .1i on eth1
+LAB_RING_MAC_PREFIX=02:f1:00:00:01               # node i eth1 = :0i
 LAB_COROSYNC_TOKEN=${LAB_COROSYNC_TOKEN:-3000}   # ms (corosync default)
 LAB_DC_DEADTIME=${LAB_DC_DEADTIME:-2s}
 LAB_PCMK_DEBUG=${LAB_PCMK_DEBUG:-no}
@@ -188,6 +193,10 @@ lab_pcs() {
     lab_exec "$lab" "$node" pcs "$@"
 }
 
+# does the lab run corosync on its own link (lab_up --ring-link)?
+lab_has_ring() { [[ -e $LAB_ROOT/$1/ring ]]; }
+lab_node_ring_ip() { echo "$LAB_RING4.1$(lab__idx "$2")"; }
+
 lab_nodes() { local n i; n=$(lab__nodes_n "$1") || return 1; for ((i=1;i<=n;i++)); do echo "node$i"; done; }
 lab_node_ip()  { echo "$LAB_NET4.1$(lab__idx "$2")"; }
 lab_node_ip6() { echo "$LAB_NET6::1$(lab__idx "$2")"; }
@@ -268,11 +277,13 @@ lab__node_fresh_boot() {
 }
 
 lab__write_config() {
-    local lab=$1 n=$2 d=$LAB_ROOT/$1 i quorum
+    local lab=$1 n=$2 d=$LAB_ROOT/$1 i quorum ring=$LAB_NET4
+    # node names resolve to the cluster's link (crmsh pings them before `node standby`)
+    lab_has_ring "$lab" && ring=$LAB_RING4
     {
         echo "127.0.0.1 localhost"
         echo "::1 localhost ip6-localhost ip6-loopback"
-        for ((i=1;i<=n;i++)); do echo "$LAB_NET4.1$i node$i"; done
+        for ((i=1;i<=n;i++)); do echo "$ring.1$i node$i"; done
         echo "$LAB_NET4.254 client"
     } > "$d/hosts"
     dd if=/dev/urandom of="$d/authkey" bs=256 count=1 status=none
@@ -292,7 +303,7 @@ totem {
 nodelist {
 EOF
         for ((i=1;i<=n;i++)); do
-            printf '    node {\n        ring0_addr: %s\n        name: node%d\n        nodeid: %d\n    }\n' "$LAB_NET4.1$i" "$i" "$i"
+            printf '    node {\n        ring0_addr: %s\n        name: node%d\n        nodeid: %d\n    }\n' "$ring.1$i" "$i" "$i"
         done
         cat <<EOF
 }
@@ -388,19 +399,22 @@ lab__start_cluster_on() {   # lab node : corosync, wait for its IPC, pacemakerd
     lab__start_daemon "$lab" "$node" pacemakerd pacemakerd
 }
 
-# lab_up N [--name NAME] [--owner PID|--no-owner] [--no-wait]
+# lab_up N [--name NAME] [--owner PID|--no-owner] [--no-wait] [--ring-link]
+# --ring-link: corosync on a second bridge (namespace <lab>-ring, 203.0.113.0/24 on each
+# node's eth1), so that lab_cut of a node's address link leaves the cluster whole.
 # Sets LAB (and LAB_STATE, LAB_UP_MS) in the calling shell; returns non-zero on failure
 # (the partial lab is torn down).  The owner (default: $$ of the calling shell, or none
 # for the CLI) is what the stale-lab sweeper looks at: a lab whose owner died is swept.
 lab_up() {
     local n=${1:-}; shift || true
-    local name="" owner=$$ wait=1 t0 i
+    local name="" owner=$$ wait=1 ring=0 t0 i
     while (( $# )); do
         case $1 in
             --name) name=$2; shift 2;;
             --owner) owner=$2; shift 2;;
             --no-owner) owner=""; shift;;
             --no-wait) wait=0; shift;;
+            --ring-link) ring=1; shift;;
             *) lab__err "lab_up: unknown option $1"; return 2;;
         esac
     done
@@ -414,8 +428,9 @@ lab_up() {
     t0=$(lab__now_ms)
     mkdir -p "$LAB_STATE/pids" "$LAB_STATE/nodes" || return 1
     echo "$n" > "$LAB_STATE/n"
+    if (( ring )); then : > "$LAB_STATE/ring"; fi
     if [[ -n $owner ]]; then lab__pid_stamp "$owner" > "$LAB_STATE/owner"; else : > "$LAB_STATE/owner"; fi
-    lab__log "creating lab $name with $n nodes (state: $LAB_STATE)"
+    lab__log "creating lab $name with $n nodes$( (( ring )) && echo ", corosync on its own link") (state: $LAB_STATE)"
     if ! lab__up_inner "$name" "$n"; then
         lab__err "bring-up of $name failed"
         [[ ${LAB_KEEP_ON_FAIL:-0} == 1 ]] || lab_down "$name"
@@ -440,6 +455,13 @@ lab__up_inner() {
     ip -n "$sw" link set lo up
     ip -n "$sw" link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0 || return 1
     ip -n "$sw" link set br0 up
+    # the cluster's own link (--ring-link): a bridge with no client on it
+    if lab_has_ring "$lab"; then
+        ip netns add "$lab-ring" || return 1
+        ip -n "$lab-ring" link set lo up
+        ip -n "$lab-ring" link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0 || return 1
+        ip -n "$lab-ring" link set br0 up
+    fi
     # client (network namespace only)
     ip netns add "$cl" || return 1
     ip -n "$sw" link add pc type veth peer name eth0 netns "$cl" || return 1
@@ -463,6 +485,13 @@ lab__up_inner() {
         ip -n "$lab-$node" link set eth0 up
         ip -n "$lab-$node" addr add "$(lab_node_ip "$lab" "$node")/24" dev eth0
         ip -n "$lab-$node" addr add "$(lab_node_ip6 "$lab" "$node")/64" dev eth0 nodad
+        if lab_has_ring "$lab"; then
+            ip -n "$lab-ring" link add "r$i" type veth peer name eth1 netns "$lab-$node" || return 1
+            ip -n "$lab-ring" link set "r$i" master br0 up
+            ip -n "$lab-$node" link set eth1 address "$LAB_RING_MAC_PREFIX:0$i"
+            ip -n "$lab-$node" link set eth1 up
+            ip -n "$lab-$node" addr add "$(lab_node_ring_ip "$lab" "$node")/24" dev eth1
+        fi
         lab__write_node_fs "$lab" "$node" || return 1
         hp=$(lab__start_holder "$lab" "$node") || return 1
         lab__node_mounts "$lab" "$node" "$hp" || { lab__err "mount setup failed on $node"; return 1; }
@@ -619,6 +648,7 @@ lab_kill_node() {
     d=$LAB_ROOT/$lab/pids
     if [[ ${3:-} != --keep-link ]]; then
         ip -n "$lab-sw" link set "$(lab__port "$lab" "$node")" down
+        lab_has_ring "$lab" && ip -n "$lab-ring" link set "r$(lab__idx "$node")" down
         : > "$LAB_ROOT/$lab/off.$node"
     fi
     hp=$(lab__recorded_pid "$d/holder.$node")
@@ -631,6 +661,48 @@ lab_kill_node() {
         || { lab__err "kill-node $node: recorded daemons still alive"; return 1; }
     lab__log "killed $node (power off${3:+, link kept})"
 }
+# lab_kill_stack LAB NODE : the cluster stack crashes and nobody fences the node: SIGKILL
+# its corosync, its pacemakerd and pacemakerd's children (the daemons: pacemaker-based,
+# -fenced, -execd, -attrd, -schedulerd, -controld), each by PID and start time.  Nothing
+# else of the node is touched: its links stay up, its addresses stay, and processes the
+# resource agents left running (a background process of a resource) live on.  Prints the
+# killed processes ("comm:PID ...").  lab_start_node brings the stack back (fresh boot).
+lab_kill_stack() {
+    local lab=$1 node d pm ino p rest victims=() s pid left end
+    node=$(lab__node "$lab" "$2") || return 2
+    d=$LAB_ROOT/$lab/pids
+    lab__recorded_alive "$d/pacemakerd.$node" || { lab__err "kill-stack $node: pacemakerd is not running"; return 1; }
+    lab__recorded_alive "$d/corosync.$node" || { lab__err "kill-stack $node: corosync is not running"; return 1; }
+    pm=$(lab__recorded_pid "$d/pacemakerd.$node")
+    ino=$(lab__ns_ino "/run/netns/$lab-$node")
+    # stopped first, so that it respawns nothing while its children are collected
+    lab__kill_recorded "$d/pacemakerd.$node" STOP
+    victims+=("$(cat "$d/pacemakerd.$node")" "$(cat "$d/corosync.$node")")
+    for p in $(lab__netns_pids "$ino"); do
+        rest=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+        rest=${rest##*) }
+        # shellcheck disable=SC2086
+        set -- $rest
+        [[ $2 == "$pm" ]] && s=$(lab__pid_stamp "$p") && victims+=("$s")
+    done
+    for s in "${victims[@]}"; do
+        [[ $(lab__pid_stamp "${s%% *}") == "$s" ]] && kill -STOP "${s%% *}" 2>/dev/null
+    done
+    for s in "${victims[@]}"; do
+        [[ $(lab__pid_stamp "${s%% *}") == "$s" ]] && kill -KILL "${s%% *}" 2>/dev/null
+    done
+    left="" end=$(( $(lab__now_ms) + 5000 ))
+    for s in "${victims[@]}"; do
+        pid=${s%% *}
+        while [[ $(lab__pid_stamp "$pid" 2>/dev/null) == "$s" ]]; do
+            (( $(lab__now_ms) > end )) && { left+=" $pid"; break; }
+            sleep 0.02
+        done
+    done
+    [[ -z $left ]] || { lab__err "kill-stack $node: still alive:$left"; return 1; }
+    lab__log "killed the cluster stack of $node (${#victims[@]} processes; links and other processes kept)"
+}
+
 # lab_start_node LAB NODE : power-on after kill-node: fresh /run,/tmp,/dev/shm,
 # only static addresses on eth0 (the VIP is gone as after a reboot), port up, daemons.
 lab_start_node() {
@@ -641,6 +713,7 @@ lab_start_node() {
     lab__node_fresh_boot "$lab" "$node" "$hp" || return 1
     rm -f "$LAB_ROOT/$lab/off.$node"
     ip -n "$lab-sw" link set "$(lab__port "$lab" "$node")" up
+    lab_has_ring "$lab" && ip -n "$lab-ring" link set "r$(lab__idx "$node")" up
     lab__start_cluster_on "$lab" "$node" && lab__log "started $node"
 }
 # lab_stop_node LAB NODE [TIMEOUT_S] : graceful: SIGTERM pacemakerd (stops resources), then corosync
@@ -886,10 +959,12 @@ lab_pids() {
 lab__usage() {
     cat <<'EOF'
 usage: lab.sh COMMAND ...
-  up N [--name fipl-ID] [--owner PID] [--no-wait]
+  up N [--name fipl-ID] [--owner PID] [--no-wait] [--ring-link]
                                create an N-node lab (1..9); prints LAB=..., LAB_STATE=...
                                (eval "$(lab.sh up 2)"); the CLI lab has no owner: it
-                               lives until `down` (or `sweep --all`)
+                               lives until `down` (or `sweep --all`); --ring-link: corosync
+                               on a second bridge (eth1, 203.0.113.1<i>), so that `cut`
+                               leaves the cluster whole
   down LAB                     kill all its processes, delete namespaces and state
   exec LAB NODE CMD...         run CMD in NODE's net+mnt+uts namespaces (NODE: node1 or 1)
   crm LAB NODE ARGS...         crmsh on NODE (plain output)
@@ -899,12 +974,17 @@ usage: lab.sh COMMAND ...
   status LAB [NODE]            crm_mon -1 -r
   kill-node LAB NODE [--keep-link]
                                power-off: SIGKILL its processes (recorded PIDs + its
-                               namespace), switch port down
-  start-node LAB NODE          power-on after kill-node (fresh /run, static addresses only)
+                               namespace), switch port down (both ports with --ring-link)
+  kill-stack LAB NODE          the cluster stack crashes, unfenced: SIGKILL its corosync,
+                               pacemakerd and pacemakerd's children; links, addresses and
+                               other processes (an agent's background process) stay
+  start-node LAB NODE          power-on after kill-node or kill-stack (fresh /run, static
+                               addresses only)
   stop-node LAB NODE           graceful stop (SIGTERM pacemakerd, then corosync)
   cut LAB NODE / uncut LAB [NODE]
                                switch port of NODE down / up (uncut without NODE:
-                               every node not powered off)
+                               every node not powered off); with --ring-link only the
+                               address link, the cluster's link stays up
   pinger-start LAB IP [INTERVAL_S]
                                client pings IP every 10 ms in the background
   pinger-stop LAB              stop it; prints sent= received= lost= dup= max_gap_ms=
@@ -947,6 +1027,7 @@ lab_main() {
         wait-dc)     lab_wait_dc "$@" && echo "DC elected, all nodes online" ;;
         status)      lab_crm_mon "$@" ;;
         kill-node)   lab_kill_node "$@" ;;
+        kill-stack)  lab_kill_stack "$@" ;;
         start-node)  lab_start_node "$@" ;;
         stop-node)   lab_stop_node "$@" ;;
         cut)         lab_cut "$@" ;;

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The real-cluster part of `make test` (as root, after tests/packaging.sh installed the
 # floatip package): runs tests/cluster/test_floatip.sh, which configures ocf:floatip:FloatIP
-# with crmsh, and tests/cluster/test_floatip_pcs.sh, which drives it with pcs, in
-# namespace-based Pacemaker clusters (tests/cluster/lab.sh).
+# with crmsh, tests/cluster/test_floatip_resident.sh (link_watch, and a cluster stack that
+# dies under a running resident, in a lab whose corosync has a link of its own), and
+# tests/cluster/test_floatip_pcs.sh, which drives it with pcs, in namespace-based Pacemaker
+# clusters (tests/cluster/lab.sh).
 #
 #   bash tests/cluster/run.sh
 #   CLUSTER_PCS=0 bash tests/cluster/run.sh     # without the pcs scenario (-2 min 30 s)
+#   CLUSTER_RESIDENT=0 bash tests/cluster/run.sh   # without the resident scenarios (-65 s)
 #   CLUSTER_SMOKE=1 bash tests/cluster/run.sh   # also the lab's own IPaddr2 smoke test (+70 s)
 #
 # Output: each test's lines, then "N passed, M failed" summed over what ran.
@@ -45,6 +48,9 @@ run() {   # name script [env...]
 }
 
 run "FloatIP in real Pacemaker clusters (test_floatip.sh)" test_floatip.sh
+if [[ ${CLUSTER_RESIDENT:-1} == 1 ]]; then
+    run "FloatIP's resident process: link_watch, a dead cluster stack (test_floatip_resident.sh)" test_floatip_resident.sh
+fi
 if [[ ${CLUSTER_PCS:-1} == 1 ]]; then
     run "FloatIP driven by pcs (test_floatip_pcs.sh)" test_floatip_pcs.sh
 fi

@@ -1,8 +1,20 @@
 # shellcheck shell=bash disable=SC2034  # SW_* are read by the scripts that source this
 # Helpers shared by test_floatip.sh, demo.sh and compare.sh (sourced after lab.sh).
 #
-#   fip_cap_start LAB OUT [MAX_S]   capture ARP / NS / NA frames on the client's eth0
-#   fip_cap_stop                    (one line per frame in OUT, epoch timestamps)
+#   fip_cap_start LAB OUT [MAX_S] [icmp]
+#                                   capture ARP / NS / NA frames on the client's eth0
+#   fip_cap_stop                    (one line per frame in OUT, epoch timestamps); with
+#                                   "icmp", IPv4 echo requests and replies too
+#   fip_first_reply_ms OUT IP MAC FROM
+#                                   ms from FROM to the first echo reply from IP that the
+#                                   client received from MAC
+#   fip_count_sent_to OUT IP MAC [FROM] [TO]
+#                                   IPv4 frames the client sent to IP at MAC
+#   fip_wait_reply_from OUT IP MAC FROM TIMEOUT_S
+#                                   until the capture holds such an echo reply
+#   fip_link_cut LAB IP OWNER TIMEOUT_S
+#                                   cut OWNER's address link under the 10 ms pinger and the
+#                                   capture; the time until the other node answers (below)
 #   fip_count_gratuitous OUT IP [FROM] [TO] [MAC]
 #                                   gratuitous ARP (sender = target = IP, broadcast) or
 #                                   unsolicited NA (target IP, to ff02::1, no S flag)
@@ -28,12 +40,15 @@
 FIP_AGENT=${FIP_AGENT:-ocf:floatip:FloatIP}
 FIP_PY=$(command -v /usr/bin/python3 python3 2>/dev/null | head -n1)
 
-# The capture program: one line per ARP, NS or NA frame seen on eth0.
+# The capture program: one line per ARP, NS or NA frame seen on eth0 (and, given "icmp",
+# per IPv4 echo request or reply).
 #   EPOCH in|out arp op=request|reply sender_ip=.. sender_mac=.. target_ip=.. dst=MAC
 #   EPOCH in|out na|ns target=.. src_mac=.. dst_ip=.. flags=[R][S][O]
+#   EPOCH in|out icmp type=echo-request|echo-reply src_ip=.. src_mac=.. dst_ip=.. dst=MAC
 FIP_CAP_PY='
 import socket, struct, sys, time, signal
 dur = float(sys.argv[1])
+icmp = len(sys.argv) > 2 and sys.argv[2] == "icmp"
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
 signal.signal(signal.SIGINT, lambda *a: sys.exit(0))
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
@@ -62,14 +77,20 @@ while True:
               socket.inet_ntop(socket.AF_INET6, data[62:78]), mac(data[6:12]),
               socket.inet_ntop(socket.AF_INET6, data[38:54]),
               "R" if fl & 0x80 else "", "S" if fl & 0x40 else "", "O" if fl & 0x20 else ""), flush=True)
+    elif icmp and et == 0x0800 and len(data) >= 34 and data[23] == 1:
+        t = 14 + (data[14] & 15) * 4
+        if len(data) > t and data[t] in (0, 8):
+            print("%.6f %s icmp type=%s src_ip=%s src_mac=%s dst_ip=%s dst=%s" % (ts, d,
+                  "echo-reply" if data[t] == 0 else "echo-request", socket.inet_ntoa(data[26:30]),
+                  mac(data[6:12]), socket.inet_ntoa(data[30:34]), mac(data[0:6])), flush=True)
 '
 FIP_CAP_PID=""
-fip_cap_start() {   # lab out [max_s]
+fip_cap_start() {   # lab out [max_s] [icmp]
     local lab=$1 out=$2 max=${3:-120} i
     [[ -n $FIP_PY ]] || { echo "     python3 not found: no capture" >&2; return 1; }
     : > "$out"
     # a simple command: bash execs nsenter, nsenter execs python, so $! is the capture itself
-    nsenter --net="/run/netns/$lab-client" -- "$FIP_PY" -c "$FIP_CAP_PY" "$max" >"$out" 2>&1 </dev/null &
+    nsenter --net="/run/netns/$lab-client" -- "$FIP_PY" -c "$FIP_CAP_PY" "$max" ${4:+"$4"} >"$out" 2>&1 </dev/null &
     FIP_CAP_PID=$!
     for ((i=0;i<200;i++)); do
         grep -q ' ready$' "$out" 2>/dev/null && return 0
@@ -106,6 +127,29 @@ fip_first_gratuitous_ms() {
             && (mac == "" || $6 == "sender_mac=" mac)) ||
         ($3 == "na" && $4 == "target=" ip && $6 == "dst_ip=ff02::1" && $7 !~ /S/ \
             && (mac == "" || $5 == "src_mac=" mac)) { printf "%d\n", ($1 - from) * 1000 + 0.5; exit }' "$1"
+}
+# fip_first_reply_ms OUT IP MAC FROM_EPOCH : ms from FROM to the first echo reply from IP
+# that came from MAC (empty if none)
+fip_first_reply_ms() {
+    awk -v ip="$2" -v mac="${3,,}" -v from="$4" '
+        $2 == "in" && $1 >= from + 0 && $3 == "icmp" && $4 == "type=echo-reply" \
+            && $5 == "src_ip=" ip && $6 == "src_mac=" mac { printf "%d\n", ($1 - from) * 1000 + 0.5; exit }' "$1"
+}
+# fip_count_sent_to OUT IP MAC [FROM_EPOCH] [TO_EPOCH] : IPv4 echo frames the client sent to
+# IP with MAC as the Ethernet destination
+fip_count_sent_to() {
+    awk -v ip="$2" -v mac="${3,,}" -v from="${4:-0}" -v to="${5:-0}" '
+        $2 != "out" || $1 < from + 0 || (to + 0 > 0 && $1 > to + 0) { next }
+        $3 == "icmp" && $7 == "dst_ip=" ip && $8 == "dst=" mac { n++ }
+        END { print n + 0 }' "$1"
+}
+# fip_wait_reply_from OUT IP MAC FROM_EPOCH TIMEOUT_S
+fip_wait_reply_from() {
+    local end=$(( $(lab__now_ms) + $5 * 1000 ))
+    until [[ -n $(fip_first_reply_ms "$1" "$2" "$3" "$4") ]]; do
+        (( $(lab__now_ms) > end )) && { echo "     no echo reply from $2 at $3 within $5 s" >&2; return 1; }
+        sleep 0.05
+    done
 }
 # fip_count_sender OUT IP [FROM_EPOCH] : any ARP with sender IP = IP, any NA for IP
 fip_count_sender() {
@@ -189,8 +233,10 @@ fip_wait_rsc_from() {
 # static ones and ALLOWED (empty output = nothing stray)
 fip_stray_addrs() {
     local lab=$1 node=$2; shift 2
+    local ring=""
+    lab_has_ring "$lab" && ring=$(lab_node_ring_ip "$lab" "$node")
     lab_exec "$lab" "$node" ip -o addr show scope global \
-        | awk -v keep="$(lab_node_ip "$lab" "$node") $(lab_node_ip6 "$lab" "$node") $*" '
+        | awk -v keep="$(lab_node_ip "$lab" "$node") $(lab_node_ip6 "$lab" "$node") $ring $*" '
             BEGIN { n = split(keep, k, " "); for (i = 1; i <= n; i++) ok[tolower(k[i])] = 1 }
             { split($4, p, "/"); if (!(tolower(p[1]) in ok)) printf "%s%s(%s)", sep, $4, $2; sep = " " }'
 }
@@ -231,3 +277,29 @@ fip_switch() {
     echo "     pinger: $SW_STATS" >&2
     return $rc
 }
+
+# fip_link_cut LAB IP OWNER TIMEOUT_S
+# With an existing client neighbour entry for IP: starts the capture (echo frames too) and
+# the 10 ms pinger, cuts OWNER's address link (its switch port down: carrier loss on its
+# eth0; with lab_up --ring-link the cluster stays whole), waits at most TIMEOUT_S for the
+# client's first echo reply from IP at the other node's MAC, then stops both.  The link stays
+# cut.  Sets LC_MS (carrier loss -> that reply, empty if none came), LC_STATS (pinger-stop
+# line), LC_T0 (epoch of the cut), LC_TO (the other node), LC_CAP (capture file).
+fip_link_cut() {
+    local lab=$1 ip=$2 owner=$3 t=$4 rc=0
+    LC_MS="" LC_STATS="" LC_T0=""
+    LC_TO=$(other_node_of "$lab" "$owner")
+    LC_CAP=$LAB_ROOT/$lab/capture.cut.$owner.$$.$RANDOM.txt
+    fip_cap_start "$lab" "$LC_CAP" $(( t + 60 )) icmp || return 1
+    lab_pinger_start "$lab" "$ip" || { fip_cap_stop; return 1; }
+    LC_T0=$EPOCHREALTIME
+    lab_cut "$lab" "$owner" || rc=1
+    (( rc == 0 )) && { fip_wait_reply_from "$LC_CAP" "$ip" "$(lab_node_mac "$lab" "$LC_TO")" "$LC_T0" "$t" || rc=1; }
+    LC_MS=$(fip_first_reply_ms "$LC_CAP" "$ip" "$(lab_node_mac "$lab" "$LC_TO")" "$LC_T0")
+    LC_STATS=$(lab_pinger_stop "$lab")
+    fip_cap_stop
+    echo "     pinger: $LC_STATS" >&2
+    return $rc
+}
+# the next node after NODE (node2 after node1, node1 after the last)
+other_node_of() { local max i; max=$(lab__nodes_n "$1"); i=$(lab__idx "$2"); echo "node$(( i % max + 1 ))"; }
