@@ -546,12 +546,13 @@ fn label_address<H: Addresses>(host: &mut H, p: &Params) -> Result<bool> {
         return Ok(false);
     };
     match host.address_label(ip)? {
-        Some(existing) if existing == value => Ok(false),
         Some(existing) => {
-            // Someone else's (or an older configuration's): IPaddr2 warns and goes on too.
-            warn!(
-                "{ip}/128 already has address label {existing}, not lvs_ipv6_addrlabel_value {value}; it is left as it is"
-            );
+            if existing != value {
+                // Someone else's (or an older configuration's): IPaddr2 warns and goes on too.
+                warn!(
+                    "{ip}/128 already has address label {existing}, not lvs_ipv6_addrlabel_value {value}; it is left as it is"
+                );
+            }
             Ok(false)
         }
         None => {

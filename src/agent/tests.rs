@@ -1860,3 +1860,52 @@ fn with_vmac_the_address_on_the_lower_interface_is_not_this_resources() {
         "it lives on the macvlan, not on eth0"
     );
 }
+
+#[test]
+fn a_label_too_long_for_the_vmac_interface_is_wrong_everywhere() {
+    // fipXXXXXXXX is the same on every node: the configuration is at fault (6).
+    let mut host = FakeHost::lab();
+    let err = start(
+        &mut host,
+        &params(&[
+            ("ip", "198.51.100.50"),
+            ("vmac", "auto"),
+            ("iflabel", "abcd"),
+        ]),
+        &meta(),
+    )
+    .unwrap_err();
+    assert_eq!(err.status, Status::ErrConfigured, "{}", err.reason);
+}
+
+#[test]
+fn a_label_too_long_only_for_this_nodes_name_behind_an_altname_is_node_local() {
+    // nic=lan fits the label; this node's lan is enp0s31f6, which does not: other nodes may
+    // be fine, so not 6.
+    let mut host = FakeHost::lab();
+    host.links[1].name = "enp0s31f6".into();
+    host.altnames.insert("lan".into(), ETH0);
+    let err = start(
+        &mut host,
+        &params(&[
+            ("ip", "198.51.100.50"),
+            ("nic", "lan"),
+            ("cidr_netmask", "24"),
+            ("iflabel", "0123456789"),
+        ]),
+        &meta(),
+    )
+    .unwrap_err();
+    assert_eq!(err.status, Status::ErrGeneric, "{}", err.reason);
+    assert!(host.addresses.is_empty());
+}
+
+#[test]
+fn stop_removes_the_label_with_the_address_even_when_the_record_was_lost() {
+    let mut host = FakeHost::lab().with_ipv6();
+    let p = params(&[("ip", "2001:db8:100::50"), ("nodad", "true")]);
+    start(&mut host, &p, &meta()).unwrap();
+    host.record = None;
+    stop(&mut host, &p, &meta()).unwrap();
+    assert!(host.address_labels.is_empty(), "{:?}", host.effects);
+}
