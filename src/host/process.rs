@@ -465,8 +465,13 @@ pub fn spawn(
         .filter(|p| p.is_file())
         .unwrap_or_else(|| PathBuf::from("/proc/self/exe"));
     let line = launch.to_line().map_err(Error::generic)?;
-    let path_env =
-        std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+    // The agent's PATH, then the standard directories: crm_resource (link_watch) lives in
+    // /usr/sbin, which an executor's PATH may lack.
+    let mut path_env = std::env::var_os("PATH").unwrap_or_default();
+    if !path_env.is_empty() {
+        path_env.push(":");
+    }
+    path_env.push("/usr/sbin:/usr/bin:/sbin:/bin");
     let socket = socket.map(|fd| fd.as_raw_fd());
     let executor_fd = executor.as_ref().map(|fd| fd.as_raw_fd());
     let mut command = Command::new(&program);
