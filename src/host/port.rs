@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::packet::{arp, claimant, ndp, parse_frame, MacAddr};
 use pnet_datalink::{Channel, Config, DataLinkReceiver, DataLinkSender, NetworkInterface};
 use std::net::IpAddr;
+use std::os::fd::{BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 /// How often a listener wakes to check its deadline.
@@ -22,7 +23,7 @@ pub struct Port {
     link: Link,
     mac: MacAddr,
     /// The AF_PACKET descriptor (owned by pnet's channel), so it can be handed on.
-    fd: i32,
+    fd: RawFd,
 }
 
 fn socket_error(link: &Link, e: std::io::Error) -> Error {
@@ -103,12 +104,14 @@ const fn bpf(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
 /// It is created with protocol 0, which hooks it nowhere; pnet's bind then hooks it to the
 /// one interface. Created with ETH_P_ALL it would be hooked to every interface first, and
 /// the rebind would unhook it with synchronize_net (10 to 15 ms, seen with strace -T).
-fn filtered_socket(listening: Listening) -> std::io::Result<i32> {
-    // SAFETY: plain socket(2); the descriptor is handed to pnet, which owns and closes it.
-    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
+fn filtered_socket(listening: Listening) -> std::io::Result<OwnedFd> {
+    // SAFETY: plain socket(2).
+    let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
         return Err(std::io::Error::last_os_error());
     }
+    // SAFETY: a descriptor just opened and owned by nothing else.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
     let filter: &[libc::sock_filter] = match listening {
         Listening::Neighbours => &NEIGHBOUR_FILTER,
         Listening::Observer => OBSERVER_FILTER,
@@ -121,7 +124,7 @@ fn filtered_socket(listening: Listening) -> std::io::Result<i32> {
     // SAFETY: the program outlives the call (the kernel copies it).
     let rc = unsafe {
         libc::setsockopt(
-            fd,
+            raw,
             libc::SOL_SOCKET,
             libc::SO_ATTACH_FILTER,
             &program as *const libc::sock_fprog as *const libc::c_void,
@@ -129,10 +132,8 @@ fn filtered_socket(listening: Listening) -> std::io::Result<i32> {
         )
     };
     if rc != 0 {
-        let e = std::io::Error::last_os_error();
-        // SAFETY: closing the descriptor we just opened.
-        unsafe { libc::close(fd) };
-        return Err(e);
+        // Dropping `fd` closes it.
+        return Err(std::io::Error::last_os_error());
     }
     Ok(fd)
 }
@@ -155,7 +156,8 @@ impl Port {
     /// RCU grace period (packet_release calls synchronize_net), 8 to 17 ms on this kernel,
     /// measured with perf trace. The agent passes its socket to the background process, so
     /// the agent's exit is not the last close and start returns without that wait.
-    pub fn adopt(link: &Link, fd: i32) -> Result<Port> {
+    pub fn adopt(link: &Link, fd: OwnedFd) -> Result<Port> {
+        let raw = fd.into_raw_fd();
         let mac = link
             .mac
             .ok_or_else(|| Error::generic(format!("{} has no MAC address", link.name)))?;
@@ -175,7 +177,8 @@ impl Port {
             read_timeout: Some(LISTEN_TICK),
             // Never put the NIC in promiscuous mode: broadcast and our own traffic suffice.
             promiscuous: false,
-            socket_fd: Some(fd),
+            // pnet's channel owns it from here and closes it when dropped.
+            socket_fd: Some(raw),
             ..Config::default()
         };
         match pnet_datalink::channel(&interface, config) {
@@ -184,7 +187,7 @@ impl Port {
                 receiver,
                 link: link.clone(),
                 mac,
-                fd,
+                fd: raw,
             }),
             Ok(_) => Err(Error::generic(format!(
                 "{}: unexpected datalink channel type",
@@ -192,10 +195,6 @@ impl Port {
             ))),
             Err(e) => Err(socket_error(link, e)),
         }
-    }
-
-    pub fn raw_fd(&self) -> i32 {
-        self.fd
     }
 
     pub fn link_index(&self) -> u32 {
@@ -219,9 +218,9 @@ impl Port {
     }
 
     /// The socket, for an event loop to wait on (it stays owned by the port).
-    pub fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+    pub fn as_fd(&self) -> BorrowedFd<'_> {
         // SAFETY: the descriptor is open for as long as the port (pnet's channel) lives.
-        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd) }
+        unsafe { BorrowedFd::borrow_raw(self.fd) }
     }
 
     /// The next frame the filter let through, if one is queued, and whether this host sent

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::future::{poll_fn, Future};
 use std::io::{BufRead, Read};
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::PathBuf;
 use std::task::Poll;
@@ -504,7 +504,7 @@ impl Resident {
                 None => self.watch.link_by_index(index).await.ok()??,
             };
             let port = match self.inherited.take() {
-                Some((bound, fd)) if bound == index => Port::adopt(&link, fd.into_raw_fd()),
+                Some((bound, fd)) if bound == index => Port::adopt(&link, fd),
                 other => {
                     if let Some((_, fd)) = other {
                         std::thread::spawn(move || drop(fd));
