@@ -41,6 +41,7 @@ test: lint unit fuzz packages cluster
 lint:
 	bash tests/setup.sh
 	$(CARGO) fmt --all -- --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
 unit:
@@ -55,7 +56,8 @@ fuzz:
 # survivors; the full report is in target/mutants.out. Fails when a mutant survives.
 mutants:
 	command -v cargo-mutants >/dev/null || $(CARGO) install cargo-mutants --locked
-	$(CARGO) mutants --output target -f src/agent.rs -f 'src/packet/*.rs' -f src/params.rs \
+	$(CARGO) mutants --output target -f 'src/agent/*.rs' -f 'src/packet/*.rs' -f 'src/params/*.rs' \
+		-f 'src/resident/*.rs' \
 		-- --lib; status=$$?; \
 	echo "survivors (target/mutants.out/missed.txt):"; cat target/mutants.out/missed.txt; \
 	exit $$status

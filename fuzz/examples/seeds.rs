@@ -5,8 +5,8 @@
 use floatip::agent::Record;
 use floatip::host::state::{format_state, FileId, Resident, ResidentId, State};
 use floatip::packet::{arp, ndp, MacAddr};
-use floatip::resident::{AddressTemplate, Launch, Plan};
 use floatip::params::PARAMETERS;
+use floatip::resident::{AddressTemplate, Launch, Plan};
 use floatip_fuzz::{cli_encode, params_encode};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;

@@ -74,11 +74,36 @@ fn check_built(data: &[u8]) {
     if data.len() < 22 {
         return;
     }
-    let mac = MacAddr(data[0], data[1], data[2], data[3], data[4], data[5]);
+    // The agent only ever sends from a unicast interface MAC: clear the group bit and set
+    // the local one so that the MAC is never group or all-zero, which receivers rightly drop.
+    let mac = MacAddr(
+        (data[0] & 0xfe) | 0x02,
+        data[1],
+        data[2],
+        data[3],
+        data[4],
+        data[5],
+    );
     let theirs = other_than(mac);
     let v4 = Ipv4Addr::new(data[6], data[7], data[8], data[9]);
     let v6 = Ipv6Addr::from(<[u8; 16]>::try_from(&data[6..22]).unwrap());
 
+    // params refuses these as the resource's address, so the agent never announces them, and
+    // the parser drops them as RFC 826 senders or targets no host would accept.
+    if !(v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast() || v4.is_loopback()) {
+        check_built_v4(
+            mac,
+            theirs,
+            v4,
+            Ipv4Addr::new(data[18], data[19], data[20], data[21]),
+        );
+    }
+    if !v6.is_multicast() {
+        check_built_v6(mac, theirs, v6);
+    }
+}
+
+fn check_built_v4(mac: MacAddr, theirs: MacAddr, v4: Ipv4Addr, to_ip: Ipv4Addr) {
     for form in [arp::Form::Request, arp::Form::Reply] {
         let seen = parse_frame(&arp::announcement_frame(mac, v4, form)).expect("our ARP parses");
         assert!(seen.announces(v4.into()), "{seen:?}");
@@ -87,13 +112,15 @@ fn check_built(data: &[u8]) {
     }
     let probe = parse_frame(&arp::probe_frame(mac, v4)).expect("our ARP probe parses");
     assert_eq!(claimant(&probe, v4.into(), theirs, true), Some(mac));
-    if !v4.is_unspecified() {
-        assert_eq!(claimant(&probe, v4.into(), theirs, false), None);
+    assert_eq!(claimant(&probe, v4.into(), theirs, false), None);
+    if !(to_ip.is_multicast() || to_ip.is_loopback()) {
+        let refresh =
+            parse_frame(&arp::refresh_frame(mac, v4, theirs, to_ip)).expect("ARP refresh");
+        assert_eq!(claimant(&refresh, v4.into(), theirs, false), Some(mac));
     }
-    let to_ip = Ipv4Addr::new(data[18], data[19], data[20], data[21]);
-    let refresh = parse_frame(&arp::refresh_frame(mac, v4, theirs, to_ip)).expect("ARP refresh");
-    assert_eq!(claimant(&refresh, v4.into(), theirs, false), Some(mac));
+}
 
+fn check_built_v6(mac: MacAddr, theirs: MacAddr, v6: Ipv6Addr) {
     for router in [false, true] {
         let seen = parse_frame(&ndp::advertisement_frame(mac, v6, router)).expect("our NA parses");
         assert!(seen.announces(v6.into()), "{seen:?}");
