@@ -30,10 +30,14 @@
 //! owned the address and the client had pinged it, so its entry pointed at node1.
 //!
 //! Scale: IPv6, because 1,000 addresses of one family do not fit in the two IPv4 /24s allowed
-//! here; fillers 2001:db8:100::1:N/64 (nodad) are added with `ip -batch`.
+//! here; fillers 2001:db8:100::1:N/64 (nodad) are added with `ip -batch`. The IPv4 monitor is
+//! measured apart at 1, 100 and the most IPv4 addresses those two /24s give node0's eth0
+//! (505: the VIP and 504 fillers), which stands in for 1,000.
 //!
 //! Output: a table on stdout, target/bench/compare.json and target/bench/scale.svg.
 //! FLOATIP_BENCH_ITERS (default 30) sets the iterations per measurement.
+//! FLOATIP_BENCH_PHASES (comma-separated: static, lifecycle, scale4, scale; default all) runs
+//! only some phases, and the targets of the others are then reported as missed.
 
 #[path = "../tests/common/lab.rs"]
 #[allow(dead_code)]
@@ -44,7 +48,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::io::{BufRead, BufReader, Write};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -61,6 +65,7 @@ const SCALE: [usize; 4] = [1, 10, 100, 1000];
 const RUN_TIMEOUT: Duration = Duration::from_secs(30);
 /// An announcement burst is over when none has been seen for this long (> arp_interval).
 const QUIET: Duration = Duration::from_millis(300);
+const SCALE4_WALL: &str = "scale IPv4: monitor wall";
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -991,21 +996,81 @@ impl Bench {
         drop(capture);
     }
 
-    fn add_fillers(&mut self, from: usize, to: usize) {
-        if to <= from {
+    /// Runs `ip -batch` in node0 with these commands, one a line.
+    fn ip_batch(&self, lines: impl Iterator<Item = String>) {
+        let text: String = lines.map(|l| l + "\n").collect();
+        if text.is_empty() {
             return;
         }
         let path = self.tmp.join("fillers.batch");
-        let mut text = String::new();
-        for k in from..to {
-            text.push_str(&format!(
-                "addr add 2001:db8:100::1:{:x}/64 dev eth0 nodad\n",
-                k + 1
-            ));
-        }
         std::fs::write(&path, text).unwrap();
         self.lab
             .sh_ok(Host::Node(0), &format!("ip -batch {}", path.display()));
+    }
+
+    /// Every IPv4 address the bench may add on node0's eth0 as a filler: the two /24s this
+    /// bench may use (198.51.100.0/24, 203.0.113.0/24) less network, broadcast, the lab's
+    /// hosts and VIP4. 1,000 would need address space the bench may not touch.
+    fn ipv4_fillers(&self) -> Vec<String> {
+        let mut taken: Vec<Ipv4Addr> = vec![Host::Client.ipv4().unwrap(), VIP4.parse().unwrap()];
+        taken.extend((0..self.lab.nodes()).filter_map(|i| Host::Node(i).ipv4()));
+        ["198.51.100", "203.0.113"]
+            .iter()
+            .flat_map(|net| (1..=254u8).map(move |h| format!("{net}.{h}")))
+            .filter(|a| !taken.contains(&a.parse().unwrap()))
+            .map(|a| format!("{a}/24"))
+            .collect()
+    }
+
+    /// The IPv4 monitor of both agents with 1, 100 and the most IPv4 addresses the bench may
+    /// put on node0's eth0 (VIP4 and fillers; the node's own address not counted).
+    fn phase_scale_ipv4(&mut self) {
+        let fillers = self.ipv4_fillers();
+        let most = fillers.len() + 1;
+        self.note(format!(
+            "IPv4 scale: {most} addresses, not 1,000: the two /24s this bench may use (198.51.100.0/24, 203.0.113.0/24) hold {} besides network, broadcast and the lab's own; {most} stands in for 1,000",
+            fillers.len()
+        ));
+        self.run(Agent::FloatIp, 0, "start", VIP4, "scale4", 0, 0);
+        let mut have = 0;
+        for n in [1, 100, most] {
+            let want = n - 1;
+            self.ip_batch(
+                fillers[have..want]
+                    .iter()
+                    .map(|a| format!("addr add {a} dev eth0")),
+            );
+            have = want;
+            eprintln!(
+                "compare: IPv4 scale {n}: {} global IPv4 addresses on node0 eth0 (VIP + {have} fillers + the node's own)",
+                self.addresses_on_eth0("-4")
+            );
+            let name = scale_name(n);
+            for i in 0..self.iters {
+                for agent in order(i) {
+                    let o = self.run(agent, 0, "monitor", VIP4, "scale4", 10_000, 0);
+                    self.results
+                        .add(SCALE4_WALL, &name, "ms", agent, o.wall_ms());
+                    self.results
+                        .add("scale IPv4: monitor CPU", &name, "ms", agent, o.cpu_ms());
+                }
+            }
+        }
+        // Last added first: the first of each /24 is its primary address, and deleting a
+        // primary takes its secondaries with it.
+        self.ip_batch(
+            fillers[..have]
+                .iter()
+                .rev()
+                .map(|a| format!("addr del {a} dev eth0")),
+        );
+        self.run(Agent::FloatIp, 0, "stop", VIP4, "scale4", 0, 0);
+    }
+
+    fn add_fillers(&mut self, from: usize, to: usize) {
+        self.ip_batch(
+            (from..to).map(|k| format!("addr add 2001:db8:100::1:{:x}/64 dev eth0 nodad", k + 1)),
+        );
     }
 
     fn addresses_on_eth0(&self, family: &str) -> usize {
@@ -1226,6 +1291,28 @@ fn targets(results: &Results) -> Vec<Target> {
         limit: "<= 1.5x".into(),
         met: r.is_some_and(|r| r <= 1.5),
     });
+    // IPv4 at the most addresses the bench may add (it stands in for 1,000) against at 1.
+    let scale4: Vec<(usize, f64)> = results
+        .rows
+        .iter()
+        .filter(|r| r.section == SCALE4_WALL)
+        .filter_map(|r| {
+            let n = r.name.split_whitespace().next()?.parse().ok()?;
+            Some((n, median(&r.samples[1])?))
+        })
+        .collect();
+    let at1 = scale4.iter().find(|(n, _)| *n == 1).map(|(_, m)| *m);
+    let most = scale4.iter().copied().max_by_key(|(n, _)| *n);
+    let r = at1.zip(most).map(|(a, (_, b))| b / a);
+    t.push(Target {
+        name: format!(
+            "floatip IPv4 monitor at {} addresses / at 1",
+            most.map_or("the most".into(), |(n, _)| n.to_string())
+        ),
+        value: r,
+        limit: "<= 1.5x".into(),
+        met: r.is_some_and(|r| r <= 1.5),
+    });
     let peak = results
         .rows
         .iter()
@@ -1396,6 +1483,10 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .filter(|&n| n > 0 && n <= 10_000)
         .unwrap_or(30);
+    let phases: Option<Vec<String>> = std::env::var("FLOATIP_BENCH_PHASES")
+        .ok()
+        .map(|s| s.split(',').map(|p| p.trim().to_string()).collect());
+    let phase = |name: &str| phases.as_ref().is_none_or(|p| p.iter().any(|x| x == name));
     // SAFETY: installs a handler that only stores to an atomic.
     unsafe { libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t) };
 
@@ -1428,11 +1519,21 @@ fn main() {
         log: Vec::new(),
     };
     let floor = b.exec_floor();
-    b.phase_static();
-    b.phase_lifecycle(VIP4);
-    b.phase_lifecycle(VIP6);
-    eprintln!("compare: scale ...");
-    b.phase_scale();
+    if phase("static") {
+        b.phase_static();
+    }
+    if phase("lifecycle") {
+        b.phase_lifecycle(VIP4);
+        b.phase_lifecycle(VIP6);
+    }
+    if phase("scale4") {
+        eprintln!("compare: IPv4 scale ...");
+        b.phase_scale_ipv4();
+    }
+    if phase("scale") {
+        eprintln!("compare: scale ...");
+        b.phase_scale();
+    }
     let elapsed = began.elapsed();
 
     print_table(&b.results);
