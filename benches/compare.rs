@@ -34,10 +34,18 @@
 //! measured apart at 1, 100 and the most IPv4 addresses those two /24s give node0's eth0
 //! (505: the VIP and 504 fillers), which stands in for 1,000.
 //!
+//! Link loss (floatip only; IPaddr2 does not react to carrier loss): in a lab of its own,
+//! node0 has eth0 and eth1 on the client's segment and floatip runs with nic=eth0,eth1 and a
+//! 100 ms failback_delay. eth0's bridge port is set down (one ioctl from a thread in the
+//! bridge namespace, stamped just before it) and up again, while the client sends an echo
+//! request every 0.5 ms from a raw socket; the capture on the client's wire (kernel
+//! timestamps) gives the first announcement from the adapter taking over and the first echo
+//! request sent to that adapter's MAC and answered. Fail-back figures are less the hold-down.
+//!
 //! Output: a table on stdout, target/bench/compare.json and target/bench/scale.svg.
 //! FLOATIP_BENCH_ITERS (default 30) sets the iterations per measurement.
-//! FLOATIP_BENCH_PHASES (comma-separated: static, lifecycle, scale4, scale; default all) runs
-//! only some phases, and the targets of the others are then reported as missed.
+//! FLOATIP_BENCH_PHASES (comma-separated: static, lifecycle, scale4, scale, linkloss; default
+//! all) runs only some phases, and the targets of the others are then reported as missed.
 
 #[path = "../tests/common/lab.rs"]
 #[allow(dead_code)]
@@ -66,6 +74,13 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(30);
 /// An announcement burst is over when none has been seen for this long (> arp_interval).
 const QUIET: Duration = Duration::from_millis(300);
 const SCALE4_WALL: &str = "scale IPv4: monitor wall";
+/// failback_delay in the link-loss phase: short, so a fail-back is quick to wait for.
+const LINK_HOLD_DOWN_MS: u64 = 100;
+const LINK_SECTION: &str = "link loss (nic=eth0,eth1; IPaddr2 has no reaction)";
+const LINK_OVER_ANN: &str = "cut -> first announcement from eth1";
+const LINK_OVER_ECHO: &str = "cut -> first echo answered via eth1";
+const LINK_BACK_ANN: &str = "back -> announcement from eth0, less hold-down";
+const LINK_BACK_ECHO: &str = "back -> echo answered via eth0, less hold-down";
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -591,6 +606,289 @@ fn open_neigh_socket(ns: &str) -> Result<OwnedFd, String> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Link loss: a pinging client, the cut, and the first echo answered through an adapter.
+
+/// How often the client sends an echo request during the link-loss phase: the resolution of
+/// its "first answered echo" figures.
+const PING_PACE: Duration = Duration::from_micros(500);
+
+/// The Internet checksum (RFC 1071).
+fn inet_checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = data
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// An ICMP echo request (header and 8 bytes of payload; the kernel adds the IP header).
+fn echo_request(ident: u16, seq: u16) -> [u8; 16] {
+    let mut p = [0u8; 16];
+    p[0] = 8;
+    p[4..6].copy_from_slice(&ident.to_be_bytes());
+    p[6..8].copy_from_slice(&seq.to_be_bytes());
+    p[8..16].copy_from_slice(b"floatip!");
+    let sum = inet_checksum(&p);
+    p[2..4].copy_from_slice(&sum.to_be_bytes());
+    p
+}
+
+/// An Ethernet/IPv4 ICMP echo frame: (type, source, destination, identifier, sequence).
+fn icmp_echo(f: &[u8]) -> Option<(u8, Ipv4Addr, Ipv4Addr, u16, u16)> {
+    if f.len() < 34 || f[12..14] != [0x08, 0x00] || f[23] != 1 {
+        return None;
+    }
+    let icmp = 14 + usize::from(f[14] & 0x0f) * 4;
+    let h = f.get(icmp..icmp + 8)?;
+    if h[0] != 0 && h[0] != 8 {
+        return None;
+    }
+    let addr = |o: usize| Ipv4Addr::new(f[o], f[o + 1], f[o + 2], f[o + 3]);
+    Some((
+        h[0],
+        addr(26),
+        addr(30),
+        u16::from_be_bytes([h[4], h[5]]),
+        u16::from_be_bytes([h[6], h[7]]),
+    ))
+}
+
+/// When the reply arrived to the client's first echo request after `after` that went to
+/// `mac` and was answered: a request to that MAC means the client's entry for `vip` points
+/// there, its reply that the adapter behind it serves the address.
+fn first_answer_via(
+    frames: &[(Instant, Vec<u8>)],
+    vip: Ipv4Addr,
+    mac: [u8; 6],
+    after: Instant,
+    ident: u16,
+) -> Option<Instant> {
+    let asked: Vec<u16> = frames
+        .iter()
+        .filter(|(t, f)| *t > after && f.len() >= 6 && f[0..6] == mac)
+        .filter_map(|(_, f)| icmp_echo(f))
+        .filter(|&(kind, _, dst, id, _)| kind == 8 && dst == vip && id == ident)
+        .map(|(.., seq)| seq)
+        .collect();
+    frames
+        .iter()
+        .filter(|(t, _)| *t > after)
+        .find(|(_, f)| {
+            icmp_echo(f).is_some_and(|(kind, src, _, id, seq)| {
+                kind == 0 && src == vip && id == ident && asked.contains(&seq)
+            })
+        })
+        .map(|(t, _)| *t)
+}
+
+/// The first gratuitous ARP for `vip` from `mac` after `after`.
+fn first_announcement_from(
+    frames: &[(Instant, Vec<u8>)],
+    vip: Ipv4Addr,
+    mac: [u8; 6],
+    after: Instant,
+) -> Option<Instant> {
+    lab::arp_announcements(frames, vip)
+        .into_iter()
+        .filter(|(t, a)| *t > after && a.eth_src == mac)
+        .map(|(t, _)| t)
+        .min()
+}
+
+/// A client that sends an echo request to `dst` every PING_PACE from a raw ICMP socket in its
+/// namespace. It only reads its replies to drop them: the capture on the client's wire,
+/// with the kernel's timestamps, says which were answered and when.
+struct Pinger {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn open_icmp(ns: &str, dst: Ipv4Addr) -> Result<OwnedFd, String> {
+    lab::enter_netns(ns)?;
+    // SAFETY: plain socket(2).
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_INET,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::IPPROTO_ICMP,
+        )
+    };
+    if fd < 0 {
+        return Err(format!("socket: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: just created, owned here.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: sockaddr_in is plain old data.
+    let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    sa.sin_family = libc::AF_INET as u16;
+    sa.sin_addr.s_addr = u32::from_ne_bytes(dst.octets());
+    // SAFETY: valid address of the given size.
+    if unsafe {
+        libc::connect(
+            sock.as_raw_fd(),
+            (&sa as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as u32,
+        )
+    } != 0
+    {
+        return Err(format!("connect: {}", std::io::Error::last_os_error()));
+    }
+    Ok(sock)
+}
+
+impl Pinger {
+    fn start(ns: &str, dst: Ipv4Addr, ident: u16) -> Pinger {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel::<Result<(), String>>();
+        let (ns2, st2) = (ns.to_string(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let sock = match open_icmp(&ns2, dst) {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = tx.send(Ok(()));
+            let mut seq: u16 = 0;
+            let mut next = Instant::now();
+            let mut buf = [0u8; 2048];
+            while !st2.load(Ordering::SeqCst) {
+                let now = Instant::now();
+                if now >= next {
+                    seq = seq.wrapping_add(1);
+                    let p = echo_request(ident, seq);
+                    // SAFETY: valid buffer on a connected socket. A failed send (no route
+                    // while the link is down) is a request that is not answered.
+                    unsafe { libc::send(sock.as_raw_fd(), p.as_ptr().cast(), p.len(), 0) };
+                    next = (next + PING_PACE).max(now);
+                    continue;
+                }
+                // Until the next send: wake for replies (dropped, lest the buffer fill).
+                let left = next - now;
+                let ts = libc::timespec {
+                    tv_sec: left.as_secs() as libc::time_t,
+                    tv_nsec: left.subsec_nanos() as libc::c_long,
+                };
+                let mut pfd = libc::pollfd {
+                    fd: sock.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd and timespec.
+                if unsafe { libc::ppoll(&mut pfd, 1, &ts, std::ptr::null()) } > 0 {
+                    // SAFETY: valid buffer.
+                    while unsafe {
+                        libc::recv(
+                            sock.as_raw_fd(),
+                            buf.as_mut_ptr().cast(),
+                            buf.len(),
+                            libc::MSG_DONTWAIT,
+                        )
+                    } > 0
+                    {}
+                }
+            }
+        });
+        match rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("pinger in {ns}: {e}"),
+            Err(_) => panic!("pinger thread died"),
+        }
+        Pinger {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Pinger {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Sets `ifname` in namespace `ns` administratively up or down with one ioctl, from a thread
+/// inside that namespace. Returns the moment just before the ioctl: the cut (or the restore)
+/// the reaction is timed from, without the cost of starting `ip`.
+fn set_admin_state(ns: &str, ifname: &str, up: bool) -> Instant {
+    let (ns2, if2) = (ns.to_string(), ifname.to_string());
+    let at = std::thread::spawn(move || -> Result<Instant, String> {
+        lab::enter_netns(&ns2)?;
+        // SAFETY: plain socket(2), for the interface ioctls.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(format!("socket: {}", std::io::Error::last_os_error()));
+        }
+        // SAFETY: just created, owned here.
+        let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: ifreq is plain old data.
+        let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+        for (d, s) in ifr
+            .ifr_name
+            .iter_mut()
+            .zip(if2.bytes().take(libc::IFNAMSIZ - 1))
+        {
+            *d = s as libc::c_char;
+        }
+        // SAFETY: SIOCGIFFLAGS fills the flags of a valid ifreq.
+        if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut ifr) } != 0 {
+            return Err(format!(
+                "SIOCGIFFLAGS {if2}: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        // SAFETY: the flags member is the one SIOCGIFFLAGS set.
+        unsafe {
+            let flags = &mut ifr.ifr_ifru.ifru_flags;
+            if up {
+                *flags |= libc::IFF_UP as libc::c_short;
+            } else {
+                *flags &= !(libc::IFF_UP as libc::c_short);
+            }
+        }
+        let at = Instant::now();
+        // SAFETY: SIOCSIFFLAGS with the ifreq read above.
+        if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &ifr) } != 0 {
+            return Err(format!(
+                "SIOCSIFFLAGS {if2}: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        Ok(at)
+    })
+    .join()
+    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    at.unwrap_or_else(|e| {
+        panic!(
+            "set {ifname} in {ns} {}: {e}",
+            if up { "up" } else { "down" }
+        )
+    })
+}
+
+/// Polls `cond` every 2 ms until it holds or `timeout` passes (setup only: no figure
+/// depends on when this notices).
+fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Agents and samples.
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -631,6 +929,8 @@ struct Row {
     name: String,
     unit: String,
     samples: [Vec<f64>; 2],
+    /// For a floatip-only figure, what the table shows for IPaddr2 ("none", "n/a").
+    absent: Option<String>,
 }
 
 #[derive(Default)]
@@ -657,6 +957,25 @@ impl Results {
             }
         };
         self.rows[idx].samples[agent as usize].push(value);
+    }
+
+    /// A figure IPaddr2 has no counterpart for; `absent` says why in its column.
+    fn add_floatip_only(
+        &mut self,
+        section: &str,
+        name: &str,
+        unit: &str,
+        value: f64,
+        absent: &str,
+    ) {
+        self.add(section, name, unit, Agent::FloatIp, value);
+        if let Some(r) = self
+            .rows
+            .iter_mut()
+            .find(|r| r.section == section && r.name == name)
+        {
+            r.absent = Some(absent.into());
+        }
     }
 
     /// Wall time, CPU and peak RSS of one invocation.
@@ -746,6 +1065,11 @@ fn ocf_params(ip: &str) -> Vec<(&'static str, String)> {
     p
 }
 
+/// OCF_RESOURCE_INSTANCE of the bench's resource `instance`.
+fn instance_name(agent: Agent, instance: &str) -> String {
+    format!("bench-{}-{instance}", agent.key())
+}
+
 impl Bench {
     fn env(
         &self,
@@ -754,12 +1078,23 @@ impl Bench {
         instance: &str,
         interval_ms: u64,
     ) -> Vec<(String, String)> {
+        self.env_with(agent, instance, interval_ms, ocf_params(ip))
+    }
+
+    /// The agent's environment with these OCF parameters (`OCF_RESKEY_` is added).
+    fn env_with(
+        &self,
+        agent: Agent,
+        instance: &str,
+        interval_ms: u64,
+        params: Vec<(&'static str, String)>,
+    ) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = vec![
             ("PATH".into(), PATH.into()),
             ("OCF_ROOT".into(), "/usr/lib/ocf".into()),
             (
                 "OCF_RESOURCE_INSTANCE".into(),
-                format!("bench-{}-{instance}", agent.key()),
+                instance_name(agent, instance),
             ),
             ("OCF_RESKEY_CRM_meta_timeout".into(), "20000".into()),
             (
@@ -767,13 +1102,13 @@ impl Bench {
                 interval_ms.to_string(),
             ),
         ];
-        for (k, v) in ocf_params(ip) {
+        for (k, v) in params {
             env.push((format!("OCF_RESKEY_{k}"), v));
         }
         match agent {
             Agent::FloatIp => env.push((
                 "FLOATIP_STATE_DIR".into(),
-                self.tmp.join("floatip-state").to_str().unwrap().into(),
+                self.state_dir().to_str().unwrap().into(),
             )),
             Agent::IPaddr2 => env.push((
                 "HA_RSCTMP".into(),
@@ -781,6 +1116,10 @@ impl Bench {
             )),
         }
         env
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.tmp.join("floatip-state")
     }
 
     fn program(&self, agent: Agent) -> String {
@@ -802,6 +1141,23 @@ impl Bench {
         interval_ms: u64,
         expect: i32,
     ) -> Outcome {
+        let env = self.env(agent, ip, instance, interval_ms);
+        let ns = self.lab.ns(Host::Node(node));
+        let what = format!("({ip}, interval {interval_ms}) on node{node}");
+        self.run_in(&ns, agent, action, env, expect, &what)
+    }
+
+    /// Runs `action` of `agent` with `env` in namespace `ns`; panics unless it exits with
+    /// `expect` (`what` names the run in that message).
+    fn run_in(
+        &mut self,
+        ns: &str,
+        agent: Agent,
+        action: &str,
+        env: Vec<(String, String)>,
+        expect: i32,
+        what: &str,
+    ) -> Outcome {
         check_interrupted();
         let out = self.tmp.join(format!("{}.out", agent.key()));
         let err = self.tmp.join(format!("{}.err", agent.key()));
@@ -809,8 +1165,8 @@ impl Bench {
         let req = spawn::Request {
             program: &program,
             args: vec![action.to_string()],
-            env: self.env(agent, ip, instance, interval_ms),
-            netns: Some(self.lab.ns(Host::Node(node))),
+            env,
+            netns: Some(ns.to_string()),
             out: &out,
             err: &err,
             timeout: RUN_TIMEOUT,
@@ -818,7 +1174,7 @@ impl Bench {
         let o = self.spawner.run(&req);
         if o.code != expect || o.timed_out || o.exec_ns == 0 {
             panic!(
-                "{} {action} ({ip}, interval {interval_ms}) on node{node}: exit {} (expected {expect}){}\nstderr:\n{}",
+                "{} {action} {what}: exit {} (expected {expect}){}\nstderr:\n{}",
                 agent.name(),
                 o.code,
                 if o.timed_out { ", timed out" } else { "" },
@@ -1067,6 +1423,133 @@ impl Bench {
         self.run(Agent::FloatIp, 0, "stop", VIP4, "scale4", 0, 0);
     }
 
+    /// Link-loss reaction, in a lab of its own: node0 has eth0 and eth1 on the client's
+    /// segment and floatip runs with nic=eth0,eth1; the bench cuts eth0's carrier (its bridge
+    /// port set down, inside the bridge namespace) and restores it, while the client pings.
+    fn phase_link_loss(&mut self) {
+        eprintln!("compare: link loss ...");
+        let lab = Lab::new(1);
+        lab.add_nic(0, "eth1");
+        // Node0's replies leave through eth1 while eth0 has no carrier (as in
+        // tests/resident_lab.rs); otherwise the route through eth0 still wins.
+        lab.sh_ok(
+            Host::Node(0),
+            "sysctl -qw net.ipv4.conf.all.ignore_routes_with_linkdown=1",
+        );
+        let eth0 = lab::mac_bytes(&lab.mac(Host::Node(0), "eth0"));
+        let eth1 = lab::mac_bytes(&lab.mac(Host::Node(0), "eth1"));
+        let port0 = lab.port(Host::Node(0), "eth0");
+        let bridge = lab.ns(Host::Bridge);
+        let ns0 = lab.ns(Host::Node(0));
+        let vip: Ipv4Addr = VIP4.parse().unwrap();
+        let mut params = ocf_params(VIP4);
+        params.retain(|(k, _)| *k != "nic");
+        params.push(("nic", "eth0,eth1".into()));
+        params.push(("failback_delay", LINK_HOLD_DOWN_MS.to_string()));
+        let env = self.env_with(Agent::FloatIp, "linkloss", 0, params);
+        self.run_in(
+            &ns0,
+            Agent::FloatIp,
+            "start",
+            env.clone(),
+            0,
+            "nic=eth0,eth1",
+        );
+        let ctl = self.control_socket("linkloss");
+        assert!(
+            wait_until(Duration::from_secs(5), || ctl.exists()),
+            "the resident of the link-loss resource is up ({})",
+            ctl.display()
+        );
+        let ident = (std::process::id() & 0xffff) as u16;
+        let pinger = Pinger::start(&lab.ns(Host::Client), vip, ident);
+        let wait = Duration::from_secs(5);
+        let hold_down = LINK_HOLD_DOWN_MS as f64;
+        let ms = |from: Instant, to: Instant| to.duration_since(from).as_secs_f64() * 1e3;
+        let mut missed = 0;
+        for i in 0..self.iters {
+            check_interrupted();
+            let capture = lab.capture(Host::Client, "eth0");
+            let steady = Instant::now();
+            // On eth0, and the client's entry points there.
+            if !capture.wait_for(wait, |f| {
+                first_answer_via(f, vip, eth0, steady, ident).is_some()
+            }) {
+                self.note(format!("link loss: iteration {i}: no echo answered via eth0 before the cut; phase ended"));
+                break;
+            }
+            let cut = set_admin_state(&bridge, &port0, false);
+            let over = capture.wait_for(wait, |f| {
+                first_answer_via(f, vip, eth1, cut, ident).is_some()
+            });
+            let frames = capture.frames();
+            match (over, first_announcement_from(&frames, vip, eth1, cut)) {
+                (true, Some(ann)) => {
+                    let echo = first_answer_via(&frames, vip, eth1, cut, ident).unwrap();
+                    self.results.add_floatip_only(
+                        LINK_SECTION,
+                        LINK_OVER_ANN,
+                        "ms",
+                        ms(cut, ann),
+                        "none",
+                    );
+                    self.results.add_floatip_only(
+                        LINK_SECTION,
+                        LINK_OVER_ECHO,
+                        "ms",
+                        ms(cut, echo),
+                        "none",
+                    );
+                }
+                _ => missed += 1,
+            }
+            let restored = set_admin_state(&bridge, &port0, true);
+            let back = capture.wait_for(wait, |f| {
+                first_answer_via(f, vip, eth0, restored, ident).is_some()
+            });
+            let frames = capture.frames();
+            match (back, first_announcement_from(&frames, vip, eth0, restored)) {
+                (true, Some(ann)) => {
+                    let echo = first_answer_via(&frames, vip, eth0, restored, ident).unwrap();
+                    self.results.add_floatip_only(
+                        LINK_SECTION,
+                        LINK_BACK_ANN,
+                        "ms",
+                        ms(restored, ann) - hold_down,
+                        "none",
+                    );
+                    self.results.add_floatip_only(
+                        LINK_SECTION,
+                        LINK_BACK_ECHO,
+                        "ms",
+                        ms(restored, echo) - hold_down,
+                        "none",
+                    );
+                }
+                _ => missed += 1,
+            }
+        }
+        drop(pinger);
+        if missed > 0 {
+            self.note(format!(
+                "link loss: {missed} of {} moves not seen within {wait:?}",
+                2 * self.iters
+            ));
+        }
+        self.note(format!(
+            "link loss: node0 eth0+eth1 on the client's segment, nic=eth0,eth1 failback_delay={LINK_HOLD_DOWN_MS}; cut/restore = eth0's bridge port set down/up (one ioctl in the bridge namespace, timed from just before it); the client sends an echo every {} ms, so echo figures include up to that much wait; fail-back figures are minus the {LINK_HOLD_DOWN_MS} ms hold-down; IPaddr2 does not react to carrier loss (none)",
+            PING_PACE.as_secs_f64() * 1e3
+        ));
+        self.run_in(&ns0, Agent::FloatIp, "stop", env, 0, "nic=eth0,eth1");
+        drop(lab);
+    }
+
+    /// `<state dir>/<file name of instance>.ctl`: a resident serves it once it runs its loop.
+    fn control_socket(&self, instance: &str) -> PathBuf {
+        let name = floatip::host::state::file_name(&instance_name(Agent::FloatIp, instance));
+        self.state_dir().join(format!("{name}.ctl"))
+    }
+
     fn add_fillers(&mut self, from: usize, to: usize) {
         self.ip_batch(
             (from..to).map(|k| format!("addr add 2001:db8:100::1:{:x}/64 dev eth0 nodad", k + 1)),
@@ -1216,11 +1699,15 @@ fn print_table(results: &Results) {
             section = &r.section;
             println!("{section}");
         }
+        let ipaddr2_median = match (&r.absent, r.samples[0].is_empty()) {
+            (Some(absent), true) => absent.clone(),
+            _ => fmt(median(&r.samples[0])),
+        };
         println!(
             "  {:<50} {:>5} {:>9} {:>9} {:>9} {:>9} {:>8}",
             r.name,
             r.unit,
-            fmt(median(&r.samples[0])),
+            ipaddr2_median,
             fmt(percentile(&r.samples[0], 0.9)),
             fmt(median(&r.samples[1])),
             fmt(percentile(&r.samples[1], 0.9)),
@@ -1313,6 +1800,25 @@ fn targets(results: &Results) -> Vec<Target> {
         limit: "<= 1.5x".into(),
         met: r.is_some_and(|r| r <= 1.5),
     });
+    // The standby adapter's reaction (tests/resident_lab.rs: 100 ms each).
+    for (name, what) in [
+        (
+            LINK_OVER_ECHO,
+            "carrier loss -> first echo answered via the standby",
+        ),
+        (
+            LINK_BACK_ECHO,
+            "carrier back -> echo answered, beyond the hold-down",
+        ),
+    ] {
+        let v = fmed(LINK_SECTION, name);
+        t.push(Target {
+            name: format!("floatip {what}: median"),
+            value: v,
+            limit: "<= 100 ms".into(),
+            met: v.is_some_and(|v| v <= 100.0),
+        });
+    }
     let peak = results
         .rows
         .iter()
@@ -1534,6 +2040,9 @@ fn main() {
         eprintln!("compare: scale ...");
         b.phase_scale();
     }
+    if phase("linkloss") {
+        b.phase_link_loss();
+    }
     let elapsed = began.elapsed();
 
     print_table(&b.results);
@@ -1580,6 +2089,7 @@ fn main() {
             "ipaddr2": stats_json(&r.samples[0]),
             "floatip": stats_json(&r.samples[1]),
             "ratio_ipaddr2_over_floatip": ratio(r),
+            "ipaddr2_absent": r.absent,
         }));
     }
     let mut scale = BTreeMap::new();
