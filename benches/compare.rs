@@ -42,10 +42,18 @@
 //! timestamps) gives the first announcement from the adapter taking over and the first echo
 //! request sent to that adapter's MAC and answered. Fail-back figures are less the hold-down.
 //!
+//! Resident processes (floatip only): in a lab of its own, the USS (Private_Clean +
+//! Private_Dirty of /proc/PID/smaps_rollup) of one resident alone, and of FLOATIP_BENCH_RESIDENTS
+//! (default 1,000) at once, each for its own IPv6 resource (2001:db8:100::2:N,
+//! arp_refresh_interval=3600, which keeps a resident for as long as the resource runs), with
+//! the start and stop of one more among them. All are stopped afterwards; on a panic the
+//! lab's Drop kills what is left in its namespaces, by PID.
+//!
 //! Output: a table on stdout, target/bench/compare.json and target/bench/scale.svg.
-//! FLOATIP_BENCH_ITERS (default 30) sets the iterations per measurement.
-//! FLOATIP_BENCH_PHASES (comma-separated: static, lifecycle, scale4, scale, linkloss; default
-//! all) runs only some phases, and the targets of the others are then reported as missed.
+//! FLOATIP_BENCH_ITERS (default 30) sets the iterations per measurement (the resident
+//! phase starts its residents once). FLOATIP_BENCH_PHASES (comma-separated: static,
+//! lifecycle, scale4, scale, linkloss, residents; default all) runs only some phases, and
+//! the targets of the others are then reported as missed.
 
 #[path = "../tests/common/lab.rs"]
 #[allow(dead_code)]
@@ -81,6 +89,7 @@ const LINK_OVER_ANN: &str = "cut -> first announcement from eth1";
 const LINK_OVER_ECHO: &str = "cut -> first echo answered via eth1";
 const LINK_BACK_ANN: &str = "back -> announcement from eth0, less hold-down";
 const LINK_BACK_ECHO: &str = "back -> echo answered via eth0, less hold-down";
+const RESIDENT_SECTION: &str = "resident processes (IPaddr2 has none)";
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -889,6 +898,46 @@ fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Resident processes: which run in a namespace, and their private memory.
+
+/// The floatip resident processes living in namespace `ns` (by their command line).
+fn resident_pids(ns: &str) -> Vec<i32> {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "pids", ns])
+        .output()
+        .expect("ip netns pids");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|p| p.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                c.split(|b| *b == 0)
+                    .nth(1)
+                    .is_some_and(|a| a == floatip::resident::RESIDENT_ARG.as_bytes())
+            })
+        })
+        .collect()
+}
+
+/// (USS, PSS) of a process in KiB: USS is Private_Clean + Private_Dirty, the memory that
+/// would be freed if it ended; PSS shares every shared page among its users.
+fn private_memory(pid: i32) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        text.lines()
+            .find(|l| l.starts_with(name))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    Some((
+        field("Private_Clean:")? + field("Private_Dirty:")?,
+        field("Pss:")?,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
 // Agents and samples.
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -1550,6 +1599,144 @@ impl Bench {
         self.state_dir().join(format!("{name}.ctl"))
     }
 
+    /// Resident processes' memory, in a lab of its own: one alone, then `count` resources
+    /// (IPv6, each with its own address and name) whose residents run at once, then one more
+    /// started and stopped among them.
+    fn phase_residents(&mut self, count: usize) {
+        eprintln!("compare: {count} resident processes ...");
+        let lab = Lab::new(1);
+        let ns0 = lab.ns(Host::Node(0));
+        // arp_refresh_interval keeps a resident for as long as the resource runs (one hour
+        // between refreshes: none during the phase); arp_count=1 leaves it no burst to send.
+        let params = |ip: &str| -> Vec<(&'static str, String)> {
+            vec![
+                ("ip", ip.to_string()),
+                ("cidr_netmask", "64".into()),
+                ("nic", "eth0".into()),
+                ("nodad", "true".into()),
+                ("arp_count", "1".into()),
+                ("arp_refresh_interval", "3600".into()),
+                ("lvs_ipv6_addrlabel", "false".into()),
+            ]
+        };
+        let section = RESIDENT_SECTION;
+        let ready = |b: &Bench, instances: &[String]| {
+            wait_until(Duration::from_secs(30), || {
+                instances.iter().all(|i| b.control_socket(i).exists())
+            })
+        };
+
+        // One alone.
+        let env = self.env_with(Agent::FloatIp, "alone", 0, params("2001:db8:100::2:0"));
+        self.run_in(&ns0, Agent::FloatIp, "start", env.clone(), 0, "alone");
+        assert!(ready(self, &["alone".into()]), "the lone resident is up");
+        let pids = resident_pids(&ns0);
+        assert_eq!(pids.len(), 1, "one resident: {pids:?}");
+        let (uss, _) = private_memory(pids[0]).expect("smaps_rollup of the resident");
+        self.results.add_floatip_only(
+            section,
+            "USS of one resident, alone",
+            "MiB",
+            uss as f64 / 1024.0,
+            "n/a",
+        );
+        self.run_in(&ns0, Agent::FloatIp, "stop", env, 0, "alone");
+
+        // `count` at once.
+        let began = Instant::now();
+        let instances: Vec<String> = (1..=count).map(|k| format!("r{k}")).collect();
+        for (k, instance) in instances.iter().enumerate() {
+            let env = self.env_with(
+                Agent::FloatIp,
+                instance,
+                0,
+                params(&format!("2001:db8:100::2:{:x}", k + 1)),
+            );
+            self.run_in(&ns0, Agent::FloatIp, "start", env, 0, instance);
+        }
+        let started = began.elapsed();
+        assert!(ready(self, &instances), "all {count} residents are up");
+        let pids = resident_pids(&ns0);
+        let memory: Vec<(u64, u64)> = pids.iter().filter_map(|p| private_memory(*p)).collect();
+        let (uss, pss): (u64, u64) = memory.iter().fold((0, 0), |(u, p), (a, b)| (u + a, p + b));
+        let n = memory.len().max(1) as f64;
+        self.results.add_floatip_only(
+            section,
+            &format!("USS per resident, {count} running (mean)"),
+            "KiB",
+            uss as f64 / n,
+            "n/a",
+        );
+        self.results.add_floatip_only(
+            section,
+            &format!("USS of all {count} residents"),
+            "MiB",
+            uss as f64 / 1024.0,
+            "n/a",
+        );
+        self.results.add_floatip_only(
+            section,
+            &format!("PSS per resident, {count} running (mean)"),
+            "KiB",
+            pss as f64 / n,
+            "n/a",
+        );
+        if pids.len() != count {
+            self.note(format!(
+                "residents: {} resident processes for {count} resources",
+                pids.len()
+            ));
+        }
+
+        // One more among them.
+        let more = self.env_with(Agent::FloatIp, "more", 0, params("2001:db8:100::3:1"));
+        for _ in 0..self.iters {
+            let o = self.run_in(&ns0, Agent::FloatIp, "start", more.clone(), 0, "one more");
+            self.results.add_floatip_only(
+                section,
+                &format!("start one more, {count} residents running"),
+                "ms",
+                o.wall_ms(),
+                "n/a",
+            );
+            let o = self.run_in(&ns0, Agent::FloatIp, "stop", more.clone(), 0, "one more");
+            self.results.add_floatip_only(
+                section,
+                &format!("stop one more, {count} residents running"),
+                "ms",
+                o.wall_ms(),
+                "n/a",
+            );
+        }
+
+        let began = Instant::now();
+        for (k, instance) in instances.iter().enumerate() {
+            let env = self.env_with(
+                Agent::FloatIp,
+                instance,
+                0,
+                params(&format!("2001:db8:100::2:{:x}", k + 1)),
+            );
+            self.run_in(&ns0, Agent::FloatIp, "stop", env, 0, instance);
+        }
+        let stopped = began.elapsed();
+        let left = resident_pids(&ns0);
+        if !left.is_empty() {
+            // The lab's Drop kills them (by PID) with the namespace.
+            self.note(format!(
+                "residents: {} still running after every stop",
+                left.len()
+            ));
+        }
+        self.note(format!(
+            "residents: IPv6, each resource its own address and name (nic=eth0 nodad=true arp_count=1 arp_refresh_interval=3600 lvs_ipv6_addrlabel=false); {count} started one after another in {:.1} s, stopped in {:.1} s; USS = Private_Clean + Private_Dirty of /proc/PID/smaps_rollup, alone and summed over the {} running; every resident wakes on every link/address notification of its namespace and every ARP/NS/NA its adapter receives (known, left alone), so a start among {count} wakes them all",
+            started.as_secs_f64(),
+            stopped.as_secs_f64(),
+            memory.len()
+        ));
+        drop(lab);
+    }
+
     fn add_fillers(&mut self, from: usize, to: usize) {
         self.ip_batch(
             (from..to).map(|k| format!("addr add 2001:db8:100::1:{:x}/64 dev eth0 nodad", k + 1)),
@@ -1822,7 +2009,8 @@ fn targets(results: &Results) -> Vec<Target> {
     let peak = results
         .rows
         .iter()
-        .filter(|r| r.unit == "MiB")
+        // Peak RSS rows only: the residents' memory rows are in MiB too.
+        .filter(|r| r.section.ends_with("peak RSS"))
         .flat_map(|r| r.samples[1].iter().copied())
         .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
     t.push(Target {
@@ -1989,6 +2177,11 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .filter(|&n| n > 0 && n <= 10_000)
         .unwrap_or(30);
+    let residents: usize = std::env::var("FLOATIP_BENCH_RESIDENTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n| n > 0 && n <= 10_000)
+        .unwrap_or(1000);
     let phases: Option<Vec<String>> = std::env::var("FLOATIP_BENCH_PHASES")
         .ok()
         .map(|s| s.split(',').map(|p| p.trim().to_string()).collect());
@@ -2042,6 +2235,9 @@ fn main() {
     }
     if phase("linkloss") {
         b.phase_link_loss();
+    }
+    if phase("residents") {
+        b.phase_residents(residents);
     }
     let elapsed = began.elapsed();
 
