@@ -30,10 +30,30 @@
 //! owned the address and the client had pinged it, so its entry pointed at node1.
 //!
 //! Scale: IPv6, because 1,000 addresses of one family do not fit in the two IPv4 /24s allowed
-//! here; fillers 2001:db8:100::1:N/64 (nodad) are added with `ip -batch`.
+//! here; fillers 2001:db8:100::1:N/64 (nodad) are added with `ip -batch`. The IPv4 monitor is
+//! measured apart at 1, 100 and the most IPv4 addresses those two /24s give node0's eth0
+//! (505: the VIP and 504 fillers), which stands in for 1,000.
+//!
+//! Link loss (floatip only; IPaddr2 does not react to carrier loss): in a lab of its own,
+//! node0 has eth0 and eth1 on the client's segment and floatip runs with nic=eth0,eth1 and a
+//! 100 ms failback_delay. eth0's bridge port is set down (one ioctl from a thread in the
+//! bridge namespace, stamped just before it) and up again, while the client sends an echo
+//! request every 0.5 ms from a raw socket; the capture on the client's wire (kernel
+//! timestamps) gives the first announcement from the adapter taking over and the first echo
+//! request sent to that adapter's MAC and answered. Fail-back figures are less the hold-down.
+//!
+//! Resident processes (floatip only): in a lab of its own, the USS (Private_Clean +
+//! Private_Dirty of /proc/PID/smaps_rollup) of one resident alone, and of FLOATIP_BENCH_RESIDENTS
+//! (default 1,000) at once, each for its own IPv6 resource (2001:db8:100::2:N,
+//! arp_refresh_interval=3600, which keeps a resident for as long as the resource runs), with
+//! the start and stop of one more among them. All are stopped afterwards; on a panic the
+//! lab's Drop kills what is left in its namespaces, by PID.
 //!
 //! Output: a table on stdout, target/bench/compare.json and target/bench/scale.svg.
-//! FLOATIP_BENCH_ITERS (default 30) sets the iterations per measurement.
+//! FLOATIP_BENCH_ITERS (default 30) sets the iterations per measurement (the resident
+//! phase starts its residents once). FLOATIP_BENCH_PHASES (comma-separated: static,
+//! lifecycle, scale4, scale, linkloss, residents; default all) runs only some phases, and
+//! the targets of the others are then reported as missed.
 
 #[path = "../tests/common/lab.rs"]
 #[allow(dead_code)]
@@ -44,7 +64,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::io::{BufRead, BufReader, Write};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -61,6 +81,15 @@ const SCALE: [usize; 4] = [1, 10, 100, 1000];
 const RUN_TIMEOUT: Duration = Duration::from_secs(30);
 /// An announcement burst is over when none has been seen for this long (> arp_interval).
 const QUIET: Duration = Duration::from_millis(300);
+const SCALE4_WALL: &str = "scale IPv4: monitor wall";
+/// failback_delay in the link-loss phase: short, so a fail-back is quick to wait for.
+const LINK_HOLD_DOWN_MS: u64 = 100;
+const LINK_SECTION: &str = "link loss (nic=eth0,eth1; IPaddr2 has no reaction)";
+const LINK_OVER_ANN: &str = "cut -> first announcement from eth1";
+const LINK_OVER_ECHO: &str = "cut -> first echo answered via eth1";
+const LINK_BACK_ANN: &str = "back -> announcement from eth0, less hold-down";
+const LINK_BACK_ECHO: &str = "back -> echo answered via eth0, less hold-down";
+const RESIDENT_SECTION: &str = "resident processes (IPaddr2 has none)";
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -586,6 +615,329 @@ fn open_neigh_socket(ns: &str) -> Result<OwnedFd, String> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Link loss: a pinging client, the cut, and the first echo answered through an adapter.
+
+/// How often the client sends an echo request during the link-loss phase: the resolution of
+/// its "first answered echo" figures.
+const PING_PACE: Duration = Duration::from_micros(500);
+
+/// The Internet checksum (RFC 1071).
+fn inet_checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = data
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// An ICMP echo request (header and 8 bytes of payload; the kernel adds the IP header).
+fn echo_request(ident: u16, seq: u16) -> [u8; 16] {
+    let mut p = [0u8; 16];
+    p[0] = 8;
+    p[4..6].copy_from_slice(&ident.to_be_bytes());
+    p[6..8].copy_from_slice(&seq.to_be_bytes());
+    p[8..16].copy_from_slice(b"floatip!");
+    let sum = inet_checksum(&p);
+    p[2..4].copy_from_slice(&sum.to_be_bytes());
+    p
+}
+
+/// An Ethernet/IPv4 ICMP echo frame: (type, source, destination, identifier, sequence).
+fn icmp_echo(f: &[u8]) -> Option<(u8, Ipv4Addr, Ipv4Addr, u16, u16)> {
+    if f.len() < 34 || f[12..14] != [0x08, 0x00] || f[23] != 1 {
+        return None;
+    }
+    let icmp = 14 + usize::from(f[14] & 0x0f) * 4;
+    let h = f.get(icmp..icmp + 8)?;
+    if h[0] != 0 && h[0] != 8 {
+        return None;
+    }
+    let addr = |o: usize| Ipv4Addr::new(f[o], f[o + 1], f[o + 2], f[o + 3]);
+    Some((
+        h[0],
+        addr(26),
+        addr(30),
+        u16::from_be_bytes([h[4], h[5]]),
+        u16::from_be_bytes([h[6], h[7]]),
+    ))
+}
+
+/// When the reply arrived to the client's first echo request after `after` that went to
+/// `mac` and was answered: a request to that MAC means the client's entry for `vip` points
+/// there, its reply that the adapter behind it serves the address.
+fn first_answer_via(
+    frames: &[(Instant, Vec<u8>)],
+    vip: Ipv4Addr,
+    mac: [u8; 6],
+    after: Instant,
+    ident: u16,
+) -> Option<Instant> {
+    let asked: Vec<u16> = frames
+        .iter()
+        .filter(|(t, f)| *t > after && f.len() >= 6 && f[0..6] == mac)
+        .filter_map(|(_, f)| icmp_echo(f))
+        .filter(|&(kind, _, dst, id, _)| kind == 8 && dst == vip && id == ident)
+        .map(|(.., seq)| seq)
+        .collect();
+    frames
+        .iter()
+        .filter(|(t, _)| *t > after)
+        .find(|(_, f)| {
+            icmp_echo(f).is_some_and(|(kind, src, _, id, seq)| {
+                kind == 0 && src == vip && id == ident && asked.contains(&seq)
+            })
+        })
+        .map(|(t, _)| *t)
+}
+
+/// The first gratuitous ARP for `vip` from `mac` after `after`.
+fn first_announcement_from(
+    frames: &[(Instant, Vec<u8>)],
+    vip: Ipv4Addr,
+    mac: [u8; 6],
+    after: Instant,
+) -> Option<Instant> {
+    lab::arp_announcements(frames, vip)
+        .into_iter()
+        .filter(|(t, a)| *t > after && a.eth_src == mac)
+        .map(|(t, _)| t)
+        .min()
+}
+
+/// A client that sends an echo request to `dst` every PING_PACE from a raw ICMP socket in its
+/// namespace. It only reads its replies to drop them: the capture on the client's wire,
+/// with the kernel's timestamps, says which were answered and when.
+struct Pinger {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn open_icmp(ns: &str, dst: Ipv4Addr) -> Result<OwnedFd, String> {
+    lab::enter_netns(ns)?;
+    // SAFETY: plain socket(2).
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_INET,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::IPPROTO_ICMP,
+        )
+    };
+    if fd < 0 {
+        return Err(format!("socket: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: just created, owned here.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: sockaddr_in is plain old data.
+    let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    sa.sin_family = libc::AF_INET as u16;
+    sa.sin_addr.s_addr = u32::from_ne_bytes(dst.octets());
+    // SAFETY: valid address of the given size.
+    if unsafe {
+        libc::connect(
+            sock.as_raw_fd(),
+            (&sa as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as u32,
+        )
+    } != 0
+    {
+        return Err(format!("connect: {}", std::io::Error::last_os_error()));
+    }
+    Ok(sock)
+}
+
+impl Pinger {
+    fn start(ns: &str, dst: Ipv4Addr, ident: u16) -> Pinger {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel::<Result<(), String>>();
+        let (ns2, st2) = (ns.to_string(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let sock = match open_icmp(&ns2, dst) {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = tx.send(Ok(()));
+            let mut seq: u16 = 0;
+            let mut next = Instant::now();
+            let mut buf = [0u8; 2048];
+            while !st2.load(Ordering::SeqCst) {
+                let now = Instant::now();
+                if now >= next {
+                    seq = seq.wrapping_add(1);
+                    let p = echo_request(ident, seq);
+                    // SAFETY: valid buffer on a connected socket. A failed send (no route
+                    // while the link is down) is a request that is not answered.
+                    unsafe { libc::send(sock.as_raw_fd(), p.as_ptr().cast(), p.len(), 0) };
+                    next = (next + PING_PACE).max(now);
+                    continue;
+                }
+                // Until the next send: wake for replies (dropped, lest the buffer fill).
+                let left = next - now;
+                let ts = libc::timespec {
+                    tv_sec: left.as_secs() as libc::time_t,
+                    tv_nsec: left.subsec_nanos() as libc::c_long,
+                };
+                let mut pfd = libc::pollfd {
+                    fd: sock.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd and timespec.
+                if unsafe { libc::ppoll(&mut pfd, 1, &ts, std::ptr::null()) } > 0 {
+                    // SAFETY: valid buffer.
+                    while unsafe {
+                        libc::recv(
+                            sock.as_raw_fd(),
+                            buf.as_mut_ptr().cast(),
+                            buf.len(),
+                            libc::MSG_DONTWAIT,
+                        )
+                    } > 0
+                    {}
+                }
+            }
+        });
+        match rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("pinger in {ns}: {e}"),
+            Err(_) => panic!("pinger thread died"),
+        }
+        Pinger {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Pinger {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Sets `ifname` in namespace `ns` administratively up or down with one ioctl, from a thread
+/// inside that namespace. Returns the moment just before the ioctl: the cut (or the restore)
+/// the reaction is timed from, without the cost of starting `ip`.
+fn set_admin_state(ns: &str, ifname: &str, up: bool) -> Instant {
+    let (ns2, if2) = (ns.to_string(), ifname.to_string());
+    let at = std::thread::spawn(move || -> Result<Instant, String> {
+        lab::enter_netns(&ns2)?;
+        // SAFETY: plain socket(2), for the interface ioctls.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(format!("socket: {}", std::io::Error::last_os_error()));
+        }
+        // SAFETY: just created, owned here.
+        let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: ifreq is plain old data.
+        let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+        for (d, s) in ifr
+            .ifr_name
+            .iter_mut()
+            .zip(if2.bytes().take(libc::IFNAMSIZ - 1))
+        {
+            *d = s as libc::c_char;
+        }
+        // SAFETY: SIOCGIFFLAGS fills the flags of a valid ifreq.
+        if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut ifr) } != 0 {
+            return Err(format!(
+                "SIOCGIFFLAGS {if2}: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        // SAFETY: the flags member is the one SIOCGIFFLAGS set.
+        unsafe {
+            let flags = &mut ifr.ifr_ifru.ifru_flags;
+            if up {
+                *flags |= libc::IFF_UP as libc::c_short;
+            } else {
+                *flags &= !(libc::IFF_UP as libc::c_short);
+            }
+        }
+        let at = Instant::now();
+        // SAFETY: SIOCSIFFLAGS with the ifreq read above.
+        if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &ifr) } != 0 {
+            return Err(format!(
+                "SIOCSIFFLAGS {if2}: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        Ok(at)
+    })
+    .join()
+    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    at.unwrap_or_else(|e| {
+        panic!(
+            "set {ifname} in {ns} {}: {e}",
+            if up { "up" } else { "down" }
+        )
+    })
+}
+
+/// Polls `cond` every 2 ms until it holds or `timeout` passes (setup only: no figure
+/// depends on when this notices).
+fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resident processes: which run in a namespace, and their private memory.
+
+/// The floatip resident processes living in namespace `ns` (by their command line).
+fn resident_pids(ns: &str) -> Vec<i32> {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "pids", ns])
+        .output()
+        .expect("ip netns pids");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|p| p.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                c.split(|b| *b == 0)
+                    .nth(1)
+                    .is_some_and(|a| a == floatip::resident::RESIDENT_ARG.as_bytes())
+            })
+        })
+        .collect()
+}
+
+/// (USS, PSS) of a process in KiB: USS is Private_Clean + Private_Dirty, the memory that
+/// would be freed if it ended; PSS shares every shared page among its users.
+fn private_memory(pid: i32) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        text.lines()
+            .find(|l| l.starts_with(name))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    Some((
+        field("Private_Clean:")? + field("Private_Dirty:")?,
+        field("Pss:")?,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
 // Agents and samples.
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -626,6 +978,8 @@ struct Row {
     name: String,
     unit: String,
     samples: [Vec<f64>; 2],
+    /// For a floatip-only figure, what the table shows for IPaddr2 ("none", "n/a").
+    absent: Option<String>,
 }
 
 #[derive(Default)]
@@ -652,6 +1006,25 @@ impl Results {
             }
         };
         self.rows[idx].samples[agent as usize].push(value);
+    }
+
+    /// A figure IPaddr2 has no counterpart for; `absent` says why in its column.
+    fn add_floatip_only(
+        &mut self,
+        section: &str,
+        name: &str,
+        unit: &str,
+        value: f64,
+        absent: &str,
+    ) {
+        self.add(section, name, unit, Agent::FloatIp, value);
+        if let Some(r) = self
+            .rows
+            .iter_mut()
+            .find(|r| r.section == section && r.name == name)
+        {
+            r.absent = Some(absent.into());
+        }
     }
 
     /// Wall time, CPU and peak RSS of one invocation.
@@ -741,6 +1114,11 @@ fn ocf_params(ip: &str) -> Vec<(&'static str, String)> {
     p
 }
 
+/// OCF_RESOURCE_INSTANCE of the bench's resource `instance`.
+fn instance_name(agent: Agent, instance: &str) -> String {
+    format!("bench-{}-{instance}", agent.key())
+}
+
 impl Bench {
     fn env(
         &self,
@@ -749,12 +1127,23 @@ impl Bench {
         instance: &str,
         interval_ms: u64,
     ) -> Vec<(String, String)> {
+        self.env_with(agent, instance, interval_ms, ocf_params(ip))
+    }
+
+    /// The agent's environment with these OCF parameters (`OCF_RESKEY_` is added).
+    fn env_with(
+        &self,
+        agent: Agent,
+        instance: &str,
+        interval_ms: u64,
+        params: Vec<(&'static str, String)>,
+    ) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = vec![
             ("PATH".into(), PATH.into()),
             ("OCF_ROOT".into(), "/usr/lib/ocf".into()),
             (
                 "OCF_RESOURCE_INSTANCE".into(),
-                format!("bench-{}-{instance}", agent.key()),
+                instance_name(agent, instance),
             ),
             ("OCF_RESKEY_CRM_meta_timeout".into(), "20000".into()),
             (
@@ -762,13 +1151,13 @@ impl Bench {
                 interval_ms.to_string(),
             ),
         ];
-        for (k, v) in ocf_params(ip) {
+        for (k, v) in params {
             env.push((format!("OCF_RESKEY_{k}"), v));
         }
         match agent {
             Agent::FloatIp => env.push((
                 "FLOATIP_STATE_DIR".into(),
-                self.tmp.join("floatip-state").to_str().unwrap().into(),
+                self.state_dir().to_str().unwrap().into(),
             )),
             Agent::IPaddr2 => env.push((
                 "HA_RSCTMP".into(),
@@ -776,6 +1165,10 @@ impl Bench {
             )),
         }
         env
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.tmp.join("floatip-state")
     }
 
     fn program(&self, agent: Agent) -> String {
@@ -797,6 +1190,23 @@ impl Bench {
         interval_ms: u64,
         expect: i32,
     ) -> Outcome {
+        let env = self.env(agent, ip, instance, interval_ms);
+        let ns = self.lab.ns(Host::Node(node));
+        let what = format!("({ip}, interval {interval_ms}) on node{node}");
+        self.run_in(&ns, agent, action, env, expect, &what)
+    }
+
+    /// Runs `action` of `agent` with `env` in namespace `ns`; panics unless it exits with
+    /// `expect` (`what` names the run in that message).
+    fn run_in(
+        &mut self,
+        ns: &str,
+        agent: Agent,
+        action: &str,
+        env: Vec<(String, String)>,
+        expect: i32,
+        what: &str,
+    ) -> Outcome {
         check_interrupted();
         let out = self.tmp.join(format!("{}.out", agent.key()));
         let err = self.tmp.join(format!("{}.err", agent.key()));
@@ -804,8 +1214,8 @@ impl Bench {
         let req = spawn::Request {
             program: &program,
             args: vec![action.to_string()],
-            env: self.env(agent, ip, instance, interval_ms),
-            netns: Some(self.lab.ns(Host::Node(node))),
+            env,
+            netns: Some(ns.to_string()),
             out: &out,
             err: &err,
             timeout: RUN_TIMEOUT,
@@ -813,7 +1223,7 @@ impl Bench {
         let o = self.spawner.run(&req);
         if o.code != expect || o.timed_out || o.exec_ns == 0 {
             panic!(
-                "{} {action} ({ip}, interval {interval_ms}) on node{node}: exit {} (expected {expect}){}\nstderr:\n{}",
+                "{} {action} {what}: exit {} (expected {expect}){}\nstderr:\n{}",
                 agent.name(),
                 o.code,
                 if o.timed_out { ", timed out" } else { "" },
@@ -991,21 +1401,346 @@ impl Bench {
         drop(capture);
     }
 
-    fn add_fillers(&mut self, from: usize, to: usize) {
-        if to <= from {
+    /// Runs `ip -batch` in node0 with these commands, one a line.
+    fn ip_batch(&self, lines: impl Iterator<Item = String>) {
+        let text: String = lines.map(|l| l + "\n").collect();
+        if text.is_empty() {
             return;
         }
         let path = self.tmp.join("fillers.batch");
-        let mut text = String::new();
-        for k in from..to {
-            text.push_str(&format!(
-                "addr add 2001:db8:100::1:{:x}/64 dev eth0 nodad\n",
-                k + 1
-            ));
-        }
         std::fs::write(&path, text).unwrap();
         self.lab
             .sh_ok(Host::Node(0), &format!("ip -batch {}", path.display()));
+    }
+
+    /// Every IPv4 address the bench may add on node0's eth0 as a filler: the two /24s this
+    /// bench may use (198.51.100.0/24, 203.0.113.0/24) less network, broadcast, the lab's
+    /// hosts and VIP4. 1,000 would need address space the bench may not touch.
+    fn ipv4_fillers(&self) -> Vec<String> {
+        let mut taken: Vec<Ipv4Addr> = vec![Host::Client.ipv4().unwrap(), VIP4.parse().unwrap()];
+        taken.extend((0..self.lab.nodes()).filter_map(|i| Host::Node(i).ipv4()));
+        ["198.51.100", "203.0.113"]
+            .iter()
+            .flat_map(|net| (1..=254u8).map(move |h| format!("{net}.{h}")))
+            .filter(|a| !taken.contains(&a.parse().unwrap()))
+            .map(|a| format!("{a}/24"))
+            .collect()
+    }
+
+    /// The IPv4 monitor of both agents with 1, 100 and the most IPv4 addresses the bench may
+    /// put on node0's eth0 (VIP4 and fillers; the node's own address not counted).
+    fn phase_scale_ipv4(&mut self) {
+        let fillers = self.ipv4_fillers();
+        let most = fillers.len() + 1;
+        self.note(format!(
+            "IPv4 scale: {most} addresses, not 1,000: the two /24s this bench may use (198.51.100.0/24, 203.0.113.0/24) hold {} besides network, broadcast and the lab's own; {most} stands in for 1,000",
+            fillers.len()
+        ));
+        self.run(Agent::FloatIp, 0, "start", VIP4, "scale4", 0, 0);
+        let mut have = 0;
+        for n in [1, 100, most] {
+            let want = n - 1;
+            self.ip_batch(
+                fillers[have..want]
+                    .iter()
+                    .map(|a| format!("addr add {a} dev eth0")),
+            );
+            have = want;
+            eprintln!(
+                "compare: IPv4 scale {n}: {} global IPv4 addresses on node0 eth0 (VIP + {have} fillers + the node's own)",
+                self.addresses_on_eth0("-4")
+            );
+            let name = scale_name(n);
+            for i in 0..self.iters {
+                for agent in order(i) {
+                    let o = self.run(agent, 0, "monitor", VIP4, "scale4", 10_000, 0);
+                    self.results
+                        .add(SCALE4_WALL, &name, "ms", agent, o.wall_ms());
+                    self.results
+                        .add("scale IPv4: monitor CPU", &name, "ms", agent, o.cpu_ms());
+                }
+            }
+        }
+        // Last added first: the first of each /24 is its primary address, and deleting a
+        // primary takes its secondaries with it.
+        self.ip_batch(
+            fillers[..have]
+                .iter()
+                .rev()
+                .map(|a| format!("addr del {a} dev eth0")),
+        );
+        self.run(Agent::FloatIp, 0, "stop", VIP4, "scale4", 0, 0);
+    }
+
+    /// Link-loss reaction, in a lab of its own: node0 has eth0 and eth1 on the client's
+    /// segment and floatip runs with nic=eth0,eth1; the bench cuts eth0's carrier (its bridge
+    /// port set down, inside the bridge namespace) and restores it, while the client pings.
+    fn phase_link_loss(&mut self) {
+        eprintln!("compare: link loss ...");
+        let lab = Lab::new(1);
+        lab.add_nic(0, "eth1");
+        // Node0's replies leave through eth1 while eth0 has no carrier (as in
+        // tests/resident_lab.rs); otherwise the route through eth0 still wins.
+        lab.sh_ok(
+            Host::Node(0),
+            "sysctl -qw net.ipv4.conf.all.ignore_routes_with_linkdown=1",
+        );
+        let eth0 = lab::mac_bytes(&lab.mac(Host::Node(0), "eth0"));
+        let eth1 = lab::mac_bytes(&lab.mac(Host::Node(0), "eth1"));
+        let port0 = lab.port(Host::Node(0), "eth0");
+        let bridge = lab.ns(Host::Bridge);
+        let ns0 = lab.ns(Host::Node(0));
+        let vip: Ipv4Addr = VIP4.parse().unwrap();
+        let mut params = ocf_params(VIP4);
+        params.retain(|(k, _)| *k != "nic");
+        params.push(("nic", "eth0,eth1".into()));
+        params.push(("failback_delay", LINK_HOLD_DOWN_MS.to_string()));
+        let env = self.env_with(Agent::FloatIp, "linkloss", 0, params);
+        self.run_in(
+            &ns0,
+            Agent::FloatIp,
+            "start",
+            env.clone(),
+            0,
+            "nic=eth0,eth1",
+        );
+        let ctl = self.control_socket("linkloss");
+        assert!(
+            wait_until(Duration::from_secs(5), || ctl.exists()),
+            "the resident of the link-loss resource is up ({})",
+            ctl.display()
+        );
+        let ident = (std::process::id() & 0xffff) as u16;
+        let pinger = Pinger::start(&lab.ns(Host::Client), vip, ident);
+        let wait = Duration::from_secs(5);
+        let hold_down = LINK_HOLD_DOWN_MS as f64;
+        let ms = |from: Instant, to: Instant| to.duration_since(from).as_secs_f64() * 1e3;
+        let mut missed = 0;
+        for i in 0..self.iters {
+            check_interrupted();
+            let capture = lab.capture(Host::Client, "eth0");
+            let steady = Instant::now();
+            // On eth0, and the client's entry points there.
+            if !capture.wait_for(wait, |f| {
+                first_answer_via(f, vip, eth0, steady, ident).is_some()
+            }) {
+                self.note(format!("link loss: iteration {i}: no echo answered via eth0 before the cut; phase ended"));
+                break;
+            }
+            let cut = set_admin_state(&bridge, &port0, false);
+            let over = capture.wait_for(wait, |f| {
+                first_answer_via(f, vip, eth1, cut, ident).is_some()
+            });
+            let frames = capture.frames();
+            match (over, first_announcement_from(&frames, vip, eth1, cut)) {
+                (true, Some(ann)) => {
+                    let echo = first_answer_via(&frames, vip, eth1, cut, ident).unwrap();
+                    self.results.add_floatip_only(
+                        LINK_SECTION,
+                        LINK_OVER_ANN,
+                        "ms",
+                        ms(cut, ann),
+                        "none",
+                    );
+                    self.results.add_floatip_only(
+                        LINK_SECTION,
+                        LINK_OVER_ECHO,
+                        "ms",
+                        ms(cut, echo),
+                        "none",
+                    );
+                }
+                _ => missed += 1,
+            }
+            let restored = set_admin_state(&bridge, &port0, true);
+            let back = capture.wait_for(wait, |f| {
+                first_answer_via(f, vip, eth0, restored, ident).is_some()
+            });
+            let frames = capture.frames();
+            match (back, first_announcement_from(&frames, vip, eth0, restored)) {
+                (true, Some(ann)) => {
+                    let echo = first_answer_via(&frames, vip, eth0, restored, ident).unwrap();
+                    self.results.add_floatip_only(
+                        LINK_SECTION,
+                        LINK_BACK_ANN,
+                        "ms",
+                        ms(restored, ann) - hold_down,
+                        "none",
+                    );
+                    self.results.add_floatip_only(
+                        LINK_SECTION,
+                        LINK_BACK_ECHO,
+                        "ms",
+                        ms(restored, echo) - hold_down,
+                        "none",
+                    );
+                }
+                _ => missed += 1,
+            }
+        }
+        drop(pinger);
+        if missed > 0 {
+            self.note(format!(
+                "link loss: {missed} of {} moves not seen within {wait:?}",
+                2 * self.iters
+            ));
+        }
+        self.note(format!(
+            "link loss: node0 eth0+eth1 on the client's segment, nic=eth0,eth1 failback_delay={LINK_HOLD_DOWN_MS}; cut/restore = eth0's bridge port set down/up (one ioctl in the bridge namespace, timed from just before it); the client sends an echo every {} ms, so echo figures include up to that much wait; fail-back figures are minus the {LINK_HOLD_DOWN_MS} ms hold-down; IPaddr2 does not react to carrier loss (none)",
+            PING_PACE.as_secs_f64() * 1e3
+        ));
+        self.run_in(&ns0, Agent::FloatIp, "stop", env, 0, "nic=eth0,eth1");
+        drop(lab);
+    }
+
+    /// `<state dir>/<file name of instance>.ctl`: a resident serves it once it runs its loop.
+    fn control_socket(&self, instance: &str) -> PathBuf {
+        let name = floatip::host::state::file_name(&instance_name(Agent::FloatIp, instance));
+        self.state_dir().join(format!("{name}.ctl"))
+    }
+
+    /// Resident processes' memory, in a lab of its own: one alone, then `count` resources
+    /// (IPv6, each with its own address and name) whose residents run at once, then one more
+    /// started and stopped among them.
+    fn phase_residents(&mut self, count: usize) {
+        eprintln!("compare: {count} resident processes ...");
+        let lab = Lab::new(1);
+        let ns0 = lab.ns(Host::Node(0));
+        // arp_refresh_interval keeps a resident for as long as the resource runs (one hour
+        // between refreshes: none during the phase); arp_count=1 leaves it no burst to send.
+        let params = |ip: &str| -> Vec<(&'static str, String)> {
+            vec![
+                ("ip", ip.to_string()),
+                ("cidr_netmask", "64".into()),
+                ("nic", "eth0".into()),
+                ("nodad", "true".into()),
+                ("arp_count", "1".into()),
+                ("arp_refresh_interval", "3600".into()),
+                ("lvs_ipv6_addrlabel", "false".into()),
+            ]
+        };
+        let section = RESIDENT_SECTION;
+        let ready = |b: &Bench, instances: &[String]| {
+            wait_until(Duration::from_secs(30), || {
+                instances.iter().all(|i| b.control_socket(i).exists())
+            })
+        };
+
+        // One alone.
+        let env = self.env_with(Agent::FloatIp, "alone", 0, params("2001:db8:100::2:0"));
+        self.run_in(&ns0, Agent::FloatIp, "start", env.clone(), 0, "alone");
+        assert!(ready(self, &["alone".into()]), "the lone resident is up");
+        let pids = resident_pids(&ns0);
+        assert_eq!(pids.len(), 1, "one resident: {pids:?}");
+        let (uss, _) = private_memory(pids[0]).expect("smaps_rollup of the resident");
+        self.results.add_floatip_only(
+            section,
+            "USS of one resident, alone",
+            "MiB",
+            uss as f64 / 1024.0,
+            "n/a",
+        );
+        self.run_in(&ns0, Agent::FloatIp, "stop", env, 0, "alone");
+
+        // `count` at once.
+        let began = Instant::now();
+        let instances: Vec<String> = (1..=count).map(|k| format!("r{k}")).collect();
+        for (k, instance) in instances.iter().enumerate() {
+            let env = self.env_with(
+                Agent::FloatIp,
+                instance,
+                0,
+                params(&format!("2001:db8:100::2:{:x}", k + 1)),
+            );
+            self.run_in(&ns0, Agent::FloatIp, "start", env, 0, instance);
+        }
+        let started = began.elapsed();
+        assert!(ready(self, &instances), "all {count} residents are up");
+        let pids = resident_pids(&ns0);
+        let memory: Vec<(u64, u64)> = pids.iter().filter_map(|p| private_memory(*p)).collect();
+        let (uss, pss): (u64, u64) = memory.iter().fold((0, 0), |(u, p), (a, b)| (u + a, p + b));
+        let n = memory.len().max(1) as f64;
+        self.results.add_floatip_only(
+            section,
+            &format!("USS per resident, {count} running (mean)"),
+            "KiB",
+            uss as f64 / n,
+            "n/a",
+        );
+        self.results.add_floatip_only(
+            section,
+            &format!("USS of all {count} residents"),
+            "MiB",
+            uss as f64 / 1024.0,
+            "n/a",
+        );
+        self.results.add_floatip_only(
+            section,
+            &format!("PSS per resident, {count} running (mean)"),
+            "KiB",
+            pss as f64 / n,
+            "n/a",
+        );
+        if pids.len() != count {
+            self.note(format!(
+                "residents: {} resident processes for {count} resources",
+                pids.len()
+            ));
+        }
+
+        // One more among them.
+        let more = self.env_with(Agent::FloatIp, "more", 0, params("2001:db8:100::3:1"));
+        for _ in 0..self.iters {
+            let o = self.run_in(&ns0, Agent::FloatIp, "start", more.clone(), 0, "one more");
+            self.results.add_floatip_only(
+                section,
+                &format!("start one more, {count} residents running"),
+                "ms",
+                o.wall_ms(),
+                "n/a",
+            );
+            let o = self.run_in(&ns0, Agent::FloatIp, "stop", more.clone(), 0, "one more");
+            self.results.add_floatip_only(
+                section,
+                &format!("stop one more, {count} residents running"),
+                "ms",
+                o.wall_ms(),
+                "n/a",
+            );
+        }
+
+        let began = Instant::now();
+        for (k, instance) in instances.iter().enumerate() {
+            let env = self.env_with(
+                Agent::FloatIp,
+                instance,
+                0,
+                params(&format!("2001:db8:100::2:{:x}", k + 1)),
+            );
+            self.run_in(&ns0, Agent::FloatIp, "stop", env, 0, instance);
+        }
+        let stopped = began.elapsed();
+        let left = resident_pids(&ns0);
+        if !left.is_empty() {
+            // The lab's Drop kills them (by PID) with the namespace.
+            self.note(format!(
+                "residents: {} still running after every stop",
+                left.len()
+            ));
+        }
+        self.note(format!(
+            "residents: IPv6, each resource its own address and name (nic=eth0 nodad=true arp_count=1 arp_refresh_interval=3600 lvs_ipv6_addrlabel=false); {count} started one after another in {:.1} s, stopped in {:.1} s; USS = Private_Clean + Private_Dirty of /proc/PID/smaps_rollup, alone and summed over the {} running; every resident wakes on every link/address notification of its namespace and every ARP/NS/NA its adapter receives (known, left alone), so a start among {count} wakes them all",
+            started.as_secs_f64(),
+            stopped.as_secs_f64(),
+            memory.len()
+        ));
+        drop(lab);
+    }
+
+    fn add_fillers(&mut self, from: usize, to: usize) {
+        self.ip_batch(
+            (from..to).map(|k| format!("addr add 2001:db8:100::1:{:x}/64 dev eth0 nodad", k + 1)),
+        );
     }
 
     fn addresses_on_eth0(&self, family: &str) -> usize {
@@ -1151,11 +1886,15 @@ fn print_table(results: &Results) {
             section = &r.section;
             println!("{section}");
         }
+        let ipaddr2_median = match (&r.absent, r.samples[0].is_empty()) {
+            (Some(absent), true) => absent.clone(),
+            _ => fmt(median(&r.samples[0])),
+        };
         println!(
             "  {:<50} {:>5} {:>9} {:>9} {:>9} {:>9} {:>8}",
             r.name,
             r.unit,
-            fmt(median(&r.samples[0])),
+            ipaddr2_median,
             fmt(percentile(&r.samples[0], 0.9)),
             fmt(median(&r.samples[1])),
             fmt(percentile(&r.samples[1], 0.9)),
@@ -1226,10 +1965,52 @@ fn targets(results: &Results) -> Vec<Target> {
         limit: "<= 1.5x".into(),
         met: r.is_some_and(|r| r <= 1.5),
     });
+    // IPv4 at the most addresses the bench may add (it stands in for 1,000) against at 1.
+    let scale4: Vec<(usize, f64)> = results
+        .rows
+        .iter()
+        .filter(|r| r.section == SCALE4_WALL)
+        .filter_map(|r| {
+            let n = r.name.split_whitespace().next()?.parse().ok()?;
+            Some((n, median(&r.samples[1])?))
+        })
+        .collect();
+    let at1 = scale4.iter().find(|(n, _)| *n == 1).map(|(_, m)| *m);
+    let most = scale4.iter().copied().max_by_key(|(n, _)| *n);
+    let r = at1.zip(most).map(|(a, (_, b))| b / a);
+    t.push(Target {
+        name: format!(
+            "floatip IPv4 monitor at {} addresses / at 1",
+            most.map_or("the most".into(), |(n, _)| n.to_string())
+        ),
+        value: r,
+        limit: "<= 1.5x".into(),
+        met: r.is_some_and(|r| r <= 1.5),
+    });
+    // The standby adapter's reaction (tests/resident_lab.rs: 100 ms each).
+    for (name, what) in [
+        (
+            LINK_OVER_ECHO,
+            "carrier loss -> first echo answered via the standby",
+        ),
+        (
+            LINK_BACK_ECHO,
+            "carrier back -> echo answered, beyond the hold-down",
+        ),
+    ] {
+        let v = fmed(LINK_SECTION, name);
+        t.push(Target {
+            name: format!("floatip {what}: median"),
+            value: v,
+            limit: "<= 100 ms".into(),
+            met: v.is_some_and(|v| v <= 100.0),
+        });
+    }
     let peak = results
         .rows
         .iter()
-        .filter(|r| r.unit == "MiB")
+        // Peak RSS rows only: the residents' memory rows are in MiB too.
+        .filter(|r| r.section.ends_with("peak RSS"))
         .flat_map(|r| r.samples[1].iter().copied())
         .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
     t.push(Target {
@@ -1396,6 +2177,15 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .filter(|&n| n > 0 && n <= 10_000)
         .unwrap_or(30);
+    let residents: usize = std::env::var("FLOATIP_BENCH_RESIDENTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n| n > 0 && n <= 10_000)
+        .unwrap_or(1000);
+    let phases: Option<Vec<String>> = std::env::var("FLOATIP_BENCH_PHASES")
+        .ok()
+        .map(|s| s.split(',').map(|p| p.trim().to_string()).collect());
+    let phase = |name: &str| phases.as_ref().is_none_or(|p| p.iter().any(|x| x == name));
     // SAFETY: installs a handler that only stores to an atomic.
     unsafe { libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t) };
 
@@ -1428,11 +2218,27 @@ fn main() {
         log: Vec::new(),
     };
     let floor = b.exec_floor();
-    b.phase_static();
-    b.phase_lifecycle(VIP4);
-    b.phase_lifecycle(VIP6);
-    eprintln!("compare: scale ...");
-    b.phase_scale();
+    if phase("static") {
+        b.phase_static();
+    }
+    if phase("lifecycle") {
+        b.phase_lifecycle(VIP4);
+        b.phase_lifecycle(VIP6);
+    }
+    if phase("scale4") {
+        eprintln!("compare: IPv4 scale ...");
+        b.phase_scale_ipv4();
+    }
+    if phase("scale") {
+        eprintln!("compare: scale ...");
+        b.phase_scale();
+    }
+    if phase("linkloss") {
+        b.phase_link_loss();
+    }
+    if phase("residents") {
+        b.phase_residents(residents);
+    }
     let elapsed = began.elapsed();
 
     print_table(&b.results);
@@ -1479,6 +2285,7 @@ fn main() {
             "ipaddr2": stats_json(&r.samples[0]),
             "floatip": stats_json(&r.samples[1]),
             "ratio_ipaddr2_over_floatip": ratio(r),
+            "ipaddr2_absent": r.absent,
         }));
     }
     let mut scale = BTreeMap::new();

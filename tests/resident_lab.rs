@@ -425,6 +425,38 @@ fn a_removed_adapter_hands_the_address_to_the_standby() {
     }
 }
 
+/// A resident whose IPv6 address starts on the standby asks the preferred adapter for that
+/// one address first (the kernel: not here), finds it on the standby, and moves it back once
+/// the preferred adapter has carrier again.
+#[test]
+fn an_ipv6_resident_started_on_the_standby_finds_its_address_there() {
+    if !root_or_skip("an_ipv6_resident_started_on_the_standby_finds_its_address_there") {
+        return;
+    }
+    let lab = Lab::new(1);
+    lab.add_nic(0, "eth1");
+    let (vip, cidr) = ("2001:db8:100::61", "2001:db8:100::61/64");
+    let params: &[(&str, &str)] = &[
+        ("ip", vip),
+        ("nic", "eth0,eth1"),
+        ("cidr_netmask", "64"),
+        ("nodad", "true"),
+        ("failback_delay", "100"),
+    ];
+    lab.set_nic_port(Host::Node(0), "eth0", false);
+    assert_code(&agent(&lab, 0, "start", params), 0, "start on the standby");
+    assert!(on(&lab, "eth1", cidr));
+    wait_ready(&lab);
+    assert_eq!(status(&lab)["resident"]["adapter"], "eth1");
+    lab.set_nic_port(Host::Node(0), "eth0", true);
+    assert!(
+        wait_until(WAIT, || on(&lab, "eth0", cidr) && !on(&lab, "eth1", cidr)),
+        "moved back to eth0"
+    );
+    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+    assert!(residents(&lab, 0).is_empty());
+}
+
 #[test]
 fn a_mac_change_is_announced_at_once_from_the_new_mac() {
     if !root_or_skip("a_mac_change_is_announced_at_once_from_the_new_mac") {

@@ -176,10 +176,7 @@ impl Netlink {
     /// so it dumps that interface's addresses only.
     pub fn address(&mut self, ifindex: u32, ip: IpAddr) -> Result<Option<Assigned>> {
         if ip.is_ipv6() {
-            let mut message = AddressMessage::default();
-            message.header.family = AddressFamily::Inet6;
-            message.header.index = ifindex;
-            message.attributes.push(AddressAttribute::Address(ip));
+            let message = exact_address_message(ifindex, ip);
             return match self.exchange(RouteNetlinkMessage::GetAddress(message), NLM_F_REQUEST) {
                 Ok(answers) => Ok(answers.iter().find_map(|a| match a {
                     RouteNetlinkMessage::NewAddress(m)
@@ -377,6 +374,16 @@ fn neighbour_from_message(n: &NeighbourMessage) -> Option<(IpAddr, MacAddr)> {
     })?;
     // Multicast "neighbours" (33:33:..., 01:00:5e:...) are not hosts to refresh.
     (mac.0 & 1 == 0).then_some((ip, mac))
+}
+
+/// A request (not a dump) for exactly `ip` on interface `ifindex`: the kernel answers with
+/// that one address or EADDRNOTAVAIL. Only IPv6 has it (RTM_GETADDR without NLM_F_DUMP).
+fn exact_address_message(ifindex: u32, ip: IpAddr) -> AddressMessage {
+    let mut message = AddressMessage::default();
+    message.header.family = family(ip);
+    message.header.index = ifindex;
+    message.attributes.push(AddressAttribute::Address(ip));
+    message
 }
 
 fn address_of(m: &AddressMessage) -> Option<IpAddr> {
@@ -827,20 +834,32 @@ impl Watch {
         }
     }
 
-    /// The address on one interface (that interface's addresses only, filtered in the kernel).
+    /// The address on one interface. IPv6 asks for exactly that address, as
+    /// `Netlink::address` does: with a resident per address among 1,000 on one interface,
+    /// each would otherwise read (and keep the heap for) all of them. IPv4 has no such
+    /// request, so it reads that interface's addresses only (filtered in the kernel).
     pub async fn address(&self, ifindex: u32, ip: IpAddr) -> Result<Option<Assigned>> {
-        let mut message = AddressMessage::default();
-        message.header.family = family(ip);
-        message.header.index = ifindex;
+        let (message, flags) = if ip.is_ipv6() {
+            (exact_address_message(ifindex, ip), NLM_F_REQUEST)
+        } else {
+            let mut message = AddressMessage::default();
+            message.header.family = family(ip);
+            message.header.index = ifindex;
+            (message, NLM_F_REQUEST | NLM_F_DUMP)
+        };
         let answers = match self
-            .exchange(
-                RouteNetlinkMessage::GetAddress(message),
-                NLM_F_REQUEST | NLM_F_DUMP,
-            )
+            .exchange(RouteNetlinkMessage::GetAddress(message), flags)
             .await
         {
             Ok(answers) => answers,
-            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => return Ok(None),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ENODEV) | Some(libc::EADDRNOTAVAIL)
+                ) =>
+            {
+                return Ok(None)
+            }
             Err(e) => return Err(netlink_error("cannot read addresses", e)),
         };
         Ok(answers.iter().find_map(|a| match a {
@@ -964,6 +983,28 @@ mod tests {
         );
         assert_eq!(&delete[4..6], &[73, 0], "RTM_DELADDRLABEL");
         assert_eq!(&delete[16..], &expected[16..], "the same prefix and label");
+    }
+
+    #[test]
+    fn an_ipv6_address_is_asked_for_by_itself_not_dumped() {
+        let ip: IpAddr = "2001:db8:100::50".parse().unwrap();
+        let bytes = wire(
+            RouteNetlinkMessage::GetAddress(exact_address_message(3, ip)),
+            NLM_F_REQUEST,
+        );
+        #[rustfmt::skip]
+        let expected: Vec<u8> = [
+            &[44, 0, 0, 0][..],              // nlmsg_len
+            &[22, 0],                        // RTM_GETADDR
+            &[0x01, 0x00],                   // REQUEST, no DUMP
+            &[0, 0, 0, 0], &[0, 0, 0, 0],    // seq, pid
+            &[10, 0, 0, 0],                  // AF_INET6, prefix, flags, scope: 0 (strict)
+            &[3, 0, 0, 0],                   // ifindex 3
+            &[20, 0, 1, 0],                  // IFA_ADDRESS
+            &"2001:db8:100::50".parse::<Ipv6Addr>().unwrap().octets(),
+        ]
+        .concat();
+        assert_eq!(bytes, expected);
     }
 
     #[test]
