@@ -358,32 +358,25 @@ fn parse_prefix(value: &OsStr, ipv6: bool, warnings: &mut Vec<String>) -> Result
     })? as u8)
 }
 
-/// Validates an interface name the way the kernel would accept it (dev_valid_name).
-pub fn check_ifname(param: &str, value: &OsStr, name: &str) -> Result<()> {
-    check_name_of_length(param, value, name, IFNAME_MAX)
-}
-
-/// Validates a name `nic` may use: an interface name, or an alternative name of up to
-/// 127 bytes (`ip link property add dev eth0 altname ...`; IPaddr2 4.17/4.18).
+/// Validates a name `nic` may use the way the kernel would (dev_valid_name): an interface
+/// name, or an alternative name of up to 127 bytes (`ip link property add dev eth0 altname
+/// ...`; IPaddr2 4.17/4.18).
 pub fn check_nic_name(value: &OsStr, name: &str) -> Result<()> {
-    check_name_of_length("nic", value, name, ALTIFNAME_MAX)
-}
-
-fn check_name_of_length(param: &str, value: &OsStr, name: &str, max: usize) -> Result<()> {
-    if name.is_empty() || name.len() > max {
-        let what = if max > IFNAME_MAX {
-            format!("interface names are 1 to {IFNAME_MAX} bytes, alternative names up to {max}")
-        } else {
-            format!("interface names are 1 to {max} bytes")
-        };
-        return Err(bad(param, value, &what));
+    if name.is_empty() || name.len() > ALTIFNAME_MAX {
+        return Err(bad(
+            "nic",
+            value,
+            &format!(
+                "interface names are 1 to {IFNAME_MAX} bytes, alternative names up to {ALTIFNAME_MAX}"
+            ),
+        ));
     }
     if name == "."
         || name == ".."
         || name.contains(['/', ':'])
         || name.chars().any(char::is_whitespace)
     {
-        return Err(bad(param, value, "not a valid interface name"));
+        return Err(bad("nic", value, "not a valid interface name"));
     }
     Ok(())
 }
@@ -942,6 +935,77 @@ mod tests {
 
     fn ok(pairs: &[(&str, &str)]) -> Params {
         parse(&raw(pairs), &Meta::default()).expect("valid")
+    }
+
+    #[test]
+    fn a_raw_value_is_what_was_set_and_an_empty_one_is_unset() {
+        let r = raw(&[("ip", "not an address"), ("nic", "")]);
+        assert_eq!(r.value("ip"), Some(OsStr::new("not an address")));
+        assert_eq!(r.value("nic"), None);
+        assert_eq!(r.value("cidr_netmask"), None);
+    }
+
+    #[test]
+    fn each_ignored_parameter_says_why_in_its_own_words() {
+        for (name, why) in [
+            ("arp_sender", "in-process"),
+            ("send_arp_opts", "in-process"),
+            ("flush_routes", "route cache"),
+            ("clusterip_hash", "CLUSTERIP"),
+            ("lvs_ipv6_addrlabel", "IPv6 only"),
+            ("anything_else", "does not use it"),
+        ] {
+            assert!(
+                why_ignored(name).contains(why),
+                "{name}: {}",
+                why_ignored(name)
+            );
+        }
+    }
+
+    #[test]
+    fn a_shown_value_is_cut_only_past_64_characters() {
+        let exactly = "a".repeat(64);
+        assert_eq!(shown(OsStr::new(&exactly)), format!("\"{exactly}\""));
+        let longer = "a".repeat(65);
+        assert_eq!(
+            shown(OsStr::new(&longer)),
+            format!("\"{}...\"", "a".repeat(61))
+        );
+    }
+
+    #[test]
+    fn a_number_with_a_sign_is_not_a_whole_number_here() {
+        // Rust's parser takes "+5"; a user's value is checked digit by digit first.
+        assert!(parse_int("arp_count", OsStr::new("+5"), 1, 10).is_err());
+        assert!(parse_int("arp_count", OsStr::new(""), 0, 10).is_err());
+        assert_eq!(parse_int("arp_count", OsStr::new("5"), 1, 10).unwrap(), 5);
+    }
+
+    #[test]
+    fn any_address_in_0_0_0_0_slash_8_is_refused_as_such() {
+        for ip in ["0.0.0.0", "0.1.2.3"] {
+            let e = parse_ip(OsStr::new(ip)).unwrap_err();
+            assert!(e.reason.contains("0.0.0.0/8"), "{ip}: {}", e.reason);
+        }
+    }
+
+    #[test]
+    fn nic_names_the_kernel_would_refuse_are_refused_each_for_its_reason() {
+        for name in [".", "..", "a/b", "a b", "a\tb"] {
+            let e = check_nic_name(OsStr::new(name), name).unwrap_err();
+            assert!(e.reason.contains("not a valid interface name"), "{name:?}");
+        }
+        let long = "x".repeat(ALTIFNAME_MAX + 1);
+        let e = check_nic_name(OsStr::new(&long), &long).unwrap_err();
+        assert!(
+            e.reason.contains("alternative names up to 127"),
+            "{}",
+            e.reason
+        );
+        assert!(check_nic_name(OsStr::new("e"), "e").is_ok());
+        let longest = "x".repeat(ALTIFNAME_MAX);
+        assert!(check_nic_name(OsStr::new(&longest), &longest).is_ok());
     }
 
     #[test]
