@@ -1009,6 +1009,45 @@ mod tests {
     }
 
     #[test]
+    fn every_virtual_mac_is_unicast_and_locally_administered() {
+        for n in 0..=255u8 {
+            for ip in [
+                IpAddr::V4(Ipv4Addr::new(198, 51, 100, n)),
+                IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, u16::from(n))),
+            ] {
+                let mac = virtual_mac(ip);
+                assert_eq!(mac.0 & 0x03, 0x02, "{ip}: {mac}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_signed_proto_number_is_refused() {
+        assert!(parse_proto(OsStr::new("+5")).is_err());
+        assert_eq!(parse_proto(OsStr::new("5")).unwrap(), 5);
+        assert_eq!(parse_proto(OsStr::new("kernel")).unwrap(), 2);
+    }
+
+    #[test]
+    fn preferred_lft_refuses_the_kernels_infinity_as_a_number() {
+        assert!(parse_lifetime(OsStr::new("4294967295")).is_err());
+        assert_eq!(
+            parse_lifetime(OsStr::new("4294967294")).unwrap(),
+            Lifetime::Seconds(u32::MAX - 1)
+        );
+    }
+
+    #[test]
+    fn namespace_names_are_names_not_paths_and_at_most_255_bytes() {
+        for name in [".", "..", "a/b"] {
+            assert!(check_netns(OsStr::new(name)).is_err(), "{name}");
+        }
+        assert!(check_netns(OsStr::new("...")).is_ok());
+        assert!(check_netns(OsStr::new(&"n".repeat(255))).is_ok());
+        assert!(check_netns(OsStr::new(&"n".repeat(256))).is_err());
+    }
+
+    #[test]
     fn minimal_ipv4_gets_ipaddr2_defaults() {
         let p = ok(&[("ip", "198.51.100.50")]);
         assert_eq!(p.ip, "198.51.100.50".parse::<IpAddr>().unwrap());
