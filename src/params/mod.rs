@@ -1047,6 +1047,56 @@ mod tests {
         assert!(check_netns(OsStr::new(&"n".repeat(256))).is_err());
     }
 
+    fn refused(pairs: &[(&str, &str)]) -> String {
+        parse(&raw(pairs), &Meta::default())
+            .expect_err("refused")
+            .reason
+    }
+
+    #[test]
+    fn iflabel_must_agree_with_the_label_in_nic() {
+        let v4 = ("ip", "198.51.100.50");
+        let p = ok(&[v4, ("nic", "eth0:web"), ("iflabel", "web")]);
+        assert_eq!(p.label.as_deref(), Some("web"));
+        let why = refused(&[v4, ("nic", "eth0:web"), ("iflabel", "db")]);
+        assert!(why.contains("differs from the label given in nic"), "{why}");
+    }
+
+    #[test]
+    fn a_bad_label_in_nic_is_shown_as_the_nic_value_the_user_wrote() {
+        let why = refused(&[("ip", "198.51.100.50"), ("nic", "eth0:we!b")]);
+        assert!(why.contains("\"eth0:we!b\""), "{why}");
+    }
+
+    #[test]
+    fn nic_and_label_fit_the_kernels_15_characters_exactly() {
+        let v4 = ("ip", "198.51.100.50");
+        // eth0 + ':' + 10 = 15 fits; one more does not.
+        assert_eq!(
+            ok(&[v4, ("nic", "eth0:abcdefghij")]).label.as_deref(),
+            Some("abcdefghij")
+        );
+        let why = refused(&[v4, ("nic", "eth0:abcdefghijk")]);
+        assert!(why.contains("label limit"), "{why}");
+    }
+
+    #[test]
+    fn an_ipv4_broadcast_is_accepted_and_an_ipv6_one_refused() {
+        let p = ok(&[("ip", "198.51.100.50"), ("broadcast", "198.51.100.255")]);
+        assert_eq!(
+            p.broadcast,
+            Broadcast::Explicit(Ipv4Addr::new(198, 51, 100, 255))
+        );
+        let why = refused(&[("ip", "2001:db8:100::50"), ("broadcast", "+")]);
+        assert!(why.contains("IPv6 has no broadcast"), "{why}");
+    }
+
+    #[test]
+    fn an_empty_preferred_lft_is_refused_not_forever() {
+        let why = refused(&[("ip", "2001:db8:100::50"), ("preferred_lft", "")]);
+        assert!(why.contains("preferred_lft is empty"), "{why}");
+    }
+
     #[test]
     fn minimal_ipv4_gets_ipaddr2_defaults() {
         let p = ok(&[("ip", "198.51.100.50")]);
