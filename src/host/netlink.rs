@@ -365,7 +365,8 @@ struct AddressDumps {
     /// The socket's port id, which the kernel's answers carry.
     port: u32,
     seq: u32,
-    /// Allocated at the first dump; most operations never make one.
+    /// The last datagram received. Its room is reserved at the first dump (most operations
+    /// never make one) and never zeroed: only what the kernel writes is touched.
     buffer: Vec<u8>,
 }
 
@@ -450,13 +451,10 @@ impl AddressDumps {
     fn dump(&mut self, ip: IpAddr, ifindex: u32) -> io::Result<(Vec<AddressMessage>, bool)> {
         self.seq = self.seq.wrapping_add(1);
         self.send(&address_dump_request(ip, ifindex, self.seq))?;
-        if self.buffer.is_empty() {
-            self.buffer = vec![0; DUMP_BUFFER];
-        }
         let (mut found, mut interrupted) = (Vec::new(), false);
         loop {
-            let len = self.receive()?;
-            let datagram = &self.buffer[..len];
+            self.receive()?;
+            let datagram = &self.buffer[..];
             let scanned = addrscan::scan(datagram, self.seq, self.port, ip)?;
             for range in scanned.matches {
                 let message = AddressMessage::parse(&datagram[range])
@@ -495,19 +493,22 @@ impl AddressDumps {
         }
     }
 
-    /// The next datagram from the kernel into the buffer, and its length.
-    fn receive(&mut self) -> io::Result<usize> {
+    /// The next datagram from the kernel, into the buffer.
+    fn receive(&mut self) -> io::Result<()> {
+        self.buffer.clear();
+        self.buffer.reserve_exact(DUMP_BUFFER);
+        let room = self.buffer.capacity();
         loop {
             // SAFETY: sockaddr_nl is plain data; all zeroes is a valid value.
             let mut from: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
             let mut from_len = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
             // MSG_TRUNC: the datagram's real length, so one too large for the buffer shows.
-            // SAFETY: the buffer and the address are ours, with their sizes.
+            // SAFETY: the buffer's room and the address are ours, with their sizes.
             let received = unsafe {
                 libc::recvfrom(
                     self.fd.as_raw_fd(),
                     self.buffer.as_mut_ptr().cast(),
-                    self.buffer.len(),
+                    room,
                     libc::MSG_TRUNC,
                     (&mut from as *mut libc::sockaddr_nl).cast(),
                     &mut from_len,
@@ -521,7 +522,7 @@ impl AddressDumps {
                 return Err(e);
             }
             let received = received as usize;
-            if received > self.buffer.len() {
+            if received > room {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
                     format!("a netlink datagram of {received} bytes did not fit"),
@@ -529,7 +530,10 @@ impl AddressDumps {
             }
             // Only the kernel (port 0) answers requests; anything else is not for us.
             if from.nl_pid == 0 {
-                return Ok(received);
+                // SAFETY: the kernel wrote `received` bytes, no more than the room, from the
+                // start of the allocation.
+                unsafe { self.buffer.set_len(received) };
+                return Ok(());
             }
         }
     }
