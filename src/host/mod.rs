@@ -1,6 +1,7 @@
 //! The only code that touches the kernel: netlink, raw sockets, processes and the state
 //! directory. [`SystemHost`] implements the agent's [`Host`] over them.
 
+mod addrscan;
 pub mod netlink;
 pub mod port;
 pub mod process;

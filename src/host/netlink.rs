@@ -1,9 +1,12 @@
 //! Addresses, links and routes through rtnetlink on a single-threaded tokio runtime.
 //!
-//! Message builders (`*_message`) stay apart from `exchange`, the only I/O. The socket has
-//! NETLINK_GET_STRICT_CHK on, so the kernel itself filters address dumps by interface and
-//! route dumps by table: a monitor's cost does not grow with other interfaces' addresses.
+//! Message builders (`*_message`) stay apart from the I/O: `exchange`, and `AddressDumps`,
+//! a socket of its own whose address dumps are read as bytes so that only the messages for
+//! the wanted address are deserialized. Both sockets have NETLINK_GET_STRICT_CHK on, so the
+//! kernel itself filters address dumps by interface and route dumps by table: a monitor's
+//! cost does not grow with other interfaces' addresses.
 
+use super::addrscan;
 use crate::agent::{AddressRequest, Assigned, Link, LinkLayer};
 use crate::error::{Error, Result};
 use crate::packet::MacAddr;
@@ -11,8 +14,8 @@ use crate::params::Lifetime;
 use crate::resolve::{Route, RouteKind};
 use futures::StreamExt;
 use rtnetlink::packet_core::{
-    DefaultNla, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
-    NLM_F_REQUEST,
+    DefaultNla, NetlinkMessage, NetlinkPayload, Parseable, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP,
+    NLM_F_EXCL, NLM_F_REQUEST,
 };
 use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, CacheInfo};
 use rtnetlink::packet_route::addrlabel::{AddrLabelAttribute, AddrLabelMessage};
@@ -29,11 +32,13 @@ use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::LinkMacVlan;
 use std::io;
 use std::net::{IpAddr, Ipv6Addr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
 pub struct Netlink {
     runtime: tokio::runtime::Runtime,
     handle: rtnetlink::Handle,
+    dumps: AddressDumps,
 }
 
 fn family(ip: IpAddr) -> AddressFamily {
@@ -60,7 +65,15 @@ impl Netlink {
             .block_on(async { rtnetlink::new_connection_with_strict_check() })
             .map_err(|e| netlink_error("cannot open a netlink socket", e))?;
         runtime.spawn(connection);
-        Ok(Netlink { runtime, handle })
+        // Opened now, beside the other: a netlink socket answers for the namespace it was
+        // made in, and callers may leave that namespace once this returns.
+        let dumps =
+            AddressDumps::open().map_err(|e| netlink_error("cannot open a netlink socket", e))?;
+        Ok(Netlink {
+            runtime,
+            handle,
+            dumps,
+        })
     }
 
     /// Sends one request and collects every answer; a NACK becomes its errno.
@@ -151,24 +164,13 @@ impl Netlink {
             .collect())
     }
 
-    /// All addresses of one family, optionally of one interface only (filtered in the kernel).
+    /// The messages for `ip` among all addresses of its family, optionally of one interface
+    /// only (filtered in the kernel). The dump is scanned as bytes: with hundreds of addresses
+    /// on the interface, deserializing each cost more than the kernel's work.
     fn addresses(&mut self, ip: IpAddr, ifindex: Option<u32>) -> Result<Vec<AddressMessage>> {
-        let mut message = AddressMessage::default();
-        message.header.family = family(ip);
-        message.header.index = ifindex.unwrap_or(0);
-        let answers = self
-            .exchange(
-                RouteNetlinkMessage::GetAddress(message),
-                NLM_F_REQUEST | NLM_F_DUMP,
-            )
-            .map_err(|e| netlink_error("cannot read addresses", e))?;
-        Ok(answers
-            .into_iter()
-            .filter_map(|a| match a {
-                RouteNetlinkMessage::NewAddress(m) if address_of(&m) == Some(ip) => Some(m),
-                _ => None,
-            })
-            .collect())
+        self.dumps
+            .addresses(ip, ifindex.unwrap_or(0))
+            .map_err(|e| netlink_error("cannot read addresses", e))
     }
 
     /// The address on one interface. IPv6 asks the kernel for exactly that address (a
@@ -348,6 +350,208 @@ impl Netlink {
             )),
         }
     }
+}
+
+/// How often an address dump the kernel flagged as interrupted (the addresses changed while
+/// it was written) is taken again before giving up.
+const DUMP_ATTEMPTS: usize = 5;
+
+/// Room for one datagram of a dump, twice the most the kernel writes into one (32 KiB).
+const DUMP_BUFFER: usize = 64 * 1024;
+
+/// A plain NETLINK_ROUTE socket for address dumps, read as bytes and scanned by `addrscan`.
+struct AddressDumps {
+    fd: OwnedFd,
+    /// The socket's port id, which the kernel's answers carry.
+    port: u32,
+    seq: u32,
+    /// The last datagram received. Its room is reserved at the first dump (most operations
+    /// never make one) and never zeroed: only what the kernel writes is touched.
+    buffer: Vec<u8>,
+}
+
+/// The last OS error as io::Error when a libc call returned a negative value.
+fn check(result: libc::c_int) -> io::Result<libc::c_int> {
+    if result < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(result)
+    }
+}
+
+impl AddressDumps {
+    fn open() -> io::Result<AddressDumps> {
+        // SAFETY: socket(2) with constant arguments; the descriptor is owned at once.
+        let fd = check(unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::NETLINK_ROUTE,
+            )
+        })?;
+        // SAFETY: a fresh descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // As on the rtnetlink socket: the kernel then filters a dump by the ifaddrmsg's index.
+        let on: libc::c_int = 1;
+        // SAFETY: the option value is a c_int we own, with its size.
+        check(unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_NETLINK,
+                libc::NETLINK_GET_STRICT_CHK,
+                (&on as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        })?;
+        // SAFETY: sockaddr_nl is plain data; all zeroes is a valid value.
+        let mut address: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        address.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        let mut len = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+        // Port 0: the kernel picks one, which getsockname tells.
+        // SAFETY: the address is a sockaddr_nl we own, with its size.
+        check(unsafe {
+            libc::bind(
+                fd.as_raw_fd(),
+                (&address as *const libc::sockaddr_nl).cast(),
+                len,
+            )
+        })?;
+        // SAFETY: as for bind; the kernel writes at most `len` bytes.
+        check(unsafe {
+            libc::getsockname(
+                fd.as_raw_fd(),
+                (&mut address as *mut libc::sockaddr_nl).cast(),
+                &mut len,
+            )
+        })?;
+        Ok(AddressDumps {
+            fd,
+            port: address.nl_pid,
+            seq: 0,
+            buffer: Vec::new(),
+        })
+    }
+
+    /// The messages for `ip` in a dump of its family's addresses on interface `ifindex` (0:
+    /// every interface). A dump the kernel flags as interrupted may miss the address, so it
+    /// is taken again.
+    fn addresses(&mut self, ip: IpAddr, ifindex: u32) -> io::Result<Vec<AddressMessage>> {
+        for _ in 0..DUMP_ATTEMPTS {
+            let (found, interrupted) = self.dump(ip, ifindex)?;
+            if !interrupted {
+                return Ok(found);
+            }
+        }
+        Err(io::Error::other(
+            "the addresses kept changing while they were read (NLM_F_DUMP_INTR)",
+        ))
+    }
+
+    /// One dump, read to its end: the messages for `ip`, and whether it was interrupted.
+    fn dump(&mut self, ip: IpAddr, ifindex: u32) -> io::Result<(Vec<AddressMessage>, bool)> {
+        self.seq = self.seq.wrapping_add(1);
+        self.send(&address_dump_request(ip, ifindex, self.seq))?;
+        let (mut found, mut interrupted) = (Vec::new(), false);
+        loop {
+            self.receive()?;
+            let datagram = &self.buffer[..];
+            let scanned = addrscan::scan(datagram, self.seq, self.port, ip)?;
+            for range in scanned.matches {
+                let message = AddressMessage::parse(&datagram[range])
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                found.push(message);
+            }
+            interrupted |= scanned.interrupted;
+            if scanned.done {
+                return Ok((found, interrupted));
+            }
+        }
+    }
+
+    fn send(&self, request: &[u8]) -> io::Result<()> {
+        loop {
+            // SAFETY: the request is a byte slice we own, with its length; an unconnected
+            // netlink socket sends to the kernel.
+            let sent = unsafe {
+                libc::send(
+                    self.fd.as_raw_fd(),
+                    request.as_ptr().cast(),
+                    request.len(),
+                    0,
+                )
+            };
+            match sent {
+                n if n >= 0 && n as usize == request.len() => return Ok(()),
+                n if n >= 0 => return Err(io::Error::other("netlink request sent in part")),
+                _ => {
+                    let e = io::Error::last_os_error();
+                    if e.kind() != io::ErrorKind::Interrupted {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The next datagram from the kernel, into the buffer.
+    fn receive(&mut self) -> io::Result<()> {
+        self.buffer.clear();
+        self.buffer.reserve_exact(DUMP_BUFFER);
+        let room = self.buffer.capacity();
+        loop {
+            // SAFETY: sockaddr_nl is plain data; all zeroes is a valid value.
+            let mut from: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+            let mut from_len = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+            // MSG_TRUNC: the datagram's real length, so one too large for the buffer shows.
+            // SAFETY: the buffer's room and the address are ours, with their sizes.
+            let received = unsafe {
+                libc::recvfrom(
+                    self.fd.as_raw_fd(),
+                    self.buffer.as_mut_ptr().cast(),
+                    room,
+                    libc::MSG_TRUNC,
+                    (&mut from as *mut libc::sockaddr_nl).cast(),
+                    &mut from_len,
+                )
+            };
+            if received < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            let received = received as usize;
+            if received > room {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("a netlink datagram of {received} bytes did not fit"),
+                ));
+            }
+            // Only the kernel (port 0) answers requests; anything else is not for us.
+            if from.nl_pid == 0 {
+                // SAFETY: the kernel wrote `received` bytes, no more than the room, from the
+                // start of the allocation.
+                unsafe { self.buffer.set_len(received) };
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// RTM_GETADDR dumping the addresses of `ip`'s family on interface `ifindex` (0: all), as
+/// it goes on the wire with sequence number `seq`.
+fn address_dump_request(ip: IpAddr, ifindex: u32, seq: u32) -> Vec<u8> {
+    let mut message = AddressMessage::default();
+    message.header.family = family(ip);
+    message.header.index = ifindex;
+    let mut request = NetlinkMessage::from(RouteNetlinkMessage::GetAddress(message));
+    request.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    request.header.sequence_number = seq;
+    request.finalize();
+    let mut bytes = vec![0; request.buffer_len()];
+    request.serialize(&mut bytes);
+    bytes
 }
 
 fn neighbour_from_message(n: &NeighbourMessage) -> Option<(IpAddr, MacAddr)> {
@@ -1002,6 +1206,22 @@ mod tests {
             &[3, 0, 0, 0],                   // ifindex 3
             &[20, 0, 1, 0],                  // IFA_ADDRESS
             &"2001:db8:100::50".parse::<Ipv6Addr>().unwrap().octets(),
+        ]
+        .concat();
+        assert_eq!(bytes, expected);
+    }
+
+    #[test]
+    fn an_ipv4_address_dump_names_its_interface_and_sequence() {
+        let bytes = address_dump_request("198.51.100.50".parse().unwrap(), 3, 9);
+        #[rustfmt::skip]
+        let expected: Vec<u8> = [
+            &[24, 0, 0, 0][..],                          // nlmsg_len
+            &[22, 0],                                    // RTM_GETADDR
+            &(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes(), // a dump
+            &9u32.to_ne_bytes(), &[0, 0, 0, 0],          // seq 9, pid
+            &[2, 0, 0, 0],                               // AF_INET
+            &3u32.to_ne_bytes(),                         // ifindex 3, filtered in the kernel
         ]
         .concat();
         assert_eq!(bytes, expected);
