@@ -1098,6 +1098,39 @@ mod tests {
     }
 
     #[test]
+    fn a_foreground_burst_of_one_round_is_no_wait() {
+        let one = ok(&[
+            ("ip", "198.51.100.50"),
+            ("arp_bg", "false"),
+            ("arp_count", "1"),
+        ]);
+        assert_eq!(start_waits_ms(&one), vec![]);
+        let two = ok(&[
+            ("ip", "198.51.100.50"),
+            ("arp_bg", "false"),
+            ("arp_count", "2"),
+            ("arp_interval", "300"),
+        ]);
+        assert_eq!(
+            start_waits_ms(&two),
+            vec![("arp_count x arp_interval with arp_bg=false", 300)]
+        );
+    }
+
+    #[test]
+    fn point_to_point_prefixes_keep_only_an_explicit_broadcast() {
+        let ip = Ipv4Addr::new(198, 51, 100, 50);
+        let b = Ipv4Addr::new(198, 51, 100, 51);
+        for prefix in [31, 32] {
+            assert_eq!(
+                broadcast_address(ip, prefix, Broadcast::Explicit(b)),
+                Some(b)
+            );
+            assert_eq!(broadcast_address(ip, prefix, Broadcast::HostBitsSet), None);
+        }
+    }
+
+    #[test]
     fn minimal_ipv4_gets_ipaddr2_defaults() {
         let p = ok(&[("ip", "198.51.100.50")]);
         assert_eq!(p.ip, "198.51.100.50".parse::<IpAddr>().unwrap());
