@@ -223,6 +223,12 @@ fn state_directory_faults() {
         );
     }
     // Removed while running: stop still ends the (now unrecorded) burst and the address.
+    // The resident binds its control socket after start returns; removing the directory
+    // before that races with the bind (ENOTEMPTY), so wait for the socket first.
+    assert!(
+        wait_until(Duration::from_secs(5), || state.join("vip.ctl").exists()),
+        "the resident's control socket appears"
+    );
     std::fs::remove_dir_all(&state).unwrap();
     assert_clean(&lab, 0, VIP4, vip, "state directory removed while running");
 
