@@ -59,7 +59,7 @@
 #[allow(dead_code)]
 mod lab;
 
-use lab::{Host, Lab};
+use lab::{wait_until, Host, Lab};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::ffi::CString;
@@ -880,21 +880,6 @@ fn set_admin_state(ns: &str, ifname: &str, up: bool) -> Instant {
             if up { "up" } else { "down" }
         )
     })
-}
-
-/// Polls `cond` every 2 ms until it holds or `timeout` passes (setup only: no figure
-/// depends on when this notices).
-fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

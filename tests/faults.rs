@@ -509,19 +509,6 @@ fn running(pid: i32) -> bool {
     })
 }
 
-fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if condition() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Like `agent`, with the environment given as is (the resource's name among it).
 fn agent_as(
     lab: &Lab,

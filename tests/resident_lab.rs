@@ -21,19 +21,6 @@ const VIP4: &str = "198.51.100.50";
 const CIDR4: &str = "198.51.100.50/24";
 const WAIT: Duration = Duration::from_secs(5);
 
-fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if condition() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 fn on(lab: &Lab, ifname: &str, cidr: &str) -> bool {
     lab.addresses(Host::Node(0), ifname)
         .iter()

@@ -109,6 +109,21 @@ pub struct Lab {
     port_counter: AtomicUsize,
 }
 
+/// Polls `condition` every 5 ms until it holds or `timeout` passes; returns whether it held.
+/// For waiting on a state, not for timing: no figure depends on when this notices.
+pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn run_ip(args: &[&str]) -> Output {
     Command::new("ip")
         .args(args)
