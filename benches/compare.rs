@@ -887,20 +887,9 @@ fn set_admin_state(ns: &str, ifname: &str, up: bool) -> Instant {
 
 /// The floatip resident processes living in namespace `ns` (by their command line).
 fn resident_pids(ns: &str) -> Vec<i32> {
-    let out = std::process::Command::new("ip")
-        .args(["netns", "pids", ns])
-        .output()
-        .expect("ip netns pids");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .filter_map(|p| p.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
-                c.split(|b| *b == 0)
-                    .nth(1)
-                    .is_some_and(|a| a == floatip::resident::RESIDENT_ARG.as_bytes())
-            })
-        })
+    lab::netns_pids(ns)
+        .into_iter()
+        .filter(|pid| lab::is_resident(*pid))
         .collect()
 }
 

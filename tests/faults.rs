@@ -608,13 +608,8 @@ fn stop_ends_the_resident_of_a_namespace_whose_name_was_deleted() {
     );
     assert_eq!(run("start").code, 0);
     assert!(ping(), "reachable");
-    let pids = Command::new("ip")
-        .args(["netns", "pids", &ns])
-        .output()
-        .unwrap();
-    let resident: Vec<i32> = String::from_utf8_lossy(&pids.stdout)
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
+    let resident: Vec<i32> = netns_pids(&ns)
+        .into_iter()
         .filter(|p| is_resident(*p))
         .collect();
     assert_eq!(resident.len(), 1, "one resident in {ns}");

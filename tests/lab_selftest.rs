@@ -14,18 +14,6 @@ fn netns_list() -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// PIDs of the processes in a network namespace.
-fn netns_pids(ns: &str) -> Vec<u32> {
-    let out = std::process::Command::new("ip")
-        .args(["netns", "pids", ns])
-        .output()
-        .expect("ip netns pids");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
-
 fn lab_namespaces_gone(names: &[String]) -> bool {
     let list = netns_list();
     let present: Vec<&str> = list
@@ -220,7 +208,7 @@ fn drop_removes_namespaces_and_state_dir() {
     // `ip netns exec` runs sleep in its own place (same PID) once it has entered the namespace.
     let deadline = Instant::now() + Duration::from_secs(10);
     let node1 = lab.ns(Host::Node(1));
-    while !netns_pids(&node1).contains(&child.id()) {
+    while !netns_pids(&node1).contains(&(child.id() as i32)) {
         assert!(Instant::now() < deadline, "sleep never entered {node1}");
         std::thread::sleep(Duration::from_millis(10));
     }

@@ -36,26 +36,10 @@ pub fn agent_env(lab: &Lab, node: usize, params: &[(&str, &str)]) -> Vec<(String
 
 /// PIDs of floatip resident processes running in a node's network namespace.
 pub fn residents(lab: &Lab, node: usize) -> Vec<i32> {
-    let out = std::process::Command::new("ip")
-        .args(["netns", "pids", &lab.ns(Host::Node(node))])
-        .output()
-        .expect("ip netns pids");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .filter_map(|p| p.parse::<i32>().ok())
+    netns_pids(&lab.ns(Host::Node(node)))
+        .into_iter()
         .filter(|pid| is_resident(*pid))
         .collect()
-}
-
-/// Whether `pid` is a floatip resident process (by its command line).
-pub fn is_resident(pid: i32) -> bool {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|c| {
-            c.split(|b| *b == 0)
-                .nth(1)
-                .is_some_and(|a| a == floatip::resident::RESIDENT_ARG.as_bytes())
-        })
-        .unwrap_or(false)
 }
 
 /// The background processes that send for a node's resources: the resident processes (the

@@ -109,6 +109,24 @@ pub struct Lab {
     port_counter: AtomicUsize,
 }
 
+/// PIDs of the processes living in network namespace `ns`.
+pub fn netns_pids(ns: &str) -> Vec<i32> {
+    let out = run_ip(&["netns", "pids", ns]);
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// Whether `pid` is a floatip resident process (by its command line).
+pub fn is_resident(pid: i32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+        c.split(|b| *b == 0)
+            .nth(1)
+            .is_some_and(|a| a == floatip::resident::RESIDENT_ARG.as_bytes())
+    })
+}
+
 /// Polls `condition` every 5 ms until it holds or `timeout` passes; returns whether it held.
 /// For waiting on a state, not for timing: no figure depends on when this notices.
 pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
@@ -577,11 +595,7 @@ impl Lab {
         let me = std::process::id() as i32;
         let mut killed = Vec::new();
         for h in self.hosts() {
-            let out = run_ip(&["netns", "pids", &self.ns(h)]);
-            for pid in String::from_utf8_lossy(&out.stdout)
-                .split_whitespace()
-                .filter_map(|p| p.parse::<i32>().ok())
-            {
+            for pid in netns_pids(&self.ns(h)) {
                 if pid > 1 && pid != me {
                     // SAFETY: plain kill(2) of a process living in our own lab namespace.
                     unsafe { libc::kill(pid, libc::SIGKILL) };
