@@ -512,6 +512,41 @@ fn a_second_wave_follows_the_first_burst() {
     assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
 }
 
+/// Issue 15, finding 2: once the second wave is out the resident has nothing left to do and
+/// exits; recurring monitors must not start another one (each used to send a new burst).
+#[test]
+fn recurring_monitors_after_the_second_wave_send_nothing_more() {
+    if !root_or_skip("recurring_monitors_after_the_second_wave_send_nothing_more") {
+        return;
+    }
+    let lab = Lab::new(1);
+    let node_mac = lab.mac(Host::Node(0), "eth0");
+    let params: &[(&str, &str)] = &[
+        ("ip", VIP4),
+        ("arp_count", "2"),
+        ("arp_interval", "100"),
+        ("arp_repeat_delay", "1"),
+        ("OCF_RESKEY_CRM_meta_interval", "10000"),
+    ];
+    let capture = lab.capture(Host::Client, "eth0");
+    assert_code(&agent(&lab, 0, "start", params), 0, "start");
+    assert!(
+        wait_until(WAIT, || residents(&lab, 0).is_empty()),
+        "the resident exits after its second wave"
+    );
+    for _ in 0..3 {
+        assert_code(&agent(&lab, 0, "monitor", params), 0, "recurring monitor");
+    }
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert!(residents(&lab, 0).is_empty(), "no monitor started one");
+    assert_eq!(
+        rounds(&capture.frames(), &node_mac).len(),
+        4,
+        "two rounds and their second wave, nothing more"
+    );
+    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+}
+
 #[test]
 fn link_watch_tells_pacemaker_once() {
     if !root_or_skip("link_watch_tells_pacemaker_once") {

@@ -716,6 +716,7 @@ fn announce_after_start<H: Host>(
 ) -> Result<()> {
     let link = &target.link;
     let mut owed = p.announce.count;
+    let mut sent_first = false;
     if let Some(why) = no_announcement(link) {
         info!("{why}");
         owed = 0;
@@ -729,12 +730,17 @@ fn announce_after_start<H: Host>(
     } else {
         host.announce(link, p.ip)?;
         info!("announced {} on {} (round 1 of {owed})", p.ip, link.name);
+        sent_first = true;
         owed -= 1;
         if !p.announce.background {
             owed = foreground_rounds(host, p, deadline, link, owed)?;
         }
     }
-    let plan = resident_plan(p, meta, target, owed);
+    // Start's burst is the one arp_repeat_delay repeats (only when it went out).
+    let plan = Plan {
+        second_wave: sent_first,
+        ..resident_plan(p, meta, target, owed)
+    };
     if plan.has_work() {
         host.start_resident(&plan)?;
     }
@@ -801,6 +807,7 @@ fn resident_plan(p: &Params, meta: &Meta, target: &Target, rounds: u32) -> Plan 
         defend: announces && p.announce.defend,
         repeat_after_ms: (announces && p.announce.repeat_delay_s > 0)
             .then(|| u64::from(p.announce.repeat_delay_s) * 1000),
+        second_wave: false,
         failback_delay_ms: p.failback_delay_ms,
         link_watch: p.link_watch,
     }
@@ -974,7 +981,7 @@ pub fn monitor<H: Host>(host: &mut H, p: &Params, meta: &Meta, deep: bool) -> Re
             announce_now(host, p, meta, &target, p.announce.refresh_count)?;
         } else {
             let plan = resident_plan(p, meta, &target, 0);
-            if plan.has_work() && !host.resident_running() {
+            if plan.watches() && !host.resident_running() {
                 // The resident process should live as long as the resource; bring it back.
                 warn!(
                     "the background process for {} was not running; restarting it",
@@ -1054,11 +1061,15 @@ pub fn reload<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
         return Ok(());
     };
     let plan = resident_plan(p, meta, &target, 0);
-    if !plan.has_work() {
-        let patience = deadline.remaining(host);
-        host.end_residents(patience)?;
-    } else if !host.update_resident(&plan)? {
-        host.start_resident(&plan)?;
+    // A running process takes the plan even when it brings no lasting work: it finishes
+    // what it owes (a pending second wave) and then exits by itself.
+    if !host.update_resident(&plan)? {
+        if plan.has_work() {
+            host.start_resident(&plan)?;
+        } else {
+            let patience = deadline.remaining(host);
+            host.end_residents(patience)?;
+        }
     }
     info!(
         "reloaded: arp_count={} arp_interval={}ms arp_bg={} arp_count_refresh={} arp_probe_wait={}ms conflict_defend={} arp_refresh_interval={}s arp_repeat_delay={}s failback_delay={}ms link_watch={}",

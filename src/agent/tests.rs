@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::params::{parse, virtual_interface_name, RawParams};
+use crate::resident::machine::{Effect as ResidentEffect, Event as ResidentEvent, Held, Machine};
 use crate::resolve::{Route, RouteKind};
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
@@ -18,6 +19,8 @@ enum Effect {
     Probed(u32, Duration),
     ResidentStarted(Plan),
     ResidentUpdated(Plan),
+    /// A round the resident's machine sent, from this interface, at this time.
+    ResidentSent(u32, Duration),
     ResidentsEnded(Duration),
     Recorded(Record),
     Forgot,
@@ -36,7 +39,11 @@ struct FakeHost {
     routes: Vec<Route>,
     addresses: BTreeMap<(u32, IpAddr), Assigned>,
     record: Option<Record>,
+    /// The plan of the resident process while it runs (a test sets None to kill it).
     resident: Option<Plan>,
+    /// The resident's real state machine, driven by the fake clock: the agent and the
+    /// resident are tested together.
+    machine: Option<Machine>,
     effects: Vec<Effect>,
     clock: Duration,
     /// Address reads before a tentative address settles (u32::MAX: never).
@@ -293,21 +300,94 @@ impl Wire for FakeHost {
     }
 }
 
+impl FakeHost {
+    /// Lets the clock run `ms` milliseconds between operations, the resident acting meanwhile.
+    fn advance(&mut self, ms: u64) {
+        self.clock += Duration::from_millis(ms);
+        self.run_resident();
+    }
+
+    /// Runs the resident's machine up to the clock, as its event loop would: timers only
+    /// (the links do not change by themselves here).
+    fn run_resident(&mut self) {
+        if self.resident.is_none() {
+            self.machine = None;
+        }
+        for _ in 0..100_000 {
+            let Some(machine) = self.machine.as_mut() else {
+                return;
+            };
+            let Some(at) = machine.next_wakeup().filter(|at| *at <= self.clock) else {
+                return;
+            };
+            let effects = machine.handle(at, ResidentEvent::Tick);
+            self.perform_resident(at, effects);
+        }
+        panic!("the resident's machine keeps asking to be woken at once");
+    }
+
+    fn perform_resident(&mut self, at: Duration, effects: Vec<ResidentEffect>) {
+        for effect in effects {
+            match effect {
+                ResidentEffect::Send { index, .. } => {
+                    self.effects.push(Effect::ResidentSent(index, at));
+                }
+                ResidentEffect::Exit(_) => {
+                    self.machine = None;
+                    self.resident = None;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn resident_sends(&self) -> Vec<Duration> {
+        self.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::ResidentSent(_, at) => Some(*at),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 impl Processes for FakeHost {
     fn start_resident(&mut self, plan: &Plan) -> Result<()> {
         self.resident = Some(plan.clone());
         self.effects.push(Effect::ResidentStarted(plan.clone()));
+        let holder = self
+            .addresses
+            .iter()
+            .find(|((_, ip), _)| *ip == plan.ip)
+            .map(|((index, _), a)| {
+                let held = if a.tentative {
+                    Held::Tentative
+                } else {
+                    Held::Ready
+                };
+                (*index, held)
+            });
+        let (machine, first) = Machine::new(plan.clone(), &self.links, holder, self.clock);
+        self.machine = Some(machine);
+        self.perform_resident(self.clock, first);
         Ok(())
     }
     fn update_resident(&mut self, plan: &Plan) -> Result<bool> {
+        self.run_resident();
         if self.resident.is_none() {
             return Ok(false);
         }
         self.resident = Some(plan.clone());
         self.effects.push(Effect::ResidentUpdated(plan.clone()));
+        if let Some(machine) = self.machine.as_mut() {
+            let effects = machine.handle(self.clock, ResidentEvent::NewPlan(plan.clone()));
+            self.perform_resident(self.clock, effects);
+        }
         Ok(true)
     }
     fn resident_running(&mut self) -> bool {
+        self.run_resident();
         self.resident.is_some()
     }
     fn end_residents(&mut self, patience: Duration) -> Result<()> {
@@ -316,6 +396,7 @@ impl Processes for FakeHost {
             return Err(Error::generic("background process 4242 did not exit"));
         }
         self.resident = None;
+        self.machine = None;
         Ok(())
     }
 }
@@ -863,6 +944,77 @@ fn recurring_monitor_refreshes_only_when_asked() {
     monitor(&mut host, &p, &recurring(), false).unwrap();
     assert_eq!(host.sent_rounds(), sent + 1);
     assert_eq!(host.resident.as_ref().map(|p| p.rounds), Some(1));
+}
+
+/// Finding 2 of issue 15: with arp_repeat_delay, the resident exits after its second wave;
+/// recurring monitors must not bring it back for work that was owed once.
+#[test]
+fn recurring_monitors_after_the_second_wave_start_nothing() {
+    let mut host = FakeHost::lab();
+    let p = params(&[
+        ("ip", "198.51.100.50"),
+        ("arp_count", "3"),
+        ("arp_interval", "200"),
+        ("arp_repeat_delay", "2"),
+    ]);
+    start(&mut host, &p, &meta()).unwrap();
+    let began = host.clock;
+    for _ in 0..3 {
+        host.advance(10_000);
+        assert_eq!(
+            monitor(&mut host, &p, &recurring(), false).unwrap(),
+            Status::Success
+        );
+    }
+    let at = |ms: u64| began + Duration::from_millis(ms);
+    assert_eq!(
+        host.resident_sends(),
+        vec![at(200), at(400), at(2_000), at(2_200), at(2_400)],
+        "start's burst (its first round sent by start), then one second wave"
+    );
+    assert_eq!(host.count(|e| matches!(e, Effect::Announced(_))), 1);
+    assert_eq!(
+        host.count(|e| matches!(e, Effect::ResidentStarted(_))),
+        1,
+        "the monitors started no other process"
+    );
+    assert!(
+        !host.resident_running(),
+        "it exited with nothing left to do"
+    );
+}
+
+/// The same monitors do bring back a process whose work lasts (refresh, standby, link_watch).
+#[test]
+fn a_recurring_monitor_restarts_a_process_with_lasting_work() {
+    let mut host = FakeHost::lab();
+    let p = params(&[
+        ("ip", "198.51.100.50"),
+        ("arp_repeat_delay", "2"),
+        ("link_watch", "true"),
+    ]);
+    start(&mut host, &p, &meta()).unwrap();
+    host.advance(10_000);
+    assert!(host.resident_running(), "watching the link");
+    host.resident = None;
+    monitor(&mut host, &p, &recurring(), false).unwrap();
+    let restarted: Vec<Plan> = host
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::ResidentStarted(plan) => Some(plan.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(restarted.len(), 2);
+    assert!(restarted[0].second_wave, "start's burst is repeated");
+    assert!(
+        !restarted[1].second_wave,
+        "a monitor's restart owes no wave"
+    );
+    host.effects.clear();
+    host.advance(10_000);
+    assert_eq!(host.resident_sends(), vec![], "and sends none");
 }
 
 #[test]

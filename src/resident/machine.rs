@@ -245,7 +245,10 @@ impl Machine {
             refresh_at: plan
                 .refresh_every_ms
                 .map(|e| now + Duration::from_millis(e)),
-            second_wave_at: plan.repeat_after_ms.map(|r| now + Duration::from_millis(r)),
+            second_wave_at: plan
+                .repeat_after_ms
+                .filter(|_| plan.second_wave)
+                .map(|r| now + Duration::from_millis(r)),
             last_burst_at: now,
             holder_usable: holder_slot.is_some_and(|h| slots[h].usable()),
             held: holder.map_or(Held::Ready, |(_, held)| held),
@@ -818,15 +821,13 @@ impl Machine {
         }
     }
 
-    /// Something to do or watch: rounds owed, refreshes, a second wave, adapters to fail over
-    /// between, the link to watch for Pacemaker.
+    /// Something to do or watch: what is owed now (rounds, a second wave, a failback), or
+    /// the plan's lasting work (`Plan::watches`, the one definition the agent uses too).
     fn has_work(&self) -> bool {
         self.burst.is_some()
-            || self.plan.refresh_every_ms.is_some()
             || self.second_wave_at.is_some()
             || self.failback.is_some()
-            || self.slots.len() > 1
-            || self.plan.link_watch
+            || self.plan.watches()
     }
 
     fn exit_if_idle(&mut self, effects: &mut Vec<Effect>) {

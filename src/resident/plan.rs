@@ -47,6 +47,10 @@ pub struct Plan {
     /// Send the burst again this long after the first, and after every move
     /// (arp_repeat_delay).
     pub repeat_after_ms: Option<u64>,
+    /// Start's burst is still to be repeated after `repeat_after_ms` (start's plan only: a
+    /// monitor's refresh or a reload owes no second wave).
+    #[serde(default)]
+    pub second_wave: bool,
     /// How long a more preferred adapter must keep carrier before the address moves back
     /// (failback_delay).
     pub failback_delay_ms: u64,
@@ -55,14 +59,21 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Whether a process is needed at all: something is owed or watched. A plan with only
+    /// Work that lasts as long as the resource runs: refreshes, standby adapters to fail over
+    /// between, the link to watch for Pacemaker. A monitor that finds no process brings one
+    /// back only for this; what was owed once (rounds, a second wave) is not owed again.
+    pub fn watches(&self) -> bool {
+        self.refresh_every_ms.is_some() || self.adapters.len() > 1 || self.link_watch
+    }
+
+    /// Whether a process is needed now: something is owed or watched. A plan with only
     /// `defend` set has nothing to do once its rounds are sent, as before.
     pub fn has_work(&self) -> bool {
-        self.rounds > 0
-            || self.refresh_every_ms.is_some()
-            || self.repeat_after_ms.is_some()
-            || self.adapters.len() > 1
-            || self.link_watch
+        self.rounds > 0 || self.owes_second_wave() || self.watches()
+    }
+
+    pub fn owes_second_wave(&self) -> bool {
+        self.second_wave && self.repeat_after_ms.is_some()
     }
 
     pub fn interval(&self) -> Duration {
@@ -124,6 +135,7 @@ pub(crate) mod tests {
             refresh_every_ms: None,
             defend: true,
             repeat_after_ms: None,
+            second_wave: false,
             failback_delay_ms: 2000,
             link_watch: false,
         }
@@ -149,6 +161,7 @@ pub(crate) mod tests {
             },
             Plan {
                 repeat_after_ms: Some(5_000),
+                second_wave: true,
                 ..plan.clone()
             },
             Plan {
@@ -161,6 +174,46 @@ pub(crate) mod tests {
             },
         ] {
             assert!(with_work.has_work(), "{with_work:?}");
+        }
+        // A second wave needs a delay and start's burst to repeat; neither alone is work.
+        for without_work in [
+            Plan {
+                repeat_after_ms: Some(5_000),
+                ..plan.clone()
+            },
+            Plan {
+                second_wave: true,
+                ..plan.clone()
+            },
+        ] {
+            assert!(!without_work.has_work(), "{without_work:?}");
+        }
+    }
+
+    #[test]
+    fn only_lasting_work_brings_a_process_back() {
+        let owed = Plan {
+            rounds: 3,
+            repeat_after_ms: Some(5_000),
+            second_wave: true,
+            ..sample()
+        };
+        assert!(owed.has_work() && !owed.watches(), "owed once, not watched");
+        for watched in [
+            Plan {
+                refresh_every_ms: Some(10_000),
+                ..sample()
+            },
+            Plan {
+                adapters: vec!["eth0".into(), "eth1".into()],
+                ..sample()
+            },
+            Plan {
+                link_watch: true,
+                ..sample()
+            },
+        ] {
+            assert!(watched.watches(), "{watched:?}");
         }
     }
 

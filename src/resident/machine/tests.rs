@@ -65,6 +65,7 @@ fn plan() -> Plan {
         refresh_every_ms: None,
         defend: true,
         repeat_after_ms: None,
+        second_wave: false,
         failback_delay_ms: 2000,
         link_watch: false,
     }
@@ -716,6 +717,7 @@ fn the_second_wave_follows_each_burst() {
         rounds: 2,
         burst_rounds: 3,
         repeat_after_ms: Some(5_000),
+        second_wave: true,
         ..plan()
     });
     run.advance(20_000);
@@ -724,9 +726,24 @@ fn the_second_wave_follows_each_burst() {
 }
 
 #[test]
+fn a_plan_that_owes_no_second_wave_sends_none() {
+    // A monitor's refresh rounds: arp_repeat_delay set, but that burst is not start's.
+    let mut run = Run::on_eth0(Plan {
+        rounds: 2,
+        burst_rounds: 3,
+        repeat_after_ms: Some(5_000),
+        ..plan()
+    });
+    run.advance(20_000);
+    assert_eq!(run.send_times(), vec![200, 400]);
+    assert_eq!(run.exits()[0].0, 400, "done after the rounds owed");
+}
+
+#[test]
 fn a_move_brings_its_own_second_wave() {
     let mut run = Run::on_eth0(Plan {
         repeat_after_ms: Some(1_000),
+        second_wave: true,
         ..standby_plan()
     });
     run.advance(1_500);
