@@ -574,6 +574,23 @@ fn link_watch_tells_pacemaker_once() {
         vec!["--fail --resource vip --node node-a".to_string()]
     );
     assert_eq!(status(&lab)["resident"]["told_pacemaker"], true);
+    // Issue 15, finding 7: a flapping cable ran crm_resource once per flap. Pacemaker was
+    // told and recovers; not again until the resource is started again.
+    for _ in 0..10 {
+        lab.set_port(Host::Node(0), true);
+        lab.set_port(Host::Node(0), false);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(calls(&calls_file).len(), 1, "{:?}", calls(&calls_file));
+    lab.set_port(Host::Node(0), true);
+    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+    assert_code(&agent(&lab, 0, "start", params), 0, "started again");
+    wait_ready(&lab);
+    lab.set_port(Host::Node(0), false);
+    assert!(
+        wait_until(WAIT, || calls(&calls_file).len() == 2),
+        "a new start watches anew"
+    );
     lab.set_port(Host::Node(0), true);
     assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
 }

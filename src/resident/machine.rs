@@ -11,7 +11,9 @@
 //! - with standby adapters, carrier loss on the holder moves the address: add on the first
 //!   usable standby, announce from it, then delete from the old one; a more preferred adapter
 //!   back with carrier takes it back after `failback_delay`, and a flap restarts that wait;
-//! - with no usable adapter and `link_watch`, Pacemaker is told once per loss;
+//! - with no usable adapter and `link_watch`, Pacemaker is told once, however the carrier
+//!   flaps afterwards: its recovery stops this process, and a new start brings a new one (a
+//!   flapping cable must not run crm_resource once per flap);
 //! - another machine's claim is defended at most once per DEFEND_INTERVAL (RFC 5227 § 2.4) and
 //!   reported at most once per interval, with a count of the claims not reported;
 //! - when the executor that started it is gone, or on stop, it exits before anything else.
@@ -576,7 +578,6 @@ impl Machine {
         }
         if !self.holder_usable {
             self.holder_usable = true;
-            self.told_pacemaker = false;
             effects.push(Effect::Log(
                 Level::Info,
                 format!(
@@ -630,7 +631,6 @@ impl Machine {
             Held::Tentative
         };
         self.holder_usable = true;
-        self.told_pacemaker = false;
         self.failback = None;
         self.start_burst(now, true, effects);
         if let Some(old) = &self.slots[from].link {

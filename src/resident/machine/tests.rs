@@ -593,11 +593,26 @@ fn link_watch_tells_pacemaker_once_per_loss() {
             }),
         );
     assert_eq!(run.actions(), vec!["1000 report"]);
-    // Back, then lost again: told again.
-    run.at(2_000, Event::Link(eth0()))
-        .at(3_000, Event::Link(no_carrier(eth0())));
-    assert_eq!(run.count(|e| matches!(e, Effect::Report(_))), 2);
+    // Back, then lost again, forty times: Pacemaker was told and recovers; not told again.
+    for flap in 0..40u64 {
+        run.at(2_000 + flap * 100, Event::Link(eth0()))
+            .at(2_050 + flap * 100, Event::Link(no_carrier(eth0())));
+    }
+    assert_eq!(run.count(|e| matches!(e, Effect::Report(_))), 1);
     assert!(run.exits().is_empty(), "keeps watching");
+    // A reload does not make it forget.
+    run.at(
+        7_000,
+        Event::NewPlan(Plan {
+            rounds: 0,
+            link_watch: true,
+            interval_ms: 300,
+            ..plan()
+        }),
+    )
+    .at(7_100, Event::Link(eth0()))
+    .at(7_200, Event::Link(no_carrier(eth0())));
+    assert_eq!(run.count(|e| matches!(e, Effect::Report(_))), 1);
 }
 
 #[test]
