@@ -340,6 +340,8 @@ fn string_cases(name: &'static str) -> Vec<Case> {
             c("2:0:5e:0:1:2"),
             c("zz:00:5e:00:01:02"),
             c("auto "),
+            // Issue 15, finding 4: accepted before, and only round 1 went out.
+            c("auto").with(&[("nic", "eth0,eth1")]),
         ],
         "proto" => vec![
             c("kernal"),

@@ -748,6 +748,17 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
     };
     let network_namespace = raw.get("network_namespace").map(check_netns).transpose()?;
     let vmac = raw.get("vmac").map(|v| parse_vmac(v, ip)).transpose()?;
+    if let (Some(_), Some(v)) = (vmac, raw.get("vmac")) {
+        if nics.len() > 1 {
+            // The macvlan sits on one lower adapter; moving it to a standby is not built, and
+            // accepting the pair left the address unannounced after the first round.
+            return Err(bad(
+                "vmac",
+                v,
+                "a virtual MAC cannot be combined with standby adapters in nic: list one nic, or drop vmac",
+            ));
+        }
+    }
     let check_link_status = boolean(raw, "check_link_status")?;
 
     let params = Params {
@@ -1174,6 +1185,27 @@ mod tests {
     fn standby_adapters_keep_their_order() {
         let p = ok(&[("ip", "198.51.100.50"), ("nic", "eth1,eth0,bond0")]);
         assert_eq!(p.nics, vec!["eth1", "eth0", "bond0"]);
+    }
+
+    #[test]
+    fn a_virtual_mac_takes_one_nic_not_standby_adapters() {
+        assert!(
+            ok(&[("ip", "198.51.100.50"), ("nic", "eth0"), ("vmac", "auto")])
+                .vmac
+                .is_some()
+        );
+        let e = parse(
+            &raw(&[
+                ("ip", "198.51.100.50"),
+                ("nic", "eth0,eth1"),
+                ("vmac", "auto"),
+            ]),
+            &Meta::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.status, Status::ErrConfigured);
+        assert!(e.reason.starts_with("invalid vmac auto:"), "{}", e.reason);
+        assert!(e.reason.contains("standby"), "{}", e.reason);
     }
 
     #[test]

@@ -631,7 +631,8 @@ pub const PARAMETERS: &[ParamSpec] = &[
              on it and announces from it; the announcements also teach the switches the \
              MAC's new port. stop removes the address and the interface. For IPv4 the \
              lower interface's arp_ignore is set to 1 so that only the virtual interface \
-             answers ARP for the address. FloatIP-specific.",
+             answers ARP for the address. It takes one nic: with standby adapters it is \
+             refused (OCF_ERR_CONFIGURED). FloatIP-specific.",
         ],
         help: "virtual MAC that moves with the address: auto or a MAC",
         ..BASE
