@@ -6,7 +6,7 @@ use floatip::cli::{self, Environment, Invocation, Request, Tool, Trace};
 use floatip::error::{Error, Result};
 use floatip::host::state::{StateDir, DEFAULT_STATE_DIR};
 use floatip::host::trace;
-use floatip::host::{end_residents_without_address, resident, system, tools, SystemHost};
+use floatip::host::{end_residents_without_address, process, resident, system, tools, SystemHost};
 use floatip::ocf::{self, Action, Status};
 use floatip::params::{self, Meta, Params};
 use log::{debug, info, warn};
@@ -204,23 +204,47 @@ fn time_left(meta: &Meta, began: Instant) -> Duration {
     operation_deadline(meta, began).saturating_duration_since(Instant::now())
 }
 
+/// The part of its budget a stop may wait for the lock: the rest ends the resident and
+/// removes the address, whatever another operation holds.
+const STOP_LOCK_SHARE: u32 = 3;
+
 /// Serialises operations on one resource, waiting at most for what is left of the operation's
-/// timeout. stop goes on without the lock when the state directory is unusable or the lock is
-/// not free in time: a stop that fails over bookkeeping would get the node fenced.
+/// timeout. stop waits only a third of what is left, then wins: it ends any operation of ours
+/// still holding the lock (so none adds or announces the address after stop returned), and
+/// goes on without the lock when it is unusable or held by something else: a stop that fails
+/// over bookkeeping would get the node fenced.
 fn lock(
     state: &StateDir,
     action: Action,
     meta: &Meta,
     began: Instant,
 ) -> Result<Option<std::fs::File>> {
-    match state.lock(time_left(meta, began)) {
-        Ok(file) => Ok(Some(file)),
-        Err(e) if action == Action::Stop => {
-            warn!("{}; stopping without the resource lock", e.reason);
-            Ok(None)
-        }
-        Err(e) => Err(e),
+    if action != Action::Stop {
+        return state.lock(time_left(meta, began)).map(Some);
     }
+    let e = match state.lock(time_left(meta, began) / STOP_LOCK_SHARE) {
+        Ok(file) => return Ok(Some(file)),
+        Err(e) => e,
+    };
+    let mut ended = false;
+    for pid in state.lock_holders() {
+        match process::end_operation(pid, time_left(meta, began) / STOP_LOCK_SHARE) {
+            Ok(true) => {
+                warn!("ended operation {pid} of this resource, which held its lock: stop wins");
+                ended = true;
+            }
+            Ok(false) => {}
+            Err(e) => warn!("{}", e.reason),
+        }
+    }
+    if ended {
+        // The lock goes with the ended process's files, a moment after it stops running.
+        if let Ok(file) = state.lock(time_left(meta, began) / STOP_LOCK_SHARE) {
+            return Ok(Some(file));
+        }
+    }
+    warn!("{}; stopping without the resource lock", e.reason);
+    Ok(None)
 }
 
 /// stop when not even the address parses: nothing of ours can be on an interface, but a

@@ -775,6 +775,102 @@ fn a_fifo_or_a_held_lock_never_makes_an_action_outlive_its_timeout() {
     let _ = holder.wait();
 }
 
+/// Issue 15, finding 10: stop used to spend its whole budget waiting for a held lock and
+/// then had nothing left to end the resident (rc 1, the address left, the node fenced). And
+/// an operation of ours still holding the lock must never add or announce the address after
+/// stop returned 0: stop wins.
+#[test]
+fn stop_keeps_its_budget_and_wins_over_an_operation_holding_the_lock() {
+    if !root_or_skip("stop_keeps_its_budget_and_wins_over_an_operation_holding_the_lock") {
+        return;
+    }
+    let lab = Lab::new(1);
+    let lock = node_state_dir(&lab, 0).join("vip.lock");
+    let params: &[(&str, &str)] = &[
+        ("ip", VIP4),
+        ("arp_refresh_interval", "30"),
+        ("OCF_RESKEY_CRM_meta_timeout", "6000"),
+    ];
+    assert_code(&agent(&lab, 0, "start", params), 0, "start");
+    assert_eq!(residents(&lab, 0).len(), 1);
+
+    // Something else holds the lock for good: stop still ends the resident and removes the
+    // address, within its timeout, and leaves the foreign holder alone.
+    // -o: flock itself holds it, and its command does not inherit it.
+    let mut holder = Command::new("flock")
+        .arg("-o")
+        .arg(&lock)
+        .args(["sleep", "60"])
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(5), || !Command::new(
+        "flock"
+    )
+    .arg("-n")
+    .arg(&lock)
+    .arg("true")
+    .status()
+    .unwrap()
+    .success()));
+    let env = agent_env(&lab, 0, params);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let stop = lab.agent_timeout(Host::Node(0), "stop", &env, Duration::from_secs(8));
+    eprintln!(
+        "stop with a foreign lock holder: {:?}\n{}",
+        stop.elapsed, stop.stderr
+    );
+    assert_code(&stop, 0, "stop while something else holds the lock");
+    assert!(
+        vip_addresses(&lab, 0, VIP4).is_empty(),
+        "the address is gone"
+    );
+    assert!(residents(&lab, 0).is_empty(), "the resident is gone");
+    assert!(
+        holder.try_wait().unwrap().is_none(),
+        "the holder was not ours"
+    );
+    let _ = holder.kill();
+    let _ = holder.wait();
+
+    // A slow start of ours (a foreground burst) holds the lock: stop ends it first.
+    let slow: &[(&str, &str)] = &[
+        ("ip", VIP4),
+        ("arp_bg", "false"),
+        ("arp_count", "30"),
+        ("arp_interval", "500"),
+        ("OCF_RESKEY_CRM_meta_timeout", "30000"),
+    ];
+    let node_mac = lab.mac(Host::Node(0), "eth0");
+    let capture = lab.capture(Host::Client, "eth0");
+    let mut start = spawn_agent(&lab, 0, "start", slow);
+    assert!(
+        wait_until(Duration::from_secs(5), || !vip_addresses(&lab, 0, VIP4)
+            .is_empty()),
+        "the slow start added the address"
+    );
+    let stop = lab.agent_timeout(Host::Node(0), "stop", &env, Duration::from_secs(8));
+    let stopped = Instant::now();
+    eprintln!(
+        "stop over a running start: {:?}\n{}",
+        stop.elapsed, stop.stderr
+    );
+    assert_code(&stop, 0, "stop while a start holds the lock");
+    assert!(stop.stderr.contains("stop wins"), "{}", stop.stderr);
+    std::thread::sleep(Duration::from_millis(1_500));
+    let after: Vec<Instant> = announcements(&capture.frames(), VIP4, &node_mac)
+        .into_iter()
+        .filter(|t| *t > stopped)
+        .collect();
+    assert!(after.is_empty(), "announced after stop returned: {after:?}");
+    assert!(
+        vip_addresses(&lab, 0, VIP4).is_empty(),
+        "and never added back"
+    );
+    let status = start.wait().unwrap();
+    assert!(!status.success(), "the start was ended: {status:?}");
+    assert!(residents(&lab, 0).is_empty());
+}
+
 #[test]
 fn losing_the_state_file_leaves_one_resident_and_stop_ends_it() {
     if !root_or_skip("losing_the_state_file_leaves_one_resident_and_stop_ends_it") {

@@ -364,6 +364,53 @@ pub fn end(id: &ResidentId, wanted: &Wanted, recorded: bool, patience: Duration)
     Ok(Ending::Ended)
 }
 
+/// Ends another operation of this agent (our binary, our user, not a resident) that holds
+/// this resource's lock, so that a stop wins over it: once stop has removed the address,
+/// nothing that operation still meant to do (add, announce, start a resident) may happen.
+/// Ok(false) when `pid` is not such a process (it is left alone).
+pub fn end_operation(pid: i32, patience: Duration) -> Result<bool> {
+    if pid == std::process::id() as i32 {
+        return Ok(false);
+    }
+    let pidfd = match pidfd_open(pid) {
+        Ok(fd) => fd,
+        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Ok(false),
+        Err(e) => return Err(Error::generic(format!("cannot open process {pid}: {e}"))),
+    };
+    // Checked after the pidfd pins the process, so what is checked is what gets signalled.
+    let me = euid();
+    let (path, id) = executable_of(&pid.to_string());
+    let same_binary =
+        own_executable().is_some_and(|own| path.as_ref() == Some(&own.path) || id == Some(own.id));
+    let resident = command_line(pid)
+        .is_some_and(|argv| argv.get(1).is_some_and(|a| a == RESIDENT_ARG.as_bytes()));
+    let Some(identity) = identity(pid) else {
+        return Ok(false);
+    };
+    if owner(pid) != Some((me, me)) || !same_binary || resident {
+        return Ok(false);
+    }
+    // SAFETY: signal through the pidfd, which pins the exact process checked above.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            libc::SIGKILL,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if rc != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::ESRCH) {
+            return Ok(true);
+        }
+        return Err(Error::generic(format!("cannot end process {pid}: {e}")));
+    }
+    wait_until_exiting(&identity, pidfd.as_fd(), patience)?;
+    Ok(true)
+}
+
 /// A pidfd of the Pacemaker executor that runs this agent, when it does: the resident
 /// stands down when it ends. Checked to still be our parent after opening, so the
 /// descriptor is the executor and not a process that took its PID.

@@ -221,6 +221,26 @@ fn open_private(path: &Path, options: &mut OpenOptions) -> std::io::Result<File>
     Ok(file)
 }
 
+/// The PIDs holding a flock on the file `id`, from /proc/locks' text. A line reads
+/// `N: FLOCK ADVISORY WRITE PID MAJOR:MINOR:INODE START END` (major and minor in hex, the
+/// inode in decimal: fs/locks.c); blocked waiters (`N: -> FLOCK ...`) hold nothing.
+pub fn flock_holders(locks: &str, id: FileId) -> Vec<i32> {
+    let major = libc::major(id.dev as libc::dev_t);
+    let minor = libc::minor(id.dev as libc::dev_t);
+    let wanted = format!("{major:02x}:{minor:02x}:{}", id.ino);
+    locks
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace().skip(1);
+            if fields.next()? != "FLOCK" {
+                return None;
+            }
+            let pid: i32 = fields.nth(2)?.parse().ok()?;
+            (fields.next()? == wanted && pid > 0).then_some(pid)
+        })
+        .collect()
+}
+
 /// Waits between lock attempts: short at first, since most waits are for a quick operation.
 fn lock_backoff(attempt: u32) -> Duration {
     Duration::from_millis(u64::from(attempt.min(10)).max(1))
@@ -337,6 +357,15 @@ impl StateDir {
             path.display(),
             patience.as_millis()
         )))
+    }
+
+    /// The processes holding this resource's lock (none when it cannot be read).
+    pub fn lock_holders(&self) -> Vec<i32> {
+        let Ok(meta) = fs::symlink_metadata(self.path("lock")) else {
+            return Vec::new();
+        };
+        let locks = fs::read_to_string("/proc/locks").unwrap_or_default();
+        flock_holders(&locks, FileId::of(&meta))
     }
 
     /// Reads the state; a missing, foreign or garbled file is a state that vouches for
@@ -638,6 +667,31 @@ mod tests {
         // The hashed form of a name never equals the escaped form of another.
         let hashed = file_name(&long_a);
         assert_ne!(file_name(&hashed), hashed);
+    }
+
+    #[test]
+    fn lock_holders_are_read_from_proc_locks() {
+        // st_dev 0x00000019 is 0:25; the inode is decimal.
+        let id = FileId { dev: 25, ino: 4242 };
+        let locks = "\
+1: FLOCK  ADVISORY  WRITE 1234 00:19:4242 0 EOF
+1: -> FLOCK  ADVISORY  WRITE 1300 00:19:4242 0 EOF
+2: POSIX  ADVISORY  WRITE 77 00:19:4242 0 EOF
+3: FLOCK  ADVISORY  WRITE 555 00:19:42420 0 EOF
+4: FLOCK  ADVISORY  WRITE 556 00:1a:4242 0 EOF
+5: FLOCK  ADVISORY  WRITE -1 00:19:4242 0 EOF
+6: OFDLCK ADVISORY  READ  -1 00:19:4242 0 EOF
+garbage
+";
+        assert_eq!(flock_holders(locks, id), vec![1234]);
+        let big = FileId {
+            dev: libc::makedev(259, 3),
+            ino: 7,
+        };
+        assert_eq!(
+            flock_holders("9: FLOCK  ADVISORY  WRITE 9 103:03:7 0 EOF\n", big),
+            vec![9]
+        );
     }
 
     #[test]
