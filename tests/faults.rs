@@ -871,6 +871,40 @@ fn stop_keeps_its_budget_and_wins_over_an_operation_holding_the_lock() {
     assert!(residents(&lab, 0).is_empty());
 }
 
+/// Issue 15, finding 11: a congested egress queue (ENOBUFS for every frame; here a queue
+/// that takes nothing) made the recurring monitor's best-effort refresh fail the monitor, so
+/// Pacemaker restarted a healthy address.
+#[test]
+fn a_refresh_the_egress_queue_refuses_does_not_fail_the_monitor() {
+    if !root_or_skip("a_refresh_the_egress_queue_refuses_does_not_fail_the_monitor") {
+        return;
+    }
+    let lab = Lab::new(1);
+    let params: &[(&str, &str)] = &[
+        ("ip", VIP4),
+        ("arp_count_refresh", "2"),
+        ("OCF_RESKEY_CRM_meta_interval", "10000"),
+    ];
+    assert_code(&agent(&lab, 0, "start", params), 0, "start");
+    lab.sh_ok(
+        Host::Node(0),
+        "tc qdisc replace dev eth0 root pfifo limit 0",
+    );
+    let monitor = agent(&lab, 0, "monitor", params);
+    lab.sh_ok(Host::Node(0), "tc qdisc del dev eth0 root");
+    assert_code(
+        &monitor,
+        0,
+        "recurring monitor while no frame can be queued",
+    );
+    assert!(
+        monitor.stderr.contains("could not refresh") && monitor.stderr.contains("buffer space"),
+        "the failed send is logged: {}",
+        monitor.stderr
+    );
+    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+}
+
 #[test]
 fn losing_the_state_file_leaves_one_resident_and_stop_ends_it() {
     if !root_or_skip("losing_the_state_file_leaves_one_resident_and_stop_ends_it") {

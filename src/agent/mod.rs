@@ -1040,7 +1040,11 @@ fn announce_now<H: Host>(
     target: &Target,
     rounds: u32,
 ) -> Result<()> {
-    host.refresh(&target.link, p.ip)?;
+    // Best effort: a frame the egress queue cannot take now (ENOBUFS) is no failed resource;
+    // the rounds after it go out from the resident all the same.
+    if let Err(e) = host.refresh(&target.link, p.ip) {
+        warn!("could not refresh {} now: {}", p.ip, e.reason);
+    }
     let plan = resident_plan(p, meta, target, rounds.saturating_sub(1));
     if !plan.has_work() || host.update_resident(&plan)? {
         return Ok(());

@@ -53,6 +53,7 @@ struct FakeHost {
     /// A delete that reports success and leaves the address (a kernel that lies).
     delete_is_ignored: bool,
     announce_fails: bool,
+    refresh_fails: bool,
     other_owner: Option<MacAddr>,
     /// Every address request, in order (the effects keep only interface and prefix).
     requests: Vec<AddressRequest>,
@@ -290,6 +291,12 @@ impl Wire for FakeHost {
         Ok(())
     }
     fn refresh(&mut self, link: &Link, _ip: IpAddr) -> Result<()> {
+        if self.refresh_fails {
+            return Err(Error::generic(format!(
+                "cannot send on {}: No buffer space available (os error 105)",
+                link.name
+            )));
+        }
         self.effects.push(Effect::Refreshed(link.index));
         Ok(())
     }
@@ -1015,6 +1022,26 @@ fn a_recurring_monitor_restarts_a_process_with_lasting_work() {
     host.effects.clear();
     host.advance(10_000);
     assert_eq!(host.resident_sends(), vec![], "and sends none");
+}
+
+/// Issue 15, finding 11: a refresh round the egress queue cannot take is logged, not a
+/// failed monitor (Pacemaker would restart a healthy address).
+#[test]
+fn a_refresh_that_cannot_be_sent_does_not_fail_the_monitor() {
+    let mut host = FakeHost::lab();
+    let p = params(&[("ip", "198.51.100.50"), ("arp_count_refresh", "3")]);
+    start(&mut host, &p, &meta()).unwrap();
+    host.refresh_fails = true;
+    host.effects.clear();
+    assert_eq!(
+        monitor(&mut host, &p, &recurring(), false).unwrap(),
+        Status::Success
+    );
+    assert_eq!(
+        host.resident.as_ref().map(|plan| plan.rounds),
+        Some(2),
+        "the rounds after it are still owed"
+    );
 }
 
 #[test]

@@ -1204,7 +1204,11 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.status, Status::ErrConfigured);
-        assert!(e.reason.starts_with("invalid vmac \"auto\":"), "{}", e.reason);
+        assert!(
+            e.reason.starts_with("invalid vmac \"auto\":"),
+            "{}",
+            e.reason
+        );
         assert!(e.reason.contains("standby"), "{}", e.reason);
     }
 
