@@ -297,10 +297,6 @@ fn standby_takes_over_at_once_and_fails_back_after_the_hold_down() {
     }
     let lab = Lab::new(1);
     lab.add_nic(0, "eth1");
-    lab.sh_ok(
-        Host::Node(0),
-        "sysctl -qw net.ipv4.conf.all.ignore_routes_with_linkdown=1",
-    );
     let (eth0, eth1) = (
         lab.mac(Host::Node(0), "eth0"),
         lab.mac(Host::Node(0), "eth1"),

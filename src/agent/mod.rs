@@ -414,10 +414,15 @@ pub fn start<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
     if p.ip.is_ipv4() && p.vmac.is_some() {
         host.isolate_arp(&placed.link)?;
     }
-    if p.ip.is_ipv4() && p.nics.len() > 1 {
+    // Standby adapters share a segment: only the holder speaks ARP for the address, and
+    // replies follow the address when the holder loses carrier.
+    if p.nics.len() > 1 {
         for name in &p.nics {
             if let Some(adapter) = host.link_by_name(name)? {
-                host.isolate_arp(&adapter)?;
+                if p.ip.is_ipv4() {
+                    host.isolate_arp(&adapter)?;
+                }
+                host.ignore_routes_when_link_down(&adapter, p.ip)?;
             }
         }
     }

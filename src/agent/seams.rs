@@ -103,6 +103,9 @@ pub trait Links {
     fn delete_virtual_interface(&mut self, name: &str, mac: MacAddr) -> Result<()>;
     /// Makes an interface speak ARP only for its own addresses (see host::system::isolate_arp).
     fn isolate_arp(&mut self, link: &Link) -> Result<()>;
+    /// Makes routes through `link` unused while it has no carrier, for `ip`'s family (see
+    /// host::system::ignore_routes_when_link_down).
+    fn ignore_routes_when_link_down(&mut self, link: &Link, ip: IpAddr) -> Result<()>;
 }
 
 /// The floating address on interfaces.

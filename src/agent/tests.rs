@@ -27,6 +27,7 @@ enum Effect {
     VirtualCreated(String),
     VirtualDeleted(String),
     ArpIsolated(String),
+    LinkDownRoutesIgnored(String),
     AddressLabelAdded(Ipv6Addr, u32),
     AddressLabelRemoved(Ipv6Addr, u32),
 }
@@ -207,6 +208,11 @@ impl Links for FakeHost {
     }
     fn isolate_arp(&mut self, link: &Link) -> Result<()> {
         self.effects.push(Effect::ArpIsolated(link.name.clone()));
+        Ok(())
+    }
+    fn ignore_routes_when_link_down(&mut self, link: &Link, _ip: IpAddr) -> Result<()> {
+        self.effects
+            .push(Effect::LinkDownRoutesIgnored(link.name.clone()));
         Ok(())
     }
 }
@@ -1852,6 +1858,48 @@ fn arp_is_isolated_only_where_the_address_lives_apart_from_its_segment() {
             })
             .collect();
         assert_eq!(got, isolated, "{pairs:?}");
+    }
+}
+
+/// Issue 15, finding 1: with standby adapters, every listed adapter stops routing while it
+/// has no carrier (its own setting, for the address's family), before the address is added;
+/// nothing else does.
+#[test]
+fn standby_adapters_ignore_their_routes_while_down_before_the_address_goes_on() {
+    for (pairs, wanted) in [
+        (
+            vec![("ip", "198.51.100.50"), ("nic", "eth0,eth1")],
+            vec!["eth0", "eth1"],
+        ),
+        (
+            vec![
+                ("ip", "2001:db8:100::50"),
+                ("nic", "eth1,eth0"),
+                ("cidr_netmask", "64"),
+            ],
+            vec!["eth1", "eth0"],
+        ),
+        (vec![("ip", "198.51.100.50"), ("nic", "eth0")], vec![]),
+        (vec![("ip", "198.51.100.50")], vec![]),
+    ] {
+        let mut host = FakeHost::lab().with_eth1().with_ipv6();
+        start(&mut host, &params(&pairs), &meta()).unwrap();
+        let got: Vec<String> = host
+            .effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::LinkDownRoutesIgnored(name) => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(got, wanted, "{pairs:?}");
+        if !wanted.is_empty() {
+            let set = host
+                .position(|e| matches!(e, Effect::LinkDownRoutesIgnored(_)))
+                .unwrap();
+            let added = host.position(|e| matches!(e, Effect::Added(..))).unwrap();
+            assert!(set < added, "{:?}", host.effects);
+        }
     }
 }
 

@@ -185,6 +185,9 @@ impl Links for SystemHost {
     fn isolate_arp(&mut self, link: &Link) -> Result<()> {
         system::isolate_arp(&link.name)
     }
+    fn ignore_routes_when_link_down(&mut self, link: &Link, ip: IpAddr) -> Result<()> {
+        system::ignore_routes_when_link_down(&link.name, ip.is_ipv6())
+    }
 
     fn ensure_virtual_interface(
         &mut self,

@@ -89,3 +89,30 @@ pub fn isolate_arp(ifname: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// Makes the kernel skip routes through `ifname` while it has no carrier, for the address
+/// family of the floating address. Needed with standby adapters: after the address moved to
+/// a surviving adapter, replies would otherwise still leave through the prefix route of the
+/// dead one (Linux keeps it, flagged linkdown, and by default uses it: issue 15 found a
+/// client answered neither at 2 s nor at 12 s). The setting is the adapter's own
+/// (net.ipv4.conf.<adapter>.ignore_routes_with_linkdown, or ipv6's), never the host-wide
+/// one, and stays set after stop: a route through a link without carrier delivers nothing,
+/// so no other resource loses by it.
+pub fn ignore_routes_when_link_down(ifname: &str, ipv6: bool) -> Result<()> {
+    let family = if ipv6 { "ipv6" } else { "ipv4" };
+    let path = format!("/proc/sys/net/{family}/conf/{ifname}/ignore_routes_with_linkdown");
+    let current = std::fs::read_to_string(&path)
+        .map_err(|e| Error::generic(format!("cannot read {path}: {e}")))?;
+    if current.trim() != "0" {
+        return Ok(());
+    }
+    std::fs::write(&path, "1").map_err(|e| {
+        Error::generic(format!(
+            "cannot set {path} to 1: {e}; standby adapters need it so that replies leave through the adapter holding the address"
+        ))
+    })?;
+    log::info!(
+        "set net.{family}.conf.{ifname}.ignore_routes_with_linkdown=1, so that replies do not leave through {ifname} while it has no carrier"
+    );
+    Ok(())
+}

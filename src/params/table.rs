@@ -123,7 +123,11 @@ pub const PARAMETERS: &[ParamSpec] = &[
              moves back to a more preferred adapter only after that one has kept carrier \
              for failback_delay milliseconds. When no usable adapter is left, monitor fails \
              with \"link down on NIC\" and Pacemaker recovers the resource (at once with \
-             link_watch).",
+             link_watch). So that the node's replies leave through the adapter that holds \
+             the address, start sets ignore_routes_with_linkdown=1 on each listed adapter \
+             (net.ipv4.conf.<adapter> or net.ipv6.conf.<adapter>; never the host-wide \
+             setting), and for IPv4 also arp_ignore=1 and arp_announce=2; these stay set \
+             after stop.",
         ],
         help: "interface, or standby adapters eth0,eth1 (default: from the route covering ip)",
         upstream: "IPaddr2 4.17",
