@@ -227,3 +227,54 @@ fn an_ipv6_standby_adapter_takes_over_on_a_default_host() {
     );
     assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
 }
+
+/// Issue 15, finding 3: a standby adapter named by an alternative name took nothing over (the
+/// resident matched primary names only, exited, and every monitor restarted it); and two
+/// names of one adapter were accepted.
+#[test]
+fn a_standby_adapter_named_by_its_alternative_name_takes_over() {
+    if !root_or_skip("a_standby_adapter_named_by_its_alternative_name_takes_over") {
+        return;
+    }
+    let lab = Lab::new(1);
+    lab.add_nic(0, "eth1");
+    let altname = "standby-uplink-of-node-zero";
+    lab.ip(
+        Host::Node(0),
+        &["link", "property", "add", "dev", "eth1", "altname", altname],
+    );
+    lab.ip(
+        Host::Node(0),
+        &[
+            "link", "property", "add", "dev", "eth0", "altname", "uplink0",
+        ],
+    );
+    let nic = format!("uplink0,{altname}");
+    let params: &[(&str, &str)] = &[("ip", VIP4), ("nic", &nic), ("cidr_netmask", "24")];
+    assert_code(&agent(&lab, 0, "start", params), 0, "start");
+    let cidr = format!("{VIP4}/24");
+    assert!(lab.addresses(Host::Node(0), "eth0").contains(&cidr));
+    let resident = residents(&lab, 0);
+    assert_eq!(resident.len(), 1, "a resident watches the adapters");
+    lab.set_nic_port(Host::Node(0), "eth0", false);
+    assert!(
+        wait_until(Duration::from_secs(5), || lab
+            .addresses(Host::Node(0), "eth1")
+            .contains(&cidr)),
+        "moved to eth1, named by its alternative name"
+    );
+    assert!(ping(&lab, VIP4), "reachable through eth1");
+    assert_eq!(residents(&lab, 0), resident, "the same resident did it");
+    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+
+    let twice: &[(&str, &str)] = &[("ip", VIP4), ("nic", "eth0,uplink0")];
+    let validate = agent(&lab, 0, "validate-all", twice);
+    assert_code(&validate, 6, "validate-all with one adapter listed twice");
+    assert!(
+        exit_reasons(&validate)[0].contains("are one interface (eth0)"),
+        "{}",
+        validate.stderr
+    );
+    assert_code(&agent(&lab, 0, "start", twice), 6, "start likewise");
+    assert!(!lab.addresses(Host::Node(0), "eth0").contains(&cidr));
+}

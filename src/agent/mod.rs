@@ -160,6 +160,7 @@ fn place_by_routes<H: Links>(host: &mut H, p: &Params) -> Result<Target> {
 
 /// Standby adapters: the first that exists, is up with carrier and is on the address's subnet.
 fn choose_standby<H: Links>(host: &mut H, p: &Params, nics: &[String]) -> Result<Target> {
+    standby_adapters(host, nics)?;
     let mut why = Vec::new();
     let mut unplaced = false;
     for name in nics {
@@ -744,7 +745,7 @@ fn announce_after_start<H: Host>(
     // Start's burst is the one arp_repeat_delay repeats (only when it went out).
     let plan = Plan {
         second_wave: sent_first,
-        ..resident_plan(p, meta, target, owed)
+        ..resident_plan(host, p, meta, target, owed)?
     };
     if plan.has_work() {
         host.start_resident(&plan)?;
@@ -781,14 +782,20 @@ fn foreground_rounds<H: Host>(
 /// The resident process's plan for this resource with the address on `target`. On a link
 /// that takes no announcements there are none to send, refresh or repeat; what is left is
 /// watching standby adapters or the link.
-fn resident_plan(p: &Params, meta: &Meta, target: &Target, rounds: u32) -> Plan {
+fn resident_plan<H: Links>(
+    host: &mut H,
+    p: &Params,
+    meta: &Meta,
+    target: &Target,
+    rounds: u32,
+) -> Result<Plan> {
     let adapters = if p.nics.len() > 1 {
-        p.nics.clone()
+        standby_adapters(host, &p.nics)?
     } else {
         vec![target.link.name.clone()]
     };
     let announces = target.link.announces;
-    Plan {
+    Ok(Plan {
         resource: meta.resource.clone(),
         node: meta.node.clone(),
         ip: p.ip,
@@ -815,7 +822,32 @@ fn resident_plan(p: &Params, meta: &Meta, target: &Target, rounds: u32) -> Plan 
         second_wave: false,
         failback_delay_ms: p.failback_delay_ms,
         link_watch: p.link_watch,
+    })
+}
+
+/// Standby adapters under their interfaces' own names: a user may list an alternative name,
+/// and the resident follows the kernel's link notices, which carry the primary one (issue 15
+/// found no take-over for an altname). One not present keeps the name given; two names of
+/// one interface are a configuration error.
+fn standby_adapters<H: Links>(host: &mut H, nics: &[String]) -> Result<Vec<String>> {
+    let mut seen: Vec<(u32, &str)> = Vec::new();
+    let mut names = Vec::with_capacity(nics.len());
+    for nic in nics {
+        let Some(link) = host.link_by_name(nic)? else {
+            names.push(nic.clone());
+            continue;
+        };
+        if let Some((_, other)) = seen.iter().find(|(index, _)| *index == link.index) {
+            return Err(Error::configured(format!(
+                "invalid nic {}: {other} and {nic} are one interface ({}); list each adapter once",
+                nics.join(","),
+                link.name
+            )));
+        }
+        seen.push((link.index, nic));
+        names.push(link.name);
     }
+    Ok(names)
 }
 
 /// How long a probe may listen: arp_probe_wait, but never past the deadline.
@@ -985,7 +1017,7 @@ pub fn monitor<H: Host>(host: &mut H, p: &Params, meta: &Meta, deep: bool) -> Re
         if link.announces && p.announce.refresh_count > 0 {
             announce_now(host, p, meta, &target, p.announce.refresh_count)?;
         } else {
-            let plan = resident_plan(p, meta, &target, 0);
+            let plan = resident_plan(host, p, meta, &target, 0)?;
             if plan.watches() && !host.resident_running() {
                 // The resident process should live as long as the resource; bring it back.
                 warn!(
@@ -1050,7 +1082,7 @@ fn announce_now<H: Host>(
     if let Err(e) = host.refresh(&target.link, p.ip) {
         warn!("could not refresh {} now: {}", p.ip, e.reason);
     }
-    let plan = resident_plan(p, meta, target, rounds.saturating_sub(1));
+    let plan = resident_plan(host, p, meta, target, rounds.saturating_sub(1))?;
     if !plan.has_work() || host.update_resident(&plan)? {
         return Ok(());
     }
@@ -1069,7 +1101,7 @@ pub fn reload<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
         );
         return Ok(());
     };
-    let plan = resident_plan(p, meta, &target, 0);
+    let plan = resident_plan(host, p, meta, &target, 0)?;
     // A running process takes the plan even when it brings no lasting work: it finishes
     // what it owes (a pending second wave) and then exits by itself.
     if !host.update_resident(&plan)? {

@@ -1903,6 +1903,37 @@ fn standby_adapters_ignore_their_routes_while_down_before_the_address_goes_on() 
     }
 }
 
+/// Issue 15, finding 3: the resident knows adapters by the kernel's names for them, so an
+/// alternative name in nic reaches it as the interface's own name; two names of one
+/// interface are refused by validate-all and start alike.
+#[test]
+fn standby_adapters_named_by_alternative_names() {
+    let long = "a-very-long-alternative-name-of-eth1";
+    let mut host = FakeHost::lab().with_eth1();
+    host.altnames.insert(long.into(), ETH1);
+    host.altnames.insert("uplink0".into(), ETH0);
+    let p = params(&[("ip", "198.51.100.50"), ("nic", &format!("uplink0,{long}"))]);
+    start(&mut host, &p, &meta()).unwrap();
+    let plan = host.resident.clone().unwrap();
+    assert_eq!(plan.adapters, vec!["eth0", "eth1"]);
+    assert_eq!(host.holds(ETH0, vip()), Some(24));
+
+    let mut host = FakeHost::lab().with_eth1();
+    host.altnames.insert("uplink0".into(), ETH0);
+    let twice = params(&[("ip", "198.51.100.50"), ("nic", "eth0,uplink0")]);
+    let err = validate_environment(&mut host, &twice, &meta()).unwrap_err();
+    assert_eq!(err.status, Status::ErrConfigured);
+    assert!(
+        err.reason
+            .contains("eth0 and uplink0 are one interface (eth0)"),
+        "{}",
+        err.reason
+    );
+    let err = start(&mut host, &twice, &meta()).unwrap_err();
+    assert_eq!(err.status, Status::ErrConfigured);
+    assert!(host.effects.iter().all(|e| !matches!(e, Effect::Added(..))));
+}
+
 #[test]
 fn an_address_on_lo_is_someone_elses_without_lvs_support() {
     let mut host = FakeHost::lab();
