@@ -3,7 +3,7 @@
 
 use floatip::agent;
 use floatip::cli::{self, Environment, Invocation, Request, Tool, Trace};
-use floatip::error::{Error, Result};
+use floatip::error::{panic_message, Error, Result};
 use floatip::host::state::{StateDir, DEFAULT_STATE_DIR};
 use floatip::host::trace;
 use floatip::host::{end_residents_without_address, process, resident, system, tools, SystemHost};
@@ -404,14 +404,6 @@ fn run_tool(tool: &Tool, env: &Environment) -> ExitCode {
             ExitCode::from(e.status.code())
         }
     }
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_string())
 }
 
 fn exit_with(result: Result<Status>) -> ExitCode {

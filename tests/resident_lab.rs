@@ -1161,3 +1161,36 @@ fn timings() {
         );
     }
 }
+
+/// Issue 15, finding 12: a plan on the control socket was not range-checked (interval_ms=0
+/// made 140k frames a second). It is refused with the reason, and the running plan stays.
+#[test]
+fn a_plan_outside_the_parameters_ranges_is_refused_on_the_control_socket() {
+    if !root_or_skip("a_plan_outside_the_parameters_ranges_is_refused_on_the_control_socket") {
+        return;
+    }
+    use std::io::{BufRead, BufReader, Write};
+    let lab = Lab::new(1);
+    let params: &[(&str, &str)] = &[("ip", VIP4), ("arp_refresh_interval", "30")];
+    assert_code(&agent(&lab, 0, "start", params), 0, "start");
+    wait_ready(&lab);
+    let before = status(&lab)["resident"]["plan"].clone();
+    assert_eq!(before["interval_ms"], 200, "{before}");
+    let mut plan = before.clone();
+    plan["interval_ms"] = 0.into();
+    plan["rounds"] = 1000.into();
+    let socket = node_state_dir(&lab, 0).join("vip.ctl");
+    let mut stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    let request = serde_json::json!({ "plan": plan });
+    stream.write_all(format!("{request}\n").as_bytes()).unwrap();
+    let mut reply = String::new();
+    BufReader::new(&stream).read_line(&mut reply).unwrap();
+    let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
+    assert_eq!(reply["ok"], false, "{reply}");
+    assert!(
+        reply["error"].as_str().unwrap().contains("interval_ms=0"),
+        "{reply}"
+    );
+    assert_eq!(status(&lab)["resident"]["plan"], before, "the plan stayed");
+    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+}

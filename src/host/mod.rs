@@ -283,6 +283,9 @@ impl Wire for SystemHost {
 
 impl Processes for SystemHost {
     fn start_resident(&mut self, plan: &Plan) -> Result<()> {
+        // The resident refuses what it would refuse from anyone: say why here, not silently.
+        plan.validate()
+            .map_err(|why| Error::generic(format!("cannot start the background process: {why}")))?;
         let mut saved = end_unrecorded(&self.state, &self.wanted(), self.patience())?;
         // A start in progress: if this process dies before the resident is recorded, the
         // state cannot vouch, and the next operation searches for it.

@@ -132,7 +132,7 @@ pub fn run(args: &[OsString]) -> u8 {
     {
         return 2;
     }
-    let Some(launch) = Launch::from_line(&line) else {
+    let Some(launch) = Launch::from_line(&line).filter(|l| l.plan.validate().is_ok()) else {
         return 2;
     };
     let named = |i: usize, what: &str| args.get(i).is_some_and(|a| a == what);
@@ -146,6 +146,14 @@ pub fn run(args: &[OsString]) -> u8 {
     }
     drop(input);
     init_syslog(&launch.plan, launch.debug);
+    // The resident has no stderr: a panic must leave its location in syslog, not vanish.
+    std::panic::set_hook(Box::new(|info| {
+        let what = crate::error::panic_message(info.payload());
+        let at = info
+            .location()
+            .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
+        log::error!("internal error (please report): panic{at}: {what}; exiting");
+    }));
     let socket = launch
         .socket_ifindex
         .and_then(|index| Some((index, socket?)));

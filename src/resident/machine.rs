@@ -287,6 +287,7 @@ impl Machine {
     /// Whether a new plan can replace this one: the same resource and address on the same
     /// adapters (anything else is a new start, not a reload).
     pub fn accepts(&self, plan: &Plan) -> Result<(), String> {
+        plan.validate()?;
         if plan.resource != self.plan.resource
             || plan.ip != self.plan.ip
             || plan.prefix_len != self.plan.prefix_len

@@ -3,7 +3,10 @@
 //! standard input, and a reload hands a running process a new one over its control socket.
 
 use crate::agent::AddressRequest;
-use crate::params::Lifetime;
+use crate::params::{
+    Lifetime, ALTIFNAME_MAX, ARP_COUNT_MAX, ARP_INTERVAL_MAX_MS, FAILBACK_DELAY_MAX_MS, IFNAME_MAX,
+    REFRESH_INTERVAL_MAX_S, REPEAT_DELAY_MAX_S,
+};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -74,6 +77,74 @@ impl Plan {
 
     pub fn owes_second_wave(&self) -> bool {
         self.second_wave && self.repeat_after_ms.is_some()
+    }
+
+    /// Checks a plan from outside the process (the launch line, a control request) against
+    /// the ranges the parameters allow: a plan is trusted no more than a parameter (issue 15
+    /// found `interval_ms=0` sending 140k frames a second).
+    pub fn validate(&self) -> Result<(), String> {
+        let named = |what: &str, text: &str, longest: usize| {
+            if text.is_empty() || text.len() > longest || text.chars().any(char::is_control) {
+                Err(format!(
+                    "{what} {text:?} is not a name of 1 to {longest} printable bytes"
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        let within = |what: &str, value: u64, low: u64, high: u64| {
+            if (low..=high).contains(&value) {
+                Ok(())
+            } else {
+                Err(format!("{what}={value} is outside {low}..={high}"))
+            }
+        };
+        named("resource", &self.resource, 1024)?;
+        if let Some(node) = &self.node {
+            named("node", node, 1024)?;
+        }
+        let longest_prefix = if self.ip.is_ipv4() { 32 } else { 128 };
+        within("prefix_len", self.prefix_len.into(), 0, longest_prefix)?;
+        if let Some(label) = &self.address.label {
+            named("label", label, IFNAME_MAX)?;
+        }
+        if self.adapters.is_empty() {
+            return Err("no adapters".to_string());
+        }
+        for adapter in &self.adapters {
+            named("adapter", adapter, ALTIFNAME_MAX)?;
+        }
+        let count_max = ARP_COUNT_MAX.into();
+        within("rounds", self.rounds.into(), 0, count_max)?;
+        within("burst_rounds", self.burst_rounds.into(), 1, count_max)?;
+        within(
+            "interval_ms",
+            self.interval_ms.into(),
+            1,
+            ARP_INTERVAL_MAX_MS.into(),
+        )?;
+        if let Some(every) = self.refresh_every_ms {
+            within(
+                "refresh_every_ms",
+                every,
+                1_000,
+                u64::from(REFRESH_INTERVAL_MAX_S) * 1_000,
+            )?;
+        }
+        if let Some(after) = self.repeat_after_ms {
+            within(
+                "repeat_after_ms",
+                after,
+                1_000,
+                u64::from(REPEAT_DELAY_MAX_S) * 1_000,
+            )?;
+        }
+        within(
+            "failback_delay_ms",
+            self.failback_delay_ms,
+            0,
+            FAILBACK_DELAY_MAX_MS,
+        )
     }
 
     pub fn interval(&self) -> Duration {
@@ -214,6 +285,105 @@ pub(crate) mod tests {
             },
         ] {
             assert!(watched.watches(), "{watched:?}");
+        }
+    }
+
+    #[test]
+    fn plans_from_outside_are_held_to_the_parameters_ranges() {
+        assert_eq!(sample().validate(), Ok(()));
+        let refused = [
+            Plan {
+                interval_ms: 0,
+                ..sample()
+            },
+            Plan {
+                interval_ms: ARP_INTERVAL_MAX_MS + 1,
+                ..sample()
+            },
+            Plan {
+                burst_rounds: 0,
+                ..sample()
+            },
+            Plan {
+                rounds: ARP_COUNT_MAX + 1,
+                ..sample()
+            },
+            Plan {
+                burst_rounds: ARP_COUNT_MAX + 1,
+                ..sample()
+            },
+            Plan {
+                refresh_every_ms: Some(999),
+                ..sample()
+            },
+            Plan {
+                refresh_every_ms: Some(3_600_001),
+                ..sample()
+            },
+            Plan {
+                repeat_after_ms: Some(0),
+                ..sample()
+            },
+            Plan {
+                repeat_after_ms: Some(3_600_001),
+                ..sample()
+            },
+            Plan {
+                failback_delay_ms: FAILBACK_DELAY_MAX_MS + 1,
+                ..sample()
+            },
+            Plan {
+                prefix_len: 33,
+                ..sample()
+            },
+            Plan {
+                adapters: vec![],
+                ..sample()
+            },
+            Plan {
+                adapters: vec!["eth0".into(), String::new()],
+                ..sample()
+            },
+            Plan {
+                adapters: vec!["x".repeat(ALTIFNAME_MAX + 1)],
+                ..sample()
+            },
+            Plan {
+                resource: "vip\nforged".into(),
+                ..sample()
+            },
+            Plan {
+                resource: String::new(),
+                ..sample()
+            },
+        ];
+        for plan in refused {
+            assert!(plan.validate().is_err(), "{plan:?}");
+        }
+        let edges = [
+            Plan {
+                interval_ms: 1,
+                burst_rounds: 1,
+                rounds: ARP_COUNT_MAX,
+                refresh_every_ms: Some(1_000),
+                repeat_after_ms: Some(3_600_000),
+                failback_delay_ms: FAILBACK_DELAY_MAX_MS,
+                ..sample()
+            },
+            Plan {
+                ip: "2001:db8::50".parse().unwrap(),
+                prefix_len: 128,
+                address: AddressTemplate {
+                    label: None,
+                    broadcast: None,
+                    ..sample().address
+                },
+                adapters: vec!["x".repeat(ALTIFNAME_MAX)],
+                ..sample()
+            },
+        ];
+        for plan in edges {
+            assert_eq!(plan.validate(), Ok(()), "{plan:?}");
         }
     }
 
