@@ -1194,3 +1194,42 @@ fn a_plan_outside_the_parameters_ranges_is_refused_on_the_control_socket() {
     assert_eq!(status(&lab)["resident"]["plan"], before, "the plan stayed");
     assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
 }
+
+/// Issue 15, finding 12: `floatip status` missed residents whose resource name is long (its
+/// file names keep a prefix and a hash; the resident is known by the full name).
+#[test]
+fn status_finds_the_resident_of_a_long_resource_name() {
+    if !root_or_skip("status_finds_the_resident_of_a_long_resource_name") {
+        return;
+    }
+    let lab = Lab::new(1);
+    let long = format!("web-frontend-{}", "x".repeat(100));
+    let params: &[(&str, &str)] = &[
+        ("ip", VIP4),
+        ("arp_refresh_interval", "30"),
+        ("OCF_RESOURCE_INSTANCE", &long),
+    ];
+    assert_code(&agent(&lab, 0, "start", params), 0, "start");
+    let pid = residents(&lab, 0);
+    assert_eq!(pid.len(), 1);
+    let out = lab
+        .exec_command(
+            Host::Node(0),
+            AGENT_BIN,
+            &["status", "--json"],
+            &[(
+                "FLOATIP_STATE_DIR",
+                node_state_dir(&lab, 0).to_str().unwrap(),
+            )],
+        )
+        .output()
+        .unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = rows
+        .as_array()
+        .and_then(|r| r.iter().find(|row| row["resource"] == long.as_str()))
+        .unwrap_or_else(|| panic!("no row for {long}: {rows}"));
+    assert_eq!(row["resident"]["pid"], pid[0], "{row}");
+    assert_eq!(row["burst"], "running", "{row}");
+    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+}

@@ -21,6 +21,9 @@ use std::time::{Duration, Instant};
 
 pub const DEFAULT_STATE_DIR: &str = "/run/floatip";
 const MAX_STATE_BYTES: u64 = 4096;
+/// The longest escaped resource name the state file records (it must stay well within
+/// MAX_STATE_BYTES).
+const MAX_RECORDED_NAME: usize = 2048;
 
 /// File names stay this short, so that `<dir fd path>/<name>.ctl` fits in a Unix socket
 /// address (108 bytes) and `<name>.state.<pid>` in NAME_MAX.
@@ -147,14 +150,7 @@ pub fn file_name(instance: &str) -> String {
     if instance.is_empty() {
         return "%".to_string();
     }
-    let mut escaped = String::new();
-    for (i, b) in instance.bytes().enumerate() {
-        if is_safe(b) && !(i == 0 && b == b'.') {
-            escaped.push(char::from(b));
-        } else {
-            escaped.push_str(&format!("%{b:02X}"));
-        }
-    }
+    let escaped = escape(instance);
     if escaped.len() <= MAX_NAME {
         return escaped;
     }
@@ -168,6 +164,19 @@ pub fn file_name(instance: &str) -> String {
         &escaped[..cut],
         fnv1a_128(instance.as_bytes())
     )
+}
+
+/// Every byte that is not safe in a file name as %XX (a leading dot too).
+fn escape(instance: &str) -> String {
+    let mut escaped = String::new();
+    for (i, b) in instance.bytes().enumerate() {
+        if is_safe(b) && !(i == 0 && b == b'.') {
+            escaped.push(char::from(b));
+        } else {
+            escaped.push_str(&format!("%{b:02X}"));
+        }
+    }
+    escaped
 }
 
 /// The resource name back from a file name; hashed names keep their file-name form.
@@ -256,12 +265,25 @@ impl StateDir {
     }
 
     /// The state of a resource found by its file name (see `resources`).
+    /// The resource whose files are named `name`. A long name's file names keep only a
+    /// prefix and a hash, so its full name comes from the state file, which records it (and
+    /// must map back to `name`): residents are known by their full name.
     pub fn from_file_name(dir: impl Into<PathBuf>, name: &str) -> StateDir {
-        StateDir {
+        let mut found = StateDir {
             dir: dir.into(),
             instance: instance_name(name),
             name: name.to_string(),
+        };
+        if name.contains('~') {
+            let recorded = found
+                .read_private("state")
+                .and_then(|text| value(&text, "resource").map(instance_name))
+                .filter(|full| file_name(full) == name);
+            if let Some(full) = recorded {
+                found.instance = full;
+            }
         }
+        found
     }
 
     pub fn dir(&self) -> &Path {
@@ -400,7 +422,13 @@ impl StateDir {
         if state == &State::default() {
             return self.remove();
         }
-        self.write_private("state", &format_state(state))
+        let escaped = escape(&self.instance);
+        let resource = if escaped.len() <= MAX_RECORDED_NAME {
+            format!("resource={escaped}\n")
+        } else {
+            String::new()
+        };
+        self.write_private("state", &(resource + &format_state(state)))
     }
 
     pub fn record_conflict(&self, conflict: &Conflict) -> Result<()> {
@@ -766,6 +794,43 @@ garbage
         // Saving replaces the FIFO with a real file.
         state.save(&sample()).unwrap();
         assert_eq!(state.load(), sample());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Issue 15, finding 12: `floatip status` missed the residents of long resource names,
+    /// whose file names keep only a prefix and a hash.
+    #[test]
+    fn a_long_resource_name_is_found_again_from_its_files() {
+        let dir = temp_dir("long");
+        let long = format!("vip-{}/é", "x".repeat(120));
+        let other = format!("vip-{}/e", "x".repeat(120));
+        for name in [&long, &other] {
+            StateDir::new(&dir, name).save(&sample()).unwrap();
+        }
+        let names = resources(&dir);
+        assert_eq!(names.len(), 2);
+        for name in &names {
+            assert!(name.contains('~'), "hashed: {name}");
+            let found = StateDir::from_file_name(&dir, name);
+            assert_eq!(file_name(found.instance()), *name);
+            assert!([&long, &other].contains(&&found.instance().to_string()));
+            assert_eq!(
+                found.load(),
+                sample(),
+                "the name line is no part of the state"
+            );
+        }
+        // A state file that names another resource is not believed.
+        let lying = StateDir::new(&dir, &other);
+        fs::write(
+            dir.join(format!("{}.state", lying.name())),
+            format!("resource={}\n", escape(&long)),
+        )
+        .unwrap();
+        assert_eq!(
+            StateDir::from_file_name(&dir, lying.name()).instance(),
+            lying.name()
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 
