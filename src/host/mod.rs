@@ -150,6 +150,7 @@ impl SystemHost {
     /// earlier resident just before a new one starts, a control request).
     pub fn with_deadline(mut self, deadline: Instant) -> SystemHost {
         self.deadline = Some(deadline);
+        self.netlink.set_deadline(deadline);
         self
     }
 

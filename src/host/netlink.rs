@@ -164,6 +164,11 @@ impl Netlink {
             .collect())
     }
 
+    /// Interrupted address dumps are taken again until `deadline` (the operation's).
+    pub fn set_deadline(&mut self, deadline: std::time::Instant) {
+        self.dumps.deadline = Some(deadline);
+    }
+
     /// The messages for `ip` among all addresses of its family, optionally of one interface
     /// only (filtered in the kernel). The dump is scanned as bytes: with hundreds of addresses
     /// on the interface, deserializing each cost more than the kernel's work.
@@ -354,7 +359,7 @@ impl Netlink {
 
 /// How often an address dump the kernel flagged as interrupted (the addresses changed while
 /// it was written) is taken again before giving up.
-const DUMP_ATTEMPTS: usize = 5;
+const DUMP_ATTEMPTS: u32 = 5;
 
 /// Room for one datagram of a dump, twice the most the kernel writes into one (32 KiB).
 const DUMP_BUFFER: usize = 64 * 1024;
@@ -368,6 +373,8 @@ struct AddressDumps {
     /// The last datagram received. Its room is reserved at the first dump (most operations
     /// never make one) and never zeroed: only what the kernel writes is touched.
     buffer: Vec<u8>,
+    /// Until when an interrupted dump is taken again (None: DUMP_ATTEMPTS times).
+    deadline: Option<std::time::Instant>,
 }
 
 /// The last OS error as io::Error when a libc call returned a negative value.
@@ -429,6 +436,7 @@ impl AddressDumps {
             port: address.nl_pid,
             seq: 0,
             buffer: Vec::new(),
+            deadline: None,
         })
     }
 
@@ -436,15 +444,32 @@ impl AddressDumps {
     /// every interface). A dump the kernel flags as interrupted may miss the address, so it
     /// is taken again.
     fn addresses(&mut self, ip: IpAddr, ifindex: u32) -> io::Result<Vec<AddressMessage>> {
-        for _ in 0..DUMP_ATTEMPTS {
+        let began = std::time::Instant::now();
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
             let (found, interrupted) = self.dump(ip, ifindex)?;
             if !interrupted {
                 return Ok(found);
             }
+            // Under heavy churn five dumps in a row were seen interrupted: an operation
+            // tries again for as long as its deadline allows, pausing a little more each time.
+            let more = match self.deadline {
+                Some(deadline) => std::time::Instant::now() < deadline,
+                None => attempt < DUMP_ATTEMPTS,
+            };
+            if !more {
+                return Err(io::Error::other(format!(
+                    "the addresses kept changing while they were read: {attempt} dumps in {}ms were interrupted (NLM_F_DUMP_INTR)",
+                    began.elapsed().as_millis()
+                )));
+            }
+            let pause = Duration::from_millis(u64::from(attempt.min(20)));
+            let pause = self.deadline.map_or(pause, |deadline| {
+                pause.min(deadline.saturating_duration_since(std::time::Instant::now()))
+            });
+            std::thread::sleep(pause);
         }
-        Err(io::Error::other(
-            "the addresses kept changing while they were read (NLM_F_DUMP_INTR)",
-        ))
     }
 
     /// One dump, read to its end: the messages for `ip`, and whether it was interrupted.
