@@ -422,8 +422,9 @@ impl StateDir {
         if state == &State::default() {
             return self.remove();
         }
+        // Only a hashed file name loses the resource's name; the others spell it.
         let escaped = escape(&self.instance);
-        let resource = if escaped.len() <= MAX_RECORDED_NAME {
+        let resource = if self.name.contains('~') && escaped.len() <= MAX_RECORDED_NAME {
             format!("resource={escaped}\n")
         } else {
             String::new()
