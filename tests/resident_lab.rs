@@ -1233,3 +1233,144 @@ fn status_finds_the_resident_of_a_long_resource_name() {
     assert_eq!(row["burst"], "running", "{row}");
     assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
 }
+
+/// A stand-in for pacemakerd in node 0: a shell by that name that keeps one stand-in
+/// executor running, respawning it when it dies, as pacemakerd does. The first executor runs
+/// the agent's start and says "started".
+fn fake_pacemakerd(lab: &Lab, params: &[(&str, &str)]) -> Child {
+    let pacemakerd = lab.state_dir().join("pacemakerd");
+    let execd = lab.state_dir().join("pacemaker-execd");
+    std::fs::copy("/bin/sh", &pacemakerd).unwrap();
+    std::fs::copy("/bin/sh", &execd).unwrap();
+    let env = agent_env(lab, 0, params);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let execd = execd.to_str().unwrap();
+    let script = format!(
+        "{execd} -c '{AGENT_BIN} start; echo started; sleep 600'; \
+         while :; do {execd} -c 'sleep 600'; done"
+    );
+    let mut child = lab
+        .exec_command(
+            Host::Node(0),
+            pacemakerd.to_str().unwrap(),
+            &["-c", &script],
+            &env,
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 8];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    assert_eq!(&first, b"started\n");
+    child
+}
+
+fn children_named(parent: i32, comm: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let after = stat.rfind(')').map_or("", |i| &stat[i + 1..]);
+            after.split_whitespace().nth(1) == Some(&parent.to_string())
+                && std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim_end() == comm)
+        })
+        .collect()
+}
+
+fn sigkill_pid(pid: i32) {
+    // SAFETY: a PID this test started (a stand-in daemon); signalling it has no other effect.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
+/// Issue 15, finding 8: pacemakerd respawns an executor that died within milliseconds; the
+/// resident used to stand down (refresh and take-over lost until a monitor restarted it). It
+/// now carries on, and stands down when pacemakerd itself ends.
+#[test]
+fn a_respawned_executor_keeps_the_resident_and_pacemakerd_ending_ends_it() {
+    if !root_or_skip("a_respawned_executor_keeps_the_resident_and_pacemakerd_ending_ends_it") {
+        return;
+    }
+    let lab = Lab::new(1);
+    let params: &[(&str, &str)] = &[("ip", VIP4), ("arp_refresh_interval", "1")];
+    let mut pacemakerd = fake_pacemakerd(&lab, params);
+    let cluster = pacemakerd.id() as i32;
+    let resident = the_resident(&lab);
+    let row = status(&lab);
+    assert_eq!(row["resident"]["stands_down_with_executor"], true, "{row}");
+    assert_eq!(
+        row["resident"]["stands_down_with_pacemakerd"], cluster,
+        "{row}"
+    );
+
+    let first = children_named(cluster, "pacemaker-execd");
+    assert_eq!(first.len(), 1);
+    let capture = lab.capture(Host::Client, "eth0");
+    sigkill_pid(first[0]);
+    assert!(
+        wait_until(WAIT, || {
+            let now = children_named(cluster, "pacemaker-execd");
+            !now.is_empty() && now != first
+        }),
+        "the stand-in pacemakerd respawned its executor"
+    );
+    std::thread::sleep(Duration::from_millis(2_500));
+    assert!(alive(resident), "the resident carries on");
+    let node_mac = lab.mac(Host::Node(0), "eth0");
+    let refreshes = announcements(&capture.frames(), VIP4, &node_mac);
+    assert!(
+        refreshes.len() >= 2,
+        "the refresh went on without a gap: {refreshes:?}"
+    );
+
+    // The respawned executor is the one watched now; pacemakerd's end is the cluster's.
+    let _ = pacemakerd.kill();
+    let _ = pacemakerd.wait();
+    let killed = Instant::now();
+    assert!(
+        wait_until(WAIT, || !alive(resident)),
+        "the resident stood down with pacemakerd"
+    );
+    eprintln!(
+        "FIGURES pacemakerd gone -> resident gone: {:.1} ms",
+        ms(killed.elapsed())
+    );
+    assert!(on(&lab, "eth0", CIDR4), "the address is left to Pacemaker");
+    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+}
+
+/// Issue 15, finding 9: a start by hand on a cluster node (crm_resource --force-start, pcs
+/// resource debug-start) made a resident tied to no executor, which kept announcing after the
+/// node's cluster died. It is tied to the node's pacemakerd instead.
+#[test]
+fn a_resident_started_by_hand_on_a_cluster_node_ends_with_its_cluster() {
+    if !root_or_skip("a_resident_started_by_hand_on_a_cluster_node_ends_with_its_cluster") {
+        return;
+    }
+    let lab = Lab::new(1);
+    let params: &[(&str, &str)] = &[("ip", VIP4), ("arp_refresh_interval", "30")];
+    let mut pacemakerd = fake_pacemakerd(&lab, params);
+    let cluster = pacemakerd.id() as i32;
+    assert_code(&agent(&lab, 0, "start", params), 0, "start by hand");
+    let resident = the_resident(&lab);
+    let row = status(&lab);
+    assert_eq!(row["resident"]["stands_down_with_executor"], false, "{row}");
+    assert_eq!(
+        row["resident"]["stands_down_with_pacemakerd"], cluster,
+        "{row}"
+    );
+    let _ = pacemakerd.kill();
+    let _ = pacemakerd.wait();
+    assert!(
+        wait_until(WAIT, || !alive(resident)),
+        "the hand-started resident stood down with the node's cluster"
+    );
+    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+}

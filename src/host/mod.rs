@@ -300,6 +300,7 @@ impl Processes for SystemHost {
             state_dir: self.state.dir().to_path_buf(),
             socket_ifindex: socket.map(|(index, _)| index),
             executor: executor.is_some(),
+            cluster: process::this_nodes_cluster(),
             crm_resource: std::env::var_os("FLOATIP_CRM_RESOURCE")
                 .filter(|p| !p.is_empty())
                 .map(PathBuf::from),

@@ -15,7 +15,7 @@
 
 use super::state::{euid, FileId, ResidentId, StateDir};
 use crate::error::{Error, Result};
-use crate::resident::{Launch, Reply, Request, MAX_LINE, RELEASE, RESIDENT_ARG};
+use crate::resident::{ClusterId, Launch, Reply, Request, MAX_LINE, RELEASE, RESIDENT_ARG};
 use log::{debug, warn};
 use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -436,6 +436,80 @@ pub fn executor_pidfd() -> Option<OwnedFd> {
         String::from_utf8_lossy(comm)
     );
     Some(pidfd)
+}
+
+const PACEMAKERD: &[u8] = b"pacemakerd";
+
+fn comm_of(pid: i32) -> Option<Vec<u8>> {
+    let mut comm = std::fs::read(format!("/proc/{pid}/comm")).ok()?;
+    if comm.last() == Some(&b'\n') {
+        comm.pop();
+    }
+    Some(comm)
+}
+
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..]
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn cluster_at(pid: i32) -> Option<ClusterId> {
+    (comm_of(pid)? == PACEMAKERD).then_some(ClusterId {
+        pid,
+        start_time: start_time(pid)?,
+    })
+}
+
+/// This node's cluster: the pacemakerd that runs the executor that runs us, or, for an
+/// operation run by hand, the pacemakerd in our network namespace (nodes that share a kernel
+/// are told apart by it). None when no cluster runs here.
+pub fn this_nodes_cluster() -> Option<ClusterId> {
+    // SAFETY: getppid has no preconditions.
+    let parent = unsafe { libc::getppid() };
+    if comm_of(parent).is_some_and(|c| EXECUTORS.contains(&c.as_slice())) {
+        return parent_of(parent).and_then(cluster_at);
+    }
+    let ours = own_netns()?;
+    let entries = std::fs::read_dir("/proc").ok()?;
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| netns_of(&pid.to_string()) == Some(ours))
+        .find_map(cluster_at)
+}
+
+/// A pidfd of `cluster`'s pacemakerd, if that very process still runs.
+pub fn cluster_pidfd(cluster: &ClusterId) -> Option<OwnedFd> {
+    let pidfd = pidfd_open(cluster.pid).ok()?;
+    // Checked after the pidfd pins the process: a recycled PID is not our cluster.
+    (start_time(cluster.pid) == Some(cluster.start_time)
+        && comm_of(cluster.pid).as_deref() == Some(PACEMAKERD))
+    .then_some(pidfd)
+}
+
+/// A pidfd of a running executor of `cluster`'s pacemakerd (one it respawned).
+pub fn find_executor(cluster: &ClusterId) -> Option<OwnedFd> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| parent_of(pid) == Some(cluster.pid))
+        .filter(|&pid| comm_of(pid).is_some_and(|c| EXECUTORS.contains(&c.as_slice())))
+        // Not the one that died and is not reaped yet.
+        .filter(|&pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| parse_state_and_flags(&stat))
+                .is_some_and(|(state, flags)| {
+                    !matches!(state, 'Z' | 'X') && flags & PF_EXITING == 0
+                })
+        })
+        .find_map(|pid| {
+            let pidfd = pidfd_open(pid).ok()?;
+            (parent_of(pid) == Some(cluster.pid)).then_some(pidfd)
+        })
 }
 
 /// A resident that has started but acts only once released: it is recorded first, so no

@@ -16,7 +16,7 @@ use crate::agent::Link;
 use crate::error::{Error, Result};
 use crate::packet::{claimant, parse_frame, MacAddr};
 use crate::resident::machine::{Effect, Event, Held, Level, Machine};
-use crate::resident::{Launch, Plan, Reply, Request, MAX_LINE, RELEASE};
+use crate::resident::{ClusterId, Launch, Plan, Reply, Request, MAX_LINE, RELEASE};
 use crate::schedule::Sending;
 use futures::channel::{mpsc, oneshot};
 use futures::StreamExt;
@@ -207,6 +207,7 @@ fn close_later(listening: Listening) {
 
 /// Where an event comes from, in the order they are looked at.
 enum Source {
+    ClusterGone,
     ExecutorGone,
     Timer,
     Notice(Notice),
@@ -242,6 +243,12 @@ struct Resident {
     /// The last send failure, so a dead link logs once, not once per round.
     send_failure: Option<String>,
     has_executor: bool,
+    /// The node's pacemakerd, when the resident is tied to it.
+    cluster: Option<ClusterId>,
+    /// An executor that `FindExecutor` found, for the loop to watch instead of the old one.
+    found_executor: Option<OwnedFd>,
+    /// Outcomes of a batch's effects, fed back to the machine after it.
+    outcomes: Vec<Event>,
 }
 
 /// The adapter holding the address and how, from the kernel.
@@ -332,19 +339,38 @@ async fn serve(
         crm_resource: launch.crm_resource.clone(),
         send_failure: None,
         has_executor: executor.is_some(),
+        cluster: launch.cluster,
+        found_executor: None,
+        outcomes: Vec::new(),
     };
-    match &executor {
-        Some(_) => debug!("stands down when the Pacemaker executor that started it ends"),
-        None => debug!("not started by Pacemaker's executor: no stand-down"),
+    match (&executor, launch.cluster) {
+        (Some(_), Some(c)) => debug!(
+            "stands down when pacemakerd {} ends, or the executor that started it ends and pacemakerd respawns none",
+            c.pid
+        ),
+        (Some(_), None) => debug!("stands down when the Pacemaker executor that started it ends"),
+        (None, Some(c)) => debug!("started by hand on a cluster node: stands down when pacemakerd {} ends", c.pid),
+        (None, None) => debug!("not started by Pacemaker: no stand-down"),
     }
+    // The cluster that was there when the agent looked may be gone already.
+    let cluster_fd = launch.cluster.map(|c| process::cluster_pidfd(&c));
+    let first = match cluster_fd {
+        Some(None) => resident.machine.handle(resident.now(), Event::ClusterGone),
+        _ => first,
+    };
     if let Some(reason) = resident.perform_all(first).await {
         return Ok(reason);
     }
-    // SAFETY: the pidfd is owned by the AsyncFd, open for as long as it lives.
-    let executor = executor
-        .map(|fd| unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) })
-        .transpose()
-        .map_err(|e| Error::generic(format!("cannot watch the executor: {e}")))?;
+    let watch = |fd: OwnedFd, what: &str| {
+        // SAFETY: the pidfd is owned by the AsyncFd, open for as long as it lives.
+        unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
+            .map_err(|e| Error::generic(format!("cannot watch the {what}: {e}")))
+    };
+    let mut executor = executor.map(|fd| watch(fd, "executor")).transpose()?;
+    let cluster = cluster_fd
+        .flatten()
+        .map(|fd| watch(fd, "cluster"))
+        .transpose()?;
     let control = bind_control(&resident.state);
     let (requests_tx, mut requests): (_, Requests) = mpsc::unbounded();
     let far = || tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
@@ -358,6 +384,11 @@ async fn serve(
         let frames_pending = resident.frames_pending;
         let listening = &resident.listening;
         let source = poll_fn(|cx| {
+            if let Some(cluster) = &cluster {
+                if cluster.poll_read_ready(cx).is_ready() {
+                    return Poll::Ready(Source::ClusterGone);
+                }
+            }
             if let Some(executor) = &executor {
                 if executor.poll_read_ready(cx).is_ready() {
                     return Poll::Ready(Source::ExecutorGone);
@@ -398,7 +429,15 @@ async fn serve(
         })
         .await;
         let exit = match source {
-            Source::ExecutorGone => resident.handle(Event::ExecutorGone).await,
+            Source::ClusterGone => resident.handle(Event::ClusterGone).await,
+            Source::ExecutorGone => {
+                // A pidfd stays readable once its process ended: watched no more.
+                executor = None;
+                let cluster_watched = cluster.is_some();
+                resident
+                    .handle(Event::ExecutorGone { cluster_watched })
+                    .await
+            }
             Source::Timer => resident.handle(Event::Tick).await,
             Source::Notice(notice) => {
                 let mut exit = None;
@@ -434,6 +473,9 @@ async fn serve(
         if let Some(reason) = exit {
             return Ok(reason);
         }
+        if let Some(fd) = resident.found_executor.take() {
+            executor = Some(watch(fd, "executor")?);
+        }
     }
 }
 
@@ -451,7 +493,10 @@ impl Resident {
     async fn perform_all(&mut self, mut effects: Vec<Effect>) -> Option<String> {
         loop {
             match self.perform(effects).await {
-                Outcome::Done => return None,
+                Outcome::Done => match self.outcomes.pop() {
+                    Some(event) => effects = self.machine.handle(self.now(), event),
+                    None => return None,
+                },
                 Outcome::Exit(reason) => return Some(reason),
                 Outcome::Failed(event) => effects = self.machine.handle(self.now(), event),
             }
@@ -496,6 +541,13 @@ impl Resident {
                     });
                     if let Err(e) = recorded {
                         debug!("{}", e.reason);
+                    }
+                }
+                Effect::FindExecutor => {
+                    let found = self.cluster.as_ref().and_then(process::find_executor);
+                    if let Some(fd) = found {
+                        self.found_executor = Some(fd);
+                        self.outcomes.push(Event::ExecutorFound);
                     }
                 }
                 Effect::Exit(reason) => return Outcome::Exit(reason),
@@ -752,6 +804,10 @@ impl Resident {
                 if let Some(fields) = status.as_object_mut() {
                     fields.insert("pid".into(), std::process::id().into());
                     fields.insert("stands_down_with_executor".into(), self.has_executor.into());
+                    fields.insert(
+                        "stands_down_with_pacemakerd".into(),
+                        self.cluster.map(|c| c.pid).into(),
+                    );
                     fields.insert(
                         "listening_on".into(),
                         self.listening.as_ref().map(|l| l.index).into(),

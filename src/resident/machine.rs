@@ -16,7 +16,10 @@
 //!   flapping cable must not run crm_resource once per flap);
 //! - another machine's claim is defended at most once per DEFEND_INTERVAL (RFC 5227 § 2.4) and
 //!   reported at most once per interval, with a count of the claims not reported;
-//! - when the executor that started it is gone, or on stop, it exits before anything else.
+//! - when the executor that started it is gone, or on stop, it exits before anything else;
+//!   but an executor that the node's living pacemakerd respawns is not the cluster going
+//!   away: it carries on, and stands down only if pacemakerd ends or respawns none within
+//!   EXECUTOR_RESPAWN_GRACE.
 
 use super::Plan;
 use crate::agent::Link;
@@ -67,8 +70,16 @@ pub enum Event {
     },
     /// reload-agent or a monitor: new parameters, the address stays where it is.
     NewPlan(Plan),
-    /// The Pacemaker executor that started this process is gone.
-    ExecutorGone,
+    /// The Pacemaker executor that started this process is gone. `cluster_watched`: the
+    /// loop watches the node's pacemakerd, which is still alive (it respawns an executor
+    /// that died); otherwise the executor's end is the cluster's.
+    ExecutorGone {
+        cluster_watched: bool,
+    },
+    /// An executor of the node's pacemakerd runs again (the answer to `FindExecutor`).
+    ExecutorFound,
+    /// The node's pacemakerd is gone: the cluster is.
+    ClusterGone,
     Stop,
 }
 
@@ -103,9 +114,17 @@ pub enum Effect {
         theirs: MacAddr,
         ours: MacAddr,
     },
+    /// Looks for a running executor of the node's pacemakerd; `ExecutorFound` when there is.
+    FindExecutor,
     /// Ends the process; nothing is performed after it.
     Exit(String),
 }
+
+/// How long an executor that died may take to be respawned by pacemakerd (it takes
+/// milliseconds) before the resident stands down all the same.
+pub const EXECUTOR_RESPAWN_GRACE: Duration = Duration::from_secs(5);
+/// How often the resident looks for the respawned executor meanwhile.
+pub const EXECUTOR_LOOK_EVERY: Duration = Duration::from_millis(20);
 
 /// One listed adapter, in order of preference.
 #[derive(Debug, Clone)]
@@ -164,6 +183,8 @@ pub struct Machine {
     told_pacemaker: bool,
     last_defence: Option<Duration>,
     claims: Claims,
+    /// Since when the executor is gone while pacemakerd lives, and when to look next.
+    executor_lost: Option<(Duration, Duration)>,
     exited: bool,
 }
 
@@ -262,6 +283,7 @@ impl Machine {
             told_pacemaker: false,
             last_defence: None,
             claims: Claims::default(),
+            executor_lost: None,
             exited: false,
         };
         let mut effects = Vec::new();
@@ -310,9 +332,41 @@ impl Machine {
         }
         let mut effects = Vec::new();
         match event {
-            Event::ExecutorGone => {
+            Event::ExecutorGone {
+                cluster_watched: false,
+            } => {
                 return self.exit(
                     "the Pacemaker executor that started it is gone; standing down and leaving the address to the cluster's recovery",
+                )
+            }
+            Event::ExecutorGone {
+                cluster_watched: true,
+            } => {
+                // pacemakerd respawns an executor that died: the cluster is alive, and the
+                // refresh, defence and take-over go on without a gap.
+                if self.executor_lost.is_none() {
+                    effects.push(Effect::Log(
+                        Level::Warning,
+                        format!(
+                            "the Pacemaker executor is gone but pacemakerd lives; carrying on while it respawns one (at most {}s)",
+                            EXECUTOR_RESPAWN_GRACE.as_secs()
+                        ),
+                    ));
+                    self.executor_lost = Some((now, now));
+                }
+            }
+            Event::ExecutorFound => {
+                if self.executor_lost.take().is_some() {
+                    effects.push(Effect::Log(
+                        Level::Info,
+                        "pacemakerd respawned the executor; standing down with the new one"
+                            .to_string(),
+                    ));
+                }
+            }
+            Event::ClusterGone => {
+                return self.exit(
+                    "pacemakerd is gone, and the cluster with it; standing down and leaving the address to the cluster's recovery",
                 )
             }
             Event::Stop => return self.exit("asked to stop"),
@@ -395,12 +449,14 @@ impl Machine {
             .claims
             .quiet_until
             .filter(|_| self.claims.unreported > 0);
+        let executor = self.executor_lost.map(|(_, look_at)| look_at);
         [
             burst,
             self.refresh_at,
             self.second_wave_at,
             failback,
             summary,
+            executor,
         ]
         .into_iter()
         .flatten()
@@ -763,6 +819,19 @@ impl Machine {
     /// Whatever is due at `now`: the second wave, burst rounds, a refresh, a failback, the
     /// summary of unreported claims.
     fn run_due(&mut self, now: Duration, effects: &mut Vec<Effect>) {
+        if let Some((since, look_at)) = self.executor_lost {
+            if now >= since + EXECUTOR_RESPAWN_GRACE {
+                effects.extend(self.exit(&format!(
+                    "pacemakerd respawned no executor within {}s; standing down and leaving the address to the cluster's recovery",
+                    EXECUTOR_RESPAWN_GRACE.as_secs()
+                )));
+                return;
+            }
+            if now >= look_at {
+                effects.push(Effect::FindExecutor);
+                self.executor_lost = Some((since, now + EXECUTOR_LOOK_EVERY));
+            }
+        }
         if self.second_wave_at.is_some_and(|at| now >= at) {
             self.second_wave_at = None;
             effects.push(Effect::Log(

@@ -35,6 +35,11 @@ pub struct Launch {
     /// fd 4 is a pidfd of the Pacemaker executor that ran the agent: when it ends, the
     /// resident stands down.
     pub executor: bool,
+    /// The node's pacemakerd, by PID and start time: the resident stands down when it ends,
+    /// and an executor it respawns is not the cluster going away. Started by hand on a
+    /// cluster node, this is the only tie.
+    #[serde(default)]
+    pub cluster: Option<ClusterId>,
     /// The crm_resource to run for link_watch (FLOATIP_CRM_RESOURCE), else `crm_resource`
     /// from PATH.
     pub crm_resource: Option<PathBuf>,
@@ -52,6 +57,13 @@ impl Launch {
     pub fn from_line(line: &str) -> Option<Launch> {
         serde_json::from_str(line.trim_end()).ok()
     }
+}
+
+/// A process by PID and start time (its identity, so a recycled PID is never taken for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterId {
+    pub pid: i32,
+    pub start_time: u64,
 }
 
 /// One request on the control socket.
@@ -104,6 +116,10 @@ mod tests {
             state_dir: "/run/floatip".into(),
             socket_ifindex: Some(2),
             executor: true,
+            cluster: Some(ClusterId {
+                pid: 77,
+                start_time: 1234,
+            }),
             crm_resource: None,
             debug: false,
         };

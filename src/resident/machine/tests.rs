@@ -157,6 +157,7 @@ impl Run {
                     Effect::Report(_) => format!("{t} report"),
                     Effect::RecordConflict { .. } => format!("{t} record"),
                     Effect::Exit(_) => format!("{t} exit"),
+                    Effect::FindExecutor => format!("{t} find executor"),
                     Effect::Log(..) => return None,
                 })
             })
@@ -781,7 +782,12 @@ fn standing_down_exits_before_anything_else_and_then_does_nothing() {
         refresh_every_ms: Some(1_000),
         ..standby_plan()
     });
-    run.at(500, Event::ExecutorGone);
+    run.at(
+        500,
+        Event::ExecutorGone {
+            cluster_watched: false,
+        },
+    );
     assert_eq!(
         run.log
             .last()
@@ -810,9 +816,83 @@ fn stand_down_even_while_rounds_are_due() {
     // The executor's end and a due round at the same instant: the exit wins.
     run.advance(199);
     run.now = Duration::from_millis(200);
-    let effects = run.machine.handle(run.now, Event::ExecutorGone);
+    let effects = run.machine.handle(
+        run.now,
+        Event::ExecutorGone {
+            cluster_watched: false,
+        },
+    );
     assert_eq!(effects.len(), 1);
     assert!(matches!(effects[0], Effect::Exit(_)));
+}
+
+fn finds(run: &Run) -> Vec<u64> {
+    run.log
+        .iter()
+        .filter(|(_, e)| matches!(e, Effect::FindExecutor))
+        .map(|(t, _)| *t)
+        .collect()
+}
+
+/// Issue 15, finding 8: pacemakerd respawns an executor that died within milliseconds; the
+/// cluster is alive, so the refresh goes on without a gap.
+#[test]
+fn a_respawned_executor_is_not_the_cluster_going_away() {
+    let mut run = Run::on_eth0(Plan {
+        rounds: 0,
+        refresh_every_ms: Some(1_000),
+        ..standby_plan()
+    });
+    run.at(
+        1_500,
+        Event::ExecutorGone {
+            cluster_watched: true,
+        },
+    );
+    run.advance(1_560);
+    assert_eq!(finds(&run), vec![1_500, 1_520, 1_540, 1_560]);
+    run.at(1_570, Event::ExecutorFound);
+    run.advance(10_000);
+    assert_eq!(finds(&run).len(), 4, "no more looking once it is back");
+    assert!(run.exits().is_empty(), "{:?}", run.exits());
+    let refreshes: Vec<u64> = run.sends().iter().map(|s| s.0).collect();
+    assert_eq!(
+        refreshes,
+        (1..=10).map(|s| s * 1_000).collect::<Vec<u64>>(),
+        "no gap"
+    );
+    // The new executor's end, with pacemakerd gone as well: the cluster went.
+    run.at(10_500, Event::ClusterGone);
+    assert_eq!(run.exits()[0].0, 10_500);
+    assert!(run.exits()[0].1.contains("pacemakerd is gone"));
+}
+
+#[test]
+fn an_executor_not_respawned_in_time_means_standing_down() {
+    let mut run = Run::on_eth0(Plan {
+        rounds: 0,
+        refresh_every_ms: Some(1_000),
+        ..standby_plan()
+    });
+    run.at(
+        500,
+        Event::ExecutorGone {
+            cluster_watched: true,
+        },
+    );
+    // A second notice while waiting restarts nothing.
+    run.at(
+        2_000,
+        Event::ExecutorGone {
+            cluster_watched: true,
+        },
+    );
+    run.advance(60_000);
+    let grace = ms_of(EXECUTOR_RESPAWN_GRACE);
+    assert_eq!(run.exits()[0].0, 500 + grace);
+    assert!(run.exits()[0].1.contains("respawned no executor"));
+    assert_eq!(*finds(&run).last().unwrap(), 500 + grace - 20);
+    assert_eq!(run.machine.next_wakeup(), None);
 }
 
 #[test]
