@@ -55,6 +55,24 @@ wait_stamp_gone() {   # stamp timeout_s
         sleep 0.005
     done
 }
+# the running pacemaker-execd child of pacemakerd PID (its respawned one, once killed)
+execd_of() {   # pacemakerd_pid
+    local p rest
+    for p in $(pgrep -P "$1" -x pacemaker-execd); do
+        rest=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+        rest=${rest##*) }
+        [[ ${rest%% *} == [RSD] ]] && { echo "$p"; return 0; }
+    done
+    return 1
+}
+wait_respawned_execd() {   # pacemakerd_pid old_execd_pid timeout_s
+    local end=$(( $(lab__now_ms) + $3 * 1000 )) now
+    while :; do
+        now=$(execd_of "$1") && [[ $now != "$2" ]] && return 0
+        (( $(lab__now_ms) > end )) && { echo "     no new pacemaker-execd under pacemakerd $1" >&2; return 1; }
+        sleep 0.02
+    done
+}
 not_since() {   # lab mark regex node : no line after MARK in NODE's log matches REGEX
     local hits
     hits=$(fip_log_since "$1" "$2" "$4" | grep -E -- "$3" | cut -c1-220)
@@ -151,6 +169,19 @@ scenario_dead_stack() {
         equals "$(resident_field "$lab" "$o" zvip 'r["stands_down_with_executor"]')" true
     res=$(resident_field "$lab" "$o" zvip 'r["pid"]')
     res=$(lab__pid_stamp "$res") && ok "$o's resident for zvip runs (PID ${res%% *})" || { bad "$o's resident for zvip runs"; return 1; }
+    local pm execd
+    pm=$(lab__recorded_pid "$LAB_ROOT/$lab/pids/pacemakerd.$o")
+    check "floatip status on $o: it stands down with $o's pacemakerd (PID $pm)" \
+        equals "$(resident_field "$lab" "$o" zvip 'r["stands_down_with_pacemakerd"]')" "$pm"
+    section "$o's pacemaker-execd alone dies (SIGKILL); pacemakerd respawns it (issue 15, finding 8)"
+    execd=$(execd_of "$pm") && ok "$o's pacemaker-execd is PID $execd" || { bad "$o's pacemaker-execd runs"; return 1; }
+    check "kill -KILL $execd" kill -KILL "$execd"
+    check "pacemakerd respawned pacemaker-execd" wait_respawned_execd "$pm" "$execd" 10
+    sleep 3
+    check "$o's resident carried on: the same process, not stood down nor restarted" \
+        equals "$(lab__pid_stamp "${res%% *}" 2>/dev/null)" "$res"
+    check "floatip status on $o: it still refreshes zvip (plan.refresh_every_ms 2000)" \
+        equals "$(resident_field "$lab" "$o" zvip 'r["plan"]["refresh_every_ms"]')" 2000
     section "$o's corosync and Pacemaker daemons die (SIGKILL, no fencing); its links and floatip's resident stay"
     check "client pings $ZVIP" lab_client_ping "$lab" "$ZVIP" 10
     check "client's entry for $ZVIP is $o's MAC" lab_wait_neigh "$lab" "$ZVIP" "$omac" "$NEIGH_T"
@@ -160,7 +191,7 @@ scenario_dead_stack() {
     t_kill=$EPOCHREALTIME
     check "kill-stack $o: corosync, pacemakerd and its daemons SIGKILLed by PID" lab_kill_stack "$lab" "$o"
     t_dead=$EPOCHREALTIME
-    check "$o's resident stands down: it exits once its executor (pacemaker-execd) is dead" wait_stamp_gone "$res" 10
+    check "$o's resident stands down: it exits once pacemakerd is dead" wait_stamp_gone "$res" 10
     t_gone=$EPOCHREALTIME
     gone_ms=$(( (${t_gone/./} - ${t_dead/./}) / 1000 ))
     check "$ZVIP is still on $o's eth0 (no stop ran there; only the survivor's takeover helps the client)" has_addr "$lab" "$o" "$ZVIP"
