@@ -604,25 +604,7 @@ fn the_resident_stands_down_when_the_executor_that_started_it_is_gone() {
     let env = agent_env(&lab, 0, params);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let script = format!("{AGENT_BIN} start; echo started; exec sleep 600");
-    let mut executor = lab
-        .exec_command(
-            Host::Node(0),
-            execd.to_str().unwrap(),
-            &["-c", &script],
-            &env,
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = [0u8; 8];
-    executor
-        .stdout
-        .as_mut()
-        .unwrap()
-        .read_exact(&mut first)
-        .unwrap();
-    assert_eq!(&first, b"started\n");
+    let mut executor = spawn_until_started(&lab, &execd, &script, &env);
     let resident = the_resident(&lab);
     let row = status(&lab);
     assert_eq!(row["resident"]["stands_down_with_executor"], true, "{row}");
@@ -1249,12 +1231,18 @@ fn fake_pacemakerd(lab: &Lab, params: &[(&str, &str)]) -> Child {
         "{execd} -c '{AGENT_BIN} start; echo started; sleep 600'; \
          while :; do {execd} -c 'sleep 600'; done"
     );
+    spawn_until_started(lab, &pacemakerd, &script, &env)
+}
+
+/// Runs `program -c script` (a shell under another name) in node 0 and waits until the
+/// script prints "started".
+fn spawn_until_started(lab: &Lab, program: &Path, script: &str, env: &[(&str, &str)]) -> Child {
     let mut child = lab
         .exec_command(
             Host::Node(0),
-            pacemakerd.to_str().unwrap(),
-            &["-c", &script],
-            &env,
+            program.to_str().unwrap(),
+            &["-c", script],
+            env,
         )
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -340,7 +340,19 @@ pub fn end(id: &ResidentId, wanted: &Wanted, recorded: bool, patience: Duration)
         );
         return Ok(Ending::NotOurs);
     }
-    // SAFETY: signal through the pidfd, which pins the exact process checked above.
+    if !sigkill(pidfd.as_fd())
+        .map_err(|e| Error::generic(format!("cannot end resident process {}: {e}", id.pid)))?
+    {
+        return Ok(Ending::Gone);
+    }
+    wait_until_exiting(id, pidfd.as_fd(), patience)?;
+    Ok(Ending::Ended)
+}
+
+/// SIGKILL through a pidfd, which pins the exact process the caller checked; false when it
+/// had exited already.
+fn sigkill(pidfd: BorrowedFd<'_>) -> std::io::Result<bool> {
+    // SAFETY: a signal through a pidfd we hold open; no other memory is touched.
     let rc = unsafe {
         libc::syscall(
             libc::SYS_pidfd_send_signal,
@@ -350,18 +362,14 @@ pub fn end(id: &ResidentId, wanted: &Wanted, recorded: bool, patience: Duration)
             0,
         )
     };
-    if rc != 0 {
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::ESRCH) {
-            return Ok(Ending::Gone);
-        }
-        return Err(Error::generic(format!(
-            "cannot end resident process {}: {e}",
-            id.pid
-        )));
+    if rc == 0 {
+        return Ok(true);
     }
-    wait_until_exiting(id, pidfd.as_fd(), patience)?;
-    Ok(Ending::Ended)
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::ESRCH) => Ok(false),
+        _ => Err(e),
+    }
 }
 
 /// Ends another operation of this agent (our binary, our user, not a resident) that holds
@@ -390,24 +398,11 @@ pub fn end_operation(pid: i32, patience: Duration) -> Result<bool> {
     if owner(pid) != Some((me, me)) || !same_binary || resident {
         return Ok(false);
     }
-    // SAFETY: signal through the pidfd, which pins the exact process checked above.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            pidfd.as_raw_fd(),
-            libc::SIGKILL,
-            std::ptr::null::<libc::siginfo_t>(),
-            0,
-        )
-    };
-    if rc != 0 {
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::ESRCH) {
-            return Ok(true);
-        }
-        return Err(Error::generic(format!("cannot end process {pid}: {e}")));
+    if sigkill(pidfd.as_fd())
+        .map_err(|e| Error::generic(format!("cannot end process {pid}: {e}")))?
+    {
+        wait_until_exiting(&identity, pidfd.as_fd(), patience)?;
     }
-    wait_until_exiting(&identity, pidfd.as_fd(), patience)?;
     Ok(true)
 }
 
