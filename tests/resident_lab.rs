@@ -606,6 +606,7 @@ fn the_resident_stands_down_when_the_executor_that_started_it_is_gone() {
     let script = format!("{AGENT_BIN} start; echo started; exec sleep 600");
     let mut executor = spawn_until_started(&lab, &execd, &script, &env);
     let resident = the_resident(&lab);
+    wait_ready(&lab);
     let row = status(&lab);
     assert_eq!(row["resident"]["stands_down_with_executor"], true, "{row}");
     let capture = lab.capture(Host::Client, "eth0");
@@ -1291,6 +1292,7 @@ fn a_respawned_executor_keeps_the_resident_and_pacemakerd_ending_ends_it() {
     let mut pacemakerd = fake_pacemakerd(&lab, params);
     let cluster = pacemakerd.id() as i32;
     let resident = the_resident(&lab);
+    wait_ready(&lab);
     let row = status(&lab);
     assert_eq!(row["resident"]["stands_down_with_executor"], true, "{row}");
     assert_eq!(
@@ -1348,6 +1350,7 @@ fn a_resident_started_by_hand_on_a_cluster_node_ends_with_its_cluster() {
     let cluster = pacemakerd.id() as i32;
     assert_code(&agent(&lab, 0, "start", params), 0, "start by hand");
     let resident = the_resident(&lab);
+    wait_ready(&lab);
     let row = status(&lab);
     assert_eq!(row["resident"]["stands_down_with_executor"], false, "{row}");
     assert_eq!(
