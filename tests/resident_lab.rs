@@ -55,6 +55,11 @@ fn mac(s: &str) -> MacAddr {
 
 /// `floatip status --json` on node 0, as the row of resource `vip`.
 fn status(lab: &Lab) -> serde_json::Value {
+    status_of(lab, "vip")
+}
+
+/// `floatip status --json`'s row for `resource` in node 0 (Null when it has none).
+fn status_of(lab: &Lab, resource: &str) -> serde_json::Value {
     let out = lab
         .exec_command(
             Host::Node(0),
@@ -74,7 +79,7 @@ fn status(lab: &Lab) -> serde_json::Value {
     );
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     rows.as_array()
-        .and_then(|r| r.iter().find(|row| row["resource"] == "vip").cloned())
+        .and_then(|r| r.iter().find(|row| row["resource"] == resource).cloned())
         .unwrap_or(serde_json::Value::Null)
 }
 
@@ -1195,23 +1200,8 @@ fn status_finds_the_resident_of_a_long_resource_name() {
     assert_code(&agent(&lab, 0, "start", params), 0, "start");
     let pid = residents(&lab, 0);
     assert_eq!(pid.len(), 1);
-    let out = lab
-        .exec_command(
-            Host::Node(0),
-            AGENT_BIN,
-            &["status", "--json"],
-            &[(
-                "FLOATIP_STATE_DIR",
-                node_state_dir(&lab, 0).to_str().unwrap(),
-            )],
-        )
-        .output()
-        .unwrap();
-    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let row = rows
-        .as_array()
-        .and_then(|r| r.iter().find(|row| row["resource"] == long.as_str()))
-        .unwrap_or_else(|| panic!("no row for {long}: {rows}"));
+    let row = status_of(&lab, &long);
+    assert!(!row.is_null(), "no row for {long}");
     assert_eq!(row["resident"]["pid"], pid[0], "{row}");
     assert_eq!(row["burst"], "running", "{row}");
     assert_code(&agent(&lab, 0, "stop", params), 0, "stop");

@@ -268,6 +268,13 @@ pub fn pidfd_open(pid: i32) -> std::io::Result<OwnedFd> {
 /// again, so it can send no more frames.
 const PF_EXITING: u64 = 0x4;
 
+/// Whether /proc/PID/stat's text shows a process that never runs user code again (exiting,
+/// a zombie, or unreadable flags).
+fn is_exiting(stat: &str) -> bool {
+    parse_state_and_flags(stat)
+        .is_none_or(|(state, flags)| matches!(state, 'Z' | 'X') || flags & PF_EXITING != 0)
+}
+
 /// Waits until the killed process can no longer send: it is exiting, a zombie or gone.
 /// Waiting for the pidfd alone would also wait for its packet socket's release, which sits
 /// out an RCU grace period (10 to 30 ms) after the last frame is long impossible.
@@ -278,8 +285,7 @@ fn wait_until_exiting(id: &ResidentId, pidfd: BorrowedFd<'_>, patience: Duration
             Err(_) => true,
             // A different start time means the PID now belongs to someone else: ours is gone.
             Ok(stat) if parse_start_time(&stat) != Some(id.start_time) => true,
-            Ok(stat) => parse_state_and_flags(&stat)
-                .is_none_or(|(state, flags)| matches!(state, 'Z' | 'X') || flags & PF_EXITING != 0),
+            Ok(stat) => is_exiting(&stat),
         };
         if exiting {
             debug!("ended resident process {}", id.pid);
@@ -412,8 +418,8 @@ pub fn end_operation(pid: i32, patience: Duration) -> Result<bool> {
 pub fn executor_pidfd() -> Option<OwnedFd> {
     // SAFETY: getppid has no preconditions.
     let parent = unsafe { libc::getppid() };
-    let comm = std::fs::read(format!("/proc/{parent}/comm")).ok()?;
-    let comm = comm.strip_suffix(b"\n").unwrap_or(&comm);
+    let comm = comm_of(parent)?;
+    let comm = comm.as_slice();
     if !EXECUTORS.contains(&comm) {
         debug!(
             "run by {} (PID {parent}), not by Pacemaker's executor: the resident will not stand down with it",
@@ -495,11 +501,7 @@ pub fn find_executor(cluster: &ClusterId) -> Option<OwnedFd> {
         // Not the one that died and is not reaped yet.
         .filter(|&pid| {
             std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|stat| parse_state_and_flags(&stat))
-                .is_some_and(|(state, flags)| {
-                    !matches!(state, 'Z' | 'X') && flags & PF_EXITING == 0
-                })
+                .is_ok_and(|stat| !is_exiting(&stat))
         })
         .find_map(|pid| {
             let pidfd = pidfd_open(pid).ok()?;
