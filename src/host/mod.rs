@@ -16,7 +16,7 @@ use crate::agent::{
 };
 use crate::error::{Error, Result};
 use crate::packet::MacAddr;
-use crate::resident::{Launch, Plan, Request};
+use crate::resident::{Launch, LogTargets, Plan, Request};
 use crate::resolve::Route;
 use log::{info, warn};
 use netlink::Netlink;
@@ -295,16 +295,22 @@ impl Processes for SystemHost {
         let executor = process::executor_pidfd();
         // The agent's open socket goes to the resident (see Port::adopt for why).
         let socket = self.port.as_ref().map(|p| (p.link_index(), p.as_fd()));
+        let cluster = process::this_nodes_cluster();
+        let log_targets = LogTargets::from_env(
+            |name| std::env::var(name).ok(),
+            executor.is_some() || cluster.is_some(),
+        );
         let launch = Launch {
             plan: plan.clone(),
             state_dir: self.state.dir().to_path_buf(),
             socket_ifindex: socket.map(|(index, _)| index),
             executor: executor.is_some(),
-            cluster: process::this_nodes_cluster(),
+            cluster,
             crm_resource: std::env::var_os("FLOATIP_CRM_RESOURCE")
                 .filter(|p| !p.is_empty())
                 .map(PathBuf::from),
             debug: log::log_enabled!(log::Level::Debug),
+            log: log_targets,
         };
         let args = process::resident_args(&plan.resource, plan.ip, self.state.identity());
         let pending = process::spawn(&launch, &args, socket.map(|(_, fd)| fd), executor)?;

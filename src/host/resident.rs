@@ -4,9 +4,9 @@
 //! `resident::machine::Event`, and performs the machine's effects in order: sends, address
 //! moves, reports to Pacemaker, log lines. It decides nothing itself.
 //!
-//! It has no stderr (Pacemaker reads the agent's until EOF): it logs to syslog (facility
-//! daemon, tag floatip), and the machine keeps that to a line per event, conflicts to a line
-//! per DEFEND_INTERVAL.
+//! It has no stderr (Pacemaker reads the agent's until EOF): it logs where Pacemaker does
+//! (`LogTargets`: its log file and syslog), and the machine keeps that to a line per event,
+//! conflicts to a line per DEFEND_INTERVAL.
 
 use super::netlink::{self, Notice, Watch};
 use super::port::Port;
@@ -41,13 +41,17 @@ const CONTROL_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long crm_resource may take to tell Pacemaker.
 const REPORT_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The resident's logger: syslog, each line naming the resource and address.
-struct Syslog {
+/// The resident's logger: Pacemaker's log file and syslog (see `LogTargets`), each line
+/// naming the resource and address.
+struct ResidentLogger {
     prefix: String,
     level: log::LevelFilter,
+    syslog: bool,
+    file: Option<PathBuf>,
+    hostname: String,
 }
 
-impl log::Log for Syslog {
+impl log::Log for ResidentLogger {
     fn enabled(&self, metadata: &log::Metadata) -> bool {
         metadata.level() <= self.level
     }
@@ -56,36 +60,88 @@ impl log::Log for Syslog {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let priority = match record.level() {
-            log::Level::Error => libc::LOG_ERR,
-            log::Level::Warn => libc::LOG_WARNING,
-            log::Level::Info => libc::LOG_INFO,
-            _ => libc::LOG_DEBUG,
-        };
-        let message = format!("{}{}", self.prefix, record.args());
-        let Ok(text) = std::ffi::CString::new(crate::ocf::printable(&message).replace('\0', " "))
-        else {
-            return;
-        };
-        // SAFETY: "%s" with a valid C string; openlog was called with a static ident.
-        unsafe { libc::syslog(priority, c"%s".as_ptr(), text.as_ptr()) };
+        let message =
+            crate::ocf::printable(&format!("{}{}", self.prefix, record.args())).replace('\0', " ");
+        if self.syslog {
+            let priority = match record.level() {
+                log::Level::Error => libc::LOG_ERR,
+                log::Level::Warn => libc::LOG_WARNING,
+                log::Level::Info => libc::LOG_INFO,
+                _ => libc::LOG_DEBUG,
+            };
+            if let Ok(text) = std::ffi::CString::new(message.as_str()) {
+                // SAFETY: "%s" with a valid C string; openlog was called with a static ident.
+                unsafe { libc::syslog(priority, c"%s".as_ptr(), text.as_ptr()) };
+            }
+        }
+        if let Some(path) = &self.file {
+            // Pacemaker's own layout, so that its tools and a grep find these lines too.
+            let level = match record.level() {
+                log::Level::Error => "error",
+                log::Level::Warn => "warning",
+                log::Level::Info => "info",
+                _ => "debug",
+            };
+            let line = format!(
+                "{} {} floatip             [{}] (resident) \t{level}: {message}\n",
+                super::trace::date_and_time(),
+                self.hostname,
+                std::process::id()
+            );
+            // Opened per line (a few a minute at most): a rotated log is followed, and a
+            // missing one is never created with an owner Pacemaker could not write as.
+            if let Ok(mut file) = std::fs::OpenOptions::new().append(true).open(path) {
+                let _ = std::io::Write::write_all(&mut file, line.as_bytes());
+            }
+        }
     }
 
     fn flush(&self) {}
 }
 
-fn init_syslog(plan: &Plan, debug: bool) {
+fn facility_code(name: &str) -> libc::c_int {
+    match name {
+        "kern" => libc::LOG_KERN,
+        "user" => libc::LOG_USER,
+        "mail" => libc::LOG_MAIL,
+        "auth" => libc::LOG_AUTH,
+        "syslog" => libc::LOG_SYSLOG,
+        "lpr" => libc::LOG_LPR,
+        "news" => libc::LOG_NEWS,
+        "uucp" => libc::LOG_UUCP,
+        "cron" => libc::LOG_CRON,
+        "authpriv" => libc::LOG_AUTHPRIV,
+        "ftp" => libc::LOG_FTP,
+        "local0" => libc::LOG_LOCAL0,
+        "local1" => libc::LOG_LOCAL1,
+        "local2" => libc::LOG_LOCAL2,
+        "local3" => libc::LOG_LOCAL3,
+        "local4" => libc::LOG_LOCAL4,
+        "local5" => libc::LOG_LOCAL5,
+        "local6" => libc::LOG_LOCAL6,
+        "local7" => libc::LOG_LOCAL7,
+        _ => libc::LOG_DAEMON,
+    }
+}
+
+fn init_logging(launch: &Launch) {
     static IDENT: &std::ffi::CStr = c"floatip";
-    // SAFETY: IDENT is static (openlog keeps the pointer).
-    unsafe { libc::openlog(IDENT.as_ptr(), libc::LOG_PID, libc::LOG_DAEMON) };
-    let level = if debug {
+    let facility = launch.log.syslog.as_deref().map(facility_code);
+    if let Some(facility) = facility {
+        // SAFETY: IDENT is static (openlog keeps the pointer).
+        unsafe { libc::openlog(IDENT.as_ptr(), libc::LOG_PID, facility) };
+    }
+    let level = if launch.debug {
         log::LevelFilter::Debug
     } else {
         log::LevelFilter::Info
     };
-    let logger = Syslog {
-        prefix: format!("{} {}: ", plan.resource, plan.ip),
+    let logger = ResidentLogger {
+        prefix: format!("FloatIP({}) {}: ", launch.plan.resource, launch.plan.ip),
         level,
+        syslog: facility.is_some(),
+        file: launch.log.file.clone(),
+        hostname: super::system::hostname(),
     };
     if log::set_boxed_logger(Box::new(logger)).is_ok() {
         log::set_max_level(level);
@@ -145,7 +201,7 @@ pub fn run(args: &[OsString]) -> u8 {
         return 0;
     }
     drop(input);
-    init_syslog(&launch.plan, launch.debug);
+    init_logging(&launch);
     // The resident has no stderr: a panic must leave its location in syslog, not vanish.
     std::panic::set_hook(Box::new(|info| {
         let what = crate::error::panic_message(info.payload());

@@ -6,6 +6,20 @@ use std::os::unix::io::AsRawFd;
 pub const CAP_NET_ADMIN: u32 = 12;
 pub const CAP_NET_RAW: u32 = 13;
 
+/// This node's host name (uname's nodename, as Pacemaker's log lines name it).
+pub fn hostname() -> String {
+    // SAFETY: uname writes into a value we own; nodename is NUL-terminated.
+    unsafe {
+        let mut name: libc::utsname = std::mem::zeroed();
+        if libc::uname(&mut name) != 0 {
+            return "-".to_string();
+        }
+        std::ffi::CStr::from_ptr(name.nodename.as_ptr())
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
 /// The effective capability set from /proc/self/status (CapEff), as a bit mask.
 pub fn effective_capabilities() -> u64 {
     std::fs::read_to_string("/proc/self/status")

@@ -103,24 +103,37 @@ fn timestamp() -> String {
 
 /// The time of day for each trace line, `HH:MM:SS.mmm` (local), like ocf-shellfuncs' PS4.
 pub fn time_of_day() -> String {
+    local_time("%H:%M:%S")
+}
+
+/// Local date and time as Pacemaker's log lines start: "Dec 06 23:43:11.398".
+pub fn date_and_time() -> String {
+    local_time("%b %d %H:%M:%S")
+}
+
+/// Now, in local time, formatted by strftime(3) `format`, with milliseconds appended.
+fn local_time(format: &str) -> String {
     let mut now = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both calls write only into values we own.
-    let ok = unsafe {
-        libc::clock_gettime(libc::CLOCK_REALTIME, &mut now) == 0
-            && !libc::localtime_r(&now.tv_sec, &mut tm).is_null()
-    };
-    if !ok {
+    let mut text = [0u8; 64];
+    let Ok(format) = std::ffi::CString::new(format) else {
         return "--:--:--".to_string();
-    }
+    };
+    // SAFETY: the calls write only into values we own, text within its length.
+    let written = unsafe {
+        if libc::clock_gettime(libc::CLOCK_REALTIME, &mut now) != 0
+            || libc::localtime_r(&now.tv_sec, &mut tm).is_null()
+        {
+            return "--:--:--".to_string();
+        }
+        libc::strftime(text.as_mut_ptr().cast(), text.len(), format.as_ptr(), &tm)
+    };
     format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec,
+        "{}.{:03}",
+        String::from_utf8_lossy(&text[..written]),
         now.tv_nsec / 1_000_000
     )
 }
@@ -137,5 +150,15 @@ mod tests {
         assert_eq!(&t[4..5], "-");
         assert_eq!(&t[10..11], ".");
         assert_eq!(&t[13..14], ":");
+    }
+
+    #[test]
+    fn log_lines_start_as_pacemakers_do() {
+        // Dec 06 23:43:11.398
+        let t = date_and_time();
+        assert_eq!(t.len(), 19, "{t}");
+        assert!(t[..3].chars().all(|c| c.is_ascii_alphabetic()), "{t}");
+        assert_eq!((&t[3..4], &t[6..7], &t[15..16]), (" ", " ", "."), "{t}");
+        assert_eq!(time_of_day().len(), 12);
     }
 }

@@ -45,6 +45,63 @@ pub struct Launch {
     pub crm_resource: Option<PathBuf>,
     /// Log debug lines too (HA_debug).
     pub debug: bool,
+    /// Where its lines go (it has no stderr for the executor to record).
+    #[serde(default)]
+    pub log: LogTargets,
+}
+
+/// Pacemaker's own log file when PCMK_logfile does not name another.
+pub const PACEMAKER_LOG: &str = "/var/log/pacemaker/pacemaker.log";
+
+/// Where the resident logs: where Pacemaker logs, since a resident has no stderr that the
+/// executor would copy into Pacemaker's log as it does an operation's. Syslog at Pacemaker's
+/// facility, and Pacemaker's log file (appended to, never created).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogTargets {
+    /// The syslog facility's name; None when Pacemaker's is "none".
+    pub syslog: Option<String>,
+    pub file: Option<PathBuf>,
+}
+
+impl Default for LogTargets {
+    /// What a launch from before this field meant: syslog, facility daemon.
+    fn default() -> LogTargets {
+        LogTargets {
+            syslog: Some("daemon".into()),
+            file: None,
+        }
+    }
+}
+
+/// Syslog facilities by the names Pacemaker and logger(1) accept.
+pub const SYSLOG_FACILITIES: [&str; 20] = [
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+    "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+];
+
+impl LogTargets {
+    /// From the environment Pacemaker gives its agents (PCMK_logfacility, PCMK_logfile, or
+    /// their HA_ spellings). `under_pacemaker`: run by a cluster, whose default log file is
+    /// PACEMAKER_LOG; a start by hand outside any cluster logs to syslog only.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>, under_pacemaker: bool) -> LogTargets {
+        let first = |names: &[&str]| names.iter().find_map(|n| var(n));
+        let facility = first(&["PCMK_logfacility", "HA_logfacility", "HA_LOGFACILITY"]);
+        let syslog = match facility.as_deref().map(str::trim) {
+            None => Some("daemon".to_string()),
+            Some("none") | Some("") => None,
+            Some(name) if SYSLOG_FACILITIES.contains(&name) => Some(name.to_string()),
+            // Pacemaker, too, falls back to daemon for a name it does not know.
+            Some(_) => Some("daemon".to_string()),
+        };
+        let file = match first(&["PCMK_logfile", "HA_logfile", "HA_LOGFILE"]) {
+            None => under_pacemaker.then(|| PathBuf::from(PACEMAKER_LOG)),
+            Some(path) => {
+                let path = PathBuf::from(path.trim());
+                (path.is_absolute() && path != std::path::Path::new("/dev/null")).then_some(path)
+            }
+        };
+        LogTargets { syslog, file }
+    }
 }
 
 impl Launch {
@@ -122,6 +179,10 @@ mod tests {
             }),
             crm_resource: None,
             debug: false,
+            log: LogTargets {
+                syslog: None,
+                file: Some(PACEMAKER_LOG.into()),
+            },
         };
         let line = launch.to_line().unwrap();
         assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
@@ -135,9 +196,72 @@ mod tests {
             let json = serde_json::to_string(&request).unwrap();
             assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), request);
         }
+        // A launch written before `log` existed still logs to syslog.
+        let old = line.split(r#","log":"#).next().unwrap().to_string() + "}";
+        assert_eq!(Launch::from_line(&old).unwrap().log, LogTargets::default());
         assert_eq!(
             serde_json::to_string(&Reply::ok()).unwrap(),
             r#"{"ok":true}"#
+        );
+    }
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn the_resident_logs_where_pacemaker_logs() {
+        let daemon = Some("daemon".to_string());
+        let default_file = Some(PathBuf::from(PACEMAKER_LOG));
+        // Debian's defaults: nothing set; the cluster's file and syslog.
+        assert_eq!(
+            LogTargets::from_env(env(&[]), true),
+            LogTargets {
+                syslog: daemon.clone(),
+                file: default_file.clone()
+            }
+        );
+        // By hand outside a cluster: syslog only.
+        assert_eq!(LogTargets::from_env(env(&[]), false).file, None);
+        let lab = [
+            ("PCMK_logfile", "/var/log/pacemaker/pacemaker.log"),
+            ("PCMK_logfacility", "none"),
+            ("HA_LOGFACILITY", "local3"),
+        ];
+        assert_eq!(
+            LogTargets::from_env(env(&lab), true),
+            LogTargets {
+                syslog: None,
+                file: default_file.clone()
+            }
+        );
+        let other = [("HA_logfacility", "local7"), ("HA_logfile", "/srv/ha.log")];
+        assert_eq!(
+            LogTargets::from_env(env(&other), false),
+            LogTargets {
+                syslog: Some("local7".into()),
+                file: Some("/srv/ha.log".into())
+            }
+        );
+        for off in ["none", "/dev/null", "relative.log", ""] {
+            assert_eq!(
+                LogTargets::from_env(env(&[("PCMK_logfile", off)]), true).file,
+                None,
+                "{off}"
+            );
+        }
+        assert_eq!(
+            LogTargets::from_env(env(&[("PCMK_logfacility", "lokal0")]), true).syslog,
+            daemon
+        );
+        assert_eq!(
+            LogTargets::from_env(env(&[("PCMK_logfacility", "")]), true).syslog,
+            None
         );
     }
 }
