@@ -175,11 +175,31 @@ scenario_dead_stack() {
         equals "$(resident_field "$lab" "$o" zvip 'r["stands_down_with_pacemakerd"]')" "$pm"
     section "$o's pacemaker-execd alone dies (SIGKILL); pacemakerd respawns it (issue 15, finding 8)"
     execd=$(execd_of "$pm") && ok "$o's pacemaker-execd is PID $execd" || { bad "$o's pacemaker-execd runs"; return 1; }
+    mark=$(fip_log_mark "$lab")
     check "kill -KILL $execd" kill -KILL "$execd"
     check "pacemakerd respawned pacemaker-execd" wait_respawned_execd "$pm" "$execd" 10
     sleep 3
-    check "$o's resident carried on: the same process, not stood down nor restarted" \
-        equals "$(lab__pid_stamp "${res%% *}" 2>/dev/null)" "$res"
+    # The resident logs into pacemaker.log (it logs where Pacemaker does).
+    check "$o's resident noticed the respawned executor (pacemaker.log)" \
+        since_has "$lab" "$mark" 'FloatIP\(zvip\) .*pacemakerd respawned the executor' "$o"
+    check "$o's resident did not stand down on its own" \
+        not_since "$lab" "$mark" 'FloatIP\(zvip\) .*standing down and leaving' "$o"
+    # The controller exits when its executor dies; without fencing, the DC may start zvip on
+    # the other node before it rejoins, and then recovers the double start by stopping zvip
+    # everywhere. A resident ended by that stop is Pacemaker's choice, not a stand-down.
+    if lab__pid_stamp "${res%% *}" >/dev/null 2>&1; then
+        check "$o's resident carried on: the same process, not stood down nor restarted" \
+            equals "$(lab__pid_stamp "${res%% *}" 2>/dev/null)" "$res"
+    else
+        echo "     the resident was replaced: Pacemaker recovered zvip while $o's controller restarted"
+        check "Pacemaker ran a stop of zvip on $o (its recovery), which ended the resident" \
+            since_has "$lab" "$mark" 'Result of stop operation for zvip on '"$o"': ok' "$o"
+        check "the old resident exited because it was asked to stop" \
+            since_has "$lab" "$mark" 'floatip +\['"${res%% *}"'\] \(resident\).*exiting: asked to stop' "$o"
+        check "zvip is Started on $o again" quietly fip_wait_rsc_from "$lab" zvip "$o" "$o" "$RSC_T"
+        res=$(resident_field "$lab" "$o" zvip 'r["pid"]')
+        res=$(lab__pid_stamp "$res") && ok "$o's new resident for zvip runs (PID ${res%% *})" || bad "$o's new resident for zvip runs"
+    fi
     check "floatip status on $o: it still refreshes zvip (plan.refresh_every_ms 2000)" \
         equals "$(resident_field "$lab" "$o" zvip 'r["plan"]["refresh_every_ms"]')" 2000
     section "$o's corosync and Pacemaker daemons die (SIGKILL, no fencing); its links and floatip's resident stay"
@@ -192,6 +212,8 @@ scenario_dead_stack() {
     check "kill-stack $o: corosync, pacemakerd and its daemons SIGKILLed by PID" lab_kill_stack "$lab" "$o"
     t_dead=$EPOCHREALTIME
     check "$o's resident stands down: it exits once pacemakerd is dead" wait_stamp_gone "$res" 10
+    check "and says why in pacemaker.log" \
+        since_has "$lab" "$mark" 'floatip +\['"${res%% *}"'\] \(resident\).*exiting: pacemakerd is gone' "$o"
     t_gone=$EPOCHREALTIME
     gone_ms=$(( (${t_gone/./} - ${t_dead/./}) / 1000 ))
     check "$ZVIP is still on $o's eth0 (no stop ran there; only the survivor's takeover helps the client)" has_addr "$lab" "$o" "$ZVIP"
