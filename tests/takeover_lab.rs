@@ -278,3 +278,63 @@ fn a_standby_adapter_named_by_its_alternative_name_takes_over() {
     assert_code(&agent(&lab, 0, "start", twice), 6, "start likewise");
     assert!(!lab.addresses(Host::Node(0), "eth0").contains(&cidr));
 }
+
+#[test]
+fn a_live_rename_of_the_active_standby_adapter_keeps_one_address_and_stop_removes_it() {
+    if !root_or_skip(
+        "a_live_rename_of_the_active_standby_adapter_keeps_one_address_and_stop_removes_it",
+    ) {
+        return;
+    }
+    let lab = Lab::new(1);
+    lab.add_nic(0, "eth1");
+    let params: &[(&str, &str)] = &[
+        ("ip", VIP4),
+        ("nic", "eth0,eth1"),
+        ("cidr_netmask", "24"),
+        ("failback_delay", "300"),
+    ];
+    let cidr = format!("{VIP4}/24");
+    assert_code(&agent(&lab, 0, "start", params), 0, "start");
+    let resident = residents(&lab, 0);
+    lab.set_nic_port(Host::Node(0), "eth0", false);
+    assert!(
+        wait_until(Duration::from_secs(5), || lab
+            .addresses(Host::Node(0), "eth1")
+            .contains(&cidr)),
+        "moved to eth1"
+    );
+    // Renamed while it holds the address (the kernel allows renaming an interface that is up).
+    lab.ip(
+        Host::Node(0),
+        &["link", "set", "dev", "eth1", "name", "wan1"],
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let holders = |lab: &Lab| {
+        ["eth0", "wan1"]
+            .into_iter()
+            .filter(|nic| lab.addresses(Host::Node(0), nic).contains(&cidr))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        holders(&lab),
+        vec!["wan1"],
+        "still on the renamed adapter alone"
+    );
+    assert!(ping(&lab, VIP4), "reachable through it");
+    assert_eq!(residents(&lab, 0), resident, "the same resident watches on");
+    assert_code(&agent(&lab, 0, "monitor", params), 0, "monitor");
+    // eth0 back: fail-back takes it from the renamed adapter.
+    lab.set_nic_port(Host::Node(0), "eth0", true);
+    assert!(
+        wait_until(Duration::from_secs(5), || holders(&lab) == vec!["eth0"]),
+        "failed back to eth0, off wan1: {:?}",
+        holders(&lab)
+    );
+    // And stop finds it under a new name too.
+    lab.set_nic_port(Host::Node(0), "eth0", false);
+    assert!(wait_until(Duration::from_secs(5), || holders(&lab) == vec!["wan1"]));
+    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+    assert!(holders(&lab).is_empty(), "stop removed it from wan1");
+    assert!(residents(&lab, 0).is_empty());
+}

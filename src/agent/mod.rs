@@ -248,6 +248,14 @@ fn candidate_links<H: Links + Records>(host: &mut H, p: &Params) -> Result<Vec<L
             }
         }
     }
+    // Renamed since start: the same interfaces under new names.
+    for index in matching_record(host, p).map_or_else(Vec::new, |r| r.adapters) {
+        if !links.iter().any(|l| l.index == index) {
+            if let Some(link) = host.link_by_index(index)? {
+                links.push(link);
+            }
+        }
+    }
     if p.nics.is_empty() && p.vmac.is_none() {
         match locate(host, p) {
             Ok(target) if !links.iter().any(|l| l.index == target.link.index) => {
@@ -523,11 +531,13 @@ fn finish_start<H: Host>(
     if added {
         add(host, p, deadline, target, label)?;
     }
+    let adapters = recorded_adapters(host, p, link)?;
     let announced = host
         .record(&Record {
             ip: p.ip,
             nic: link.name.clone(),
             prefix_len: target.prefix_len,
+            adapters,
         })
         .and_then(|()| announce_after_start(host, p, meta, deadline, target));
     if let Err(e) = announced {
@@ -542,6 +552,22 @@ fn finish_start<H: Host>(
         return Err(e);
     }
     Ok(())
+}
+
+/// The interfaces the address may be on while this start lasts, by index: where it was put,
+/// and the standby adapters the resident may move it to.
+fn recorded_adapters<H: Links>(host: &mut H, p: &Params, link: &Link) -> Result<Vec<u32>> {
+    let mut indexes = vec![link.index];
+    if p.nics.len() > 1 {
+        for nic in &p.nics {
+            if let Some(standby) = host.link_by_name(nic)? {
+                if !indexes.contains(&standby.index) {
+                    indexes.push(standby.index);
+                }
+            }
+        }
+    }
+    Ok(indexes)
 }
 
 /// lvs_ipv6_addrlabel (IPaddr2 4.15, default true): the address label for ip/128, so that

@@ -83,6 +83,9 @@ pub struct Record {
     pub ip: IpAddr,
     pub nic: String,
     pub prefix_len: u8,
+    /// The interfaces, by index, that start put it on and that standby adapters may move it
+    /// to: a renamed interface keeps its index, so the address is found under a new name.
+    pub adapters: Vec<u32>,
 }
 
 /// Interfaces and routes.

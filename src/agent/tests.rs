@@ -485,6 +485,7 @@ fn start_adds_records_announces_once_then_hands_the_rest_to_the_resident() {
         ip: vip(),
         nic: "eth0".into(),
         prefix_len: 24,
+        adapters: vec![ETH0],
     };
     let plan = match host.effects.last() {
         Some(Effect::ResidentStarted(plan)) => plan.clone(),
@@ -1726,6 +1727,7 @@ fn a_record_counts_only_for_its_address_and_an_allowed_interface() {
         ip: "198.51.100.60".parse().unwrap(),
         nic: "eth1".into(),
         prefix_len: 24,
+        adapters: Vec::new(),
     });
     let p = params(&[("ip", "198.51.100.50")]);
     assert_eq!(
@@ -1738,6 +1740,7 @@ fn a_record_counts_only_for_its_address_and_an_allowed_interface() {
         ip: vip(),
         nic: "eth1".into(),
         prefix_len: 24,
+        adapters: Vec::new(),
     });
     let on_eth0 = params(&[("ip", "198.51.100.50"), ("nic", "eth0")]);
     assert_eq!(
@@ -1770,6 +1773,7 @@ fn a_stale_record_does_not_hide_the_address_where_the_routes_place_it() {
         ip: vip(),
         nic: "eth1".into(),
         prefix_len: 24,
+        adapters: Vec::new(),
     });
     let p = params(&[("ip", "198.51.100.50")]);
     assert_eq!(
@@ -2166,4 +2170,37 @@ fn stop_removes_the_label_with_the_address_even_when_the_record_was_lost() {
     host.record = None;
     stop(&mut host, &p, &meta()).unwrap();
     assert!(host.address_labels.is_empty(), "{:?}", host.effects);
+}
+
+#[test]
+fn an_adapter_renamed_after_start_is_still_found_by_monitor_and_stop() {
+    let mut host = FakeHost::lab().with_eth1();
+    let p = params(&[("ip", "198.51.100.50"), ("nic", "eth0,eth1")]);
+    start(&mut host, &p, &meta()).unwrap();
+    assert_eq!(host.record.as_ref().unwrap().adapters, vec![ETH0, ETH1]);
+    // The resident moved the address to eth1, which is then renamed wan1.
+    host.addresses.remove(&(ETH0, vip()));
+    host.put(ETH1, vip(), 24);
+    host.link_mut(ETH1).name = "wan1".into();
+    assert_eq!(
+        monitor(&mut host, &p, &meta(), false).unwrap(),
+        Status::Success
+    );
+    stop(&mut host, &p, &meta()).unwrap();
+    assert_eq!(host.holds(ETH1, vip()), None, "removed under its new name");
+    // The holder that start put it on, renamed, too.
+    start(
+        &mut host,
+        &params(&[("ip", "198.51.100.50"), ("nic", "eth0")]),
+        &meta(),
+    )
+    .unwrap();
+    host.link_mut(ETH0).name = "lan0".into();
+    let on_eth0 = params(&[("ip", "198.51.100.50"), ("nic", "eth0")]);
+    assert_eq!(
+        monitor(&mut host, &on_eth0, &meta(), false).unwrap(),
+        Status::Success
+    );
+    stop(&mut host, &on_eth0, &meta()).unwrap();
+    assert!(host.addresses.is_empty());
 }

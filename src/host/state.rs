@@ -522,6 +522,10 @@ pub fn format_state(state: &State) -> String {
     let mut out = String::new();
     if let Some(r) = &state.record {
         out += &format!("ip={}\nnic={}\nprefix={}\n", r.ip, r.nic, r.prefix_len);
+        if !r.adapters.is_empty() {
+            let indexes: Vec<String> = r.adapters.iter().map(u32::to_string).collect();
+            out += &format!("adapters={}\n", indexes.join(","));
+        }
     }
     if let Some(ns) = &state.netns {
         out += &format!("netns={ns}\n");
@@ -554,10 +558,19 @@ pub fn parse_state(text: &str) -> State {
         }
         let prefix_len: u8 = value(text, "prefix")?.parse().ok()?;
         let max = if ip.is_ipv4() { 32 } else { 128 };
+        // Written by an older version, or unreadable: the names alone are looked at.
+        let adapters = value(text, "adapters")
+            .and_then(|list| {
+                list.split(',')
+                    .map(|i| i.parse::<u32>().ok().filter(|&i| i > 0))
+                    .collect::<Option<Vec<u32>>>()
+            })
+            .unwrap_or_default();
         (1..=max).contains(&prefix_len).then(|| Record {
             ip,
             nic: nic.to_string(),
             prefix_len,
+            adapters,
         })
     })();
     let resident = match value(text, "resident") {
@@ -603,6 +616,7 @@ mod tests {
                 ip: "2001:db8::5".parse().unwrap(),
                 nic: "eth0".into(),
                 prefix_len: 64,
+                adapters: vec![2, 5],
             }),
             resident: Resident::Recorded(ResidentId {
                 pid: 4242,
@@ -664,7 +678,16 @@ mod tests {
         }
         let state = parse_state("resident=none\nip=198.51.100.1\nnic=eth0\nprefix=24\n");
         assert_eq!(state.resident, Resident::Absent);
-        assert!(state.record.is_some());
+        assert!(state.record.is_some_and(|r| r.adapters.is_empty()));
+        // A bad index list costs the indexes, not the record.
+        for adapters in ["2,x", "0", "2,,3", "-1", ""] {
+            let text = format!("ip=198.51.100.1\nnic=eth0\nprefix=24\nadapters={adapters}\n");
+            let record = parse_state(&text).record;
+            assert!(
+                record.is_some_and(|r| r.adapters.is_empty()),
+                "{adapters:?}"
+            );
+        }
     }
 
     #[test]

@@ -570,15 +570,33 @@ impl Machine {
     }
 
     fn on_link(&mut self, now: Duration, link: Link, effects: &mut Vec<Effect>) {
-        // A known interface renamed away from its listed name is no longer that adapter.
-        if let Some(slot) = self.slot_of(link.index) {
-            if self.slots[slot].name != link.name {
-                self.slots[slot].link = None;
+        // An adapter is its interface index: renamed, it is still the same adapter and keeps
+        // the address. A name is matched only by an adapter not seen yet, or re-created.
+        let slot = match self.slot_of(link.index) {
+            Some(slot) => {
+                if self.slots[slot].name != link.name {
+                    effects.push(Effect::Log(
+                        Level::Info,
+                        format!(
+                            "{} was renamed {}; it is still an adapter of {}",
+                            self.slots[slot].name, link.name, self.plan.ip
+                        ),
+                    ));
+                    self.slots[slot].name = link.name.clone();
+                }
+                slot
             }
-        }
-        let Some(slot) = self.slots.iter().position(|s| s.name == link.name) else {
-            self.reconsider(now, effects);
-            return;
+            None => match self
+                .slots
+                .iter()
+                .position(|s| s.link.is_none() && s.name == link.name)
+            {
+                Some(slot) => slot,
+                None => {
+                    self.reconsider(now, effects);
+                    return;
+                }
+            },
         };
         let before = self.slots[slot].link.replace(link.clone());
         self.slots[slot].add_failed = false;

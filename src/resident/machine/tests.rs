@@ -1004,3 +1004,70 @@ fn a_removed_holder_with_nowhere_to_go_ends_the_process() {
         "Pacemaker told, then nothing more"
     );
 }
+
+#[test]
+fn a_renamed_adapter_is_still_that_adapter_and_keeps_the_address() {
+    let mut run = Run::on_eth0(standby_plan());
+    run.at(1_000, Event::Link(no_carrier(eth0())));
+    run.advance(1_900);
+    let moved = run.actions().len();
+    // The holder, eth1, is renamed (`ip link set eth1 name wan1`): same index, same address.
+    run.at(2_000, Event::Link(link(ETH1, "wan1", MAC1)));
+    run.at(3_000, Event::Link(eth0()));
+    run.advance(20_000);
+    assert_eq!(
+        run.actions()[moved..].to_vec(),
+        vec![
+            "5000 add eth0",
+            "5000 send Round 2",
+            "5000 delete wan1",
+            "5100 send Round 2",
+            "5200 send Round 2"
+        ],
+        "nothing moved at the rename; fail-back (after its hold-down) deletes from the renamed adapter"
+    );
+    assert!(run
+        .lines()
+        .iter()
+        .any(|(t, l)| *t == 2_000 && l.contains("eth1 was renamed wan1")));
+}
+
+#[test]
+fn a_renamed_holder_losing_carrier_moves_the_address_and_deletes_it_there() {
+    let mut run = Run::on_eth0(standby_plan());
+    run.at(1_000, Event::Link(link(ETH0, "lan0", MAC0)));
+    run.at(2_000, Event::Link(no_carrier(link(ETH0, "lan0", MAC0))));
+    run.advance(3_000);
+    assert_eq!(
+        run.actions(),
+        vec![
+            "2000 add eth1",
+            "2000 send Round 3",
+            "2000 delete lan0",
+            "2100 send Round 3",
+            "2200 send Round 3",
+        ]
+    );
+}
+
+#[test]
+fn another_interface_taking_a_listed_name_is_not_that_adapter() {
+    let mut run = Run::on_eth0(standby_plan());
+    run.at(1_000, Event::Link(link(ETH1, "old1", MAC1)));
+    // A new interface named eth1 (index 9) while the listed eth1 lives on as old1.
+    run.at(1_500, Event::Link(link(9, "eth1", MAC2)));
+    run.at(2_000, Event::Link(no_carrier(eth0())));
+    run.advance(2_500);
+    assert_eq!(run.actions()[0], "2000 add old1");
+}
+
+#[test]
+fn a_re_created_adapter_is_matched_by_its_name() {
+    let mut run = Run::on_eth0(standby_plan());
+    run.at(1_000, Event::LinkRemoved(ETH1));
+    run.at(1_500, Event::Link(link(9, "eth1", MAC1)));
+    run.at(2_000, Event::Link(no_carrier(eth0())));
+    run.advance(2_500);
+    assert_eq!(run.actions()[0], "2000 add eth1");
+    assert_eq!(run.machine.holder().unwrap().index, 9);
+}
