@@ -60,27 +60,7 @@ fn status(lab: &Lab) -> serde_json::Value {
 
 /// `floatip status --json`'s row for `resource` in node 0 (Null when it has none).
 fn status_of(lab: &Lab, resource: &str) -> serde_json::Value {
-    let out = lab
-        .exec_command(
-            Host::Node(0),
-            AGENT_BIN,
-            &["status", "--json"],
-            &[(
-                "FLOATIP_STATE_DIR",
-                node_state_dir(lab, 0).to_str().unwrap(),
-            )],
-        )
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    rows.as_array()
-        .and_then(|r| r.iter().find(|row| row["resource"] == resource).cloned())
-        .unwrap_or(serde_json::Value::Null)
+    status_row(lab, 0, resource)
 }
 
 /// An ICMP echo frame: (type, IPv4 source, IPv4 destination, sequence number).
@@ -128,11 +108,7 @@ fn first_reply_through(
 
 /// Waits until the resident answers on its control socket, naming the adapter it serves.
 fn wait_ready(lab: &Lab) {
-    assert!(
-        wait_until(WAIT, || status(lab)["resident"]["adapter"].is_string()),
-        "the resident is up: {}",
-        status(lab)
-    );
+    wait_resident_ready(lab, 0, "vip");
 }
 
 /// A client pinging the address every 5 ms in the background; killed (by PID) on drop.

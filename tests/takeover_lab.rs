@@ -127,6 +127,7 @@ fn standby_adapter_takes_over_when_the_active_one_loses_carrier() {
     );
 
     // The resident process moves the address itself; monitor finds it on the survivor.
+    wait_resident_ready(&lab, 0, "vip");
     lab.set_nic_port(Host::Node(0), "eth0", false);
     let deadline = Instant::now() + Duration::from_secs(5);
     while !lab
@@ -203,6 +204,7 @@ fn an_ipv6_standby_adapter_takes_over_on_a_default_host() {
     ];
     assert_code(&agent(&lab, 0, "start", params), 0, "start");
     assert!(ping(&lab, VIP6), "reachable on eth0");
+    wait_resident_ready(&lab, 0, "vip");
     lab.set_nic_port(Host::Node(0), "eth0", false);
     let cidr = format!("{VIP6}/64");
     assert!(
@@ -256,6 +258,7 @@ fn a_standby_adapter_named_by_its_alternative_name_takes_over() {
     assert!(lab.addresses(Host::Node(0), "eth0").contains(&cidr));
     let resident = residents(&lab, 0);
     assert_eq!(resident.len(), 1, "a resident watches the adapters");
+    wait_resident_ready(&lab, 0, "vip");
     lab.set_nic_port(Host::Node(0), "eth0", false);
     assert!(
         wait_until(Duration::from_secs(5), || lab
@@ -297,6 +300,7 @@ fn a_live_rename_of_the_active_standby_adapter_keeps_one_address_and_stop_remove
     let cidr = format!("{VIP4}/24");
     assert_code(&agent(&lab, 0, "start", params), 0, "start");
     let resident = residents(&lab, 0);
+    wait_resident_ready(&lab, 0, "vip");
     lab.set_nic_port(Host::Node(0), "eth0", false);
     assert!(
         wait_until(Duration::from_secs(5), || lab
@@ -332,9 +336,65 @@ fn a_live_rename_of_the_active_standby_adapter_keeps_one_address_and_stop_remove
         holders(&lab)
     );
     // And stop finds it under a new name too.
+    wait_resident_ready(&lab, 0, "vip");
     lab.set_nic_port(Host::Node(0), "eth0", false);
     assert!(wait_until(Duration::from_secs(5), || holders(&lab) == vec!["wan1"]));
     assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
     assert!(holders(&lab).is_empty(), "stop removed it from wan1");
     assert!(residents(&lab, 0).is_empty());
+}
+
+/// Issue 15, finding 5: a standby adapter cabled to another segment (here: another bridge) is
+/// never given the address, the node is not reported healthy while its address cannot reach
+/// its segment, and once the adapter is heard on the segment it takes the address.
+#[test]
+fn a_standby_adapter_on_another_segment_never_receives_the_address() {
+    if !root_or_skip("a_standby_adapter_on_another_segment_never_receives_the_address") {
+        return;
+    }
+    let lab = Lab::new(1);
+    lab.add_nic(0, "eth1");
+    let port = lab.port(Host::Node(0), "eth1");
+    // eth1's cable goes to another switch: a bridge of its own, carrier kept.
+    lab.ip(Host::Bridge, &["link", "add", "br-other", "type", "bridge"]);
+    lab.ip(Host::Bridge, &["link", "set", "br-other", "up"]);
+    lab.ip(Host::Bridge, &["link", "set", &port, "master", "br-other"]);
+    let params: &[(&str, &str)] = &[("ip", VIP4), ("nic", "eth0,eth1"), ("cidr_netmask", "24")];
+    let cidr = format!("{VIP4}/24");
+    assert_code(&agent(&lab, 0, "start", params), 0, "start");
+    let eth1_checked = |lab: &Lab| {
+        let row = status_row(lab, 0, "vip");
+        row["resident"]["adapters"][1]["on_segment"].clone()
+    };
+    std::thread::sleep(Duration::from_millis(600));
+    assert_ne!(
+        eth1_checked(&lab),
+        true,
+        "eth1 is not heard on eth0's segment"
+    );
+    lab.set_nic_port(Host::Node(0), "eth0", false);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !lab.addresses(Host::Node(0), "eth1").contains(&cidr),
+        "never moved to eth1"
+    );
+    let monitor = agent(&lab, 0, "monitor", params);
+    assert_ne!(monitor.code, 0, "not healthy: {}", monitor.stderr);
+
+    // Re-cabled to the segment: heard at the next probe, then it takes over.
+    lab.set_nic_port(Host::Node(0), "eth0", true);
+    lab.ip(Host::Bridge, &["link", "set", &port, "master", "br0"]);
+    assert!(
+        wait_until(Duration::from_secs(8), || eth1_checked(&lab) == true),
+        "eth1 heard on the segment within a retry"
+    );
+    lab.set_nic_port(Host::Node(0), "eth0", false);
+    assert!(
+        wait_until(Duration::from_secs(5), || lab
+            .addresses(Host::Node(0), "eth1")
+            .contains(&cidr)),
+        "moved to eth1"
+    );
+    assert!(ping(&lab, VIP4), "reachable through eth1");
+    assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
 }

@@ -342,6 +342,14 @@ impl FakeHost {
     fn perform_resident(&mut self, at: Duration, effects: Vec<ResidentEffect>) {
         for effect in effects {
             match effect {
+                // One segment: every probe is heard.
+                ResidentEffect::ProbeSegment { id, .. } => {
+                    if let Some(machine) = self.machine.as_mut() {
+                        let heard = ResidentEvent::SegmentProbed { id, heard: true };
+                        let effects = machine.handle(at, heard);
+                        self.perform_resident(at, effects);
+                    }
+                }
                 ResidentEffect::Send { index, .. } => {
                     self.effects.push(Effect::ResidentSent(index, at));
                 }

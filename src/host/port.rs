@@ -205,6 +205,39 @@ impl Port {
         self.mac
     }
 
+    /// Whether a segment probe sent from `from` is heard on `on` within `wait` (sent twice,
+    /// the second a third of the way in, in case the first is lost): the two interfaces
+    /// share one broadcast segment. `answer` is told before the sockets close, since each
+    /// close waits for an RCU grace period (see `adopt`).
+    pub fn hears(
+        from: &Link,
+        on: &Link,
+        nonce: u64,
+        wait: Duration,
+        answer: impl FnOnce(Result<bool>),
+    ) {
+        // Listening before sending, so the frame cannot pass before the socket is bound.
+        let ports = Port::open_for(on, Listening::SegmentProbes)
+            .and_then(|l| Ok((l, Port::open_for(from, Listening::SegmentProbes)?)));
+        let (mut listener, mut sender) = match ports {
+            Ok(ports) => ports,
+            Err(e) => return answer(Err(e)),
+        };
+        let frame = crate::packet::segment::probe_frame(sender.mac(), nonce, 0);
+        let begin = Instant::now();
+        for until in [begin + wait / 3, begin + wait] {
+            if let Err(e) = sender.send(&frame) {
+                return answer(Err(e));
+            }
+            while let Some(heard) = listener.receive(until) {
+                if crate::packet::segment::parse(&heard, nonce).is_some() {
+                    return answer(Ok(true));
+                }
+            }
+        }
+        answer(Ok(false))
+    }
+
     /// The next frame the filter lets through, until `until`.
     pub fn receive(&mut self, until: Instant) -> Option<Vec<u8>> {
         while Instant::now() < until {

@@ -15,7 +15,7 @@ use super::state::{euid, Conflict, StateDir};
 use crate::agent::Link;
 use crate::error::{Error, Result};
 use crate::packet::{claimant, parse_frame, MacAddr};
-use crate::resident::machine::{Effect, Event, Held, Level, Machine};
+use crate::resident::machine::{Effect, Event, Held, Level, Machine, SEGMENT_PROBE_WAIT};
 use crate::resident::{ClusterId, Launch, Plan, Reply, Request, MAX_LINE, RELEASE};
 use crate::schedule::Sending;
 use futures::channel::{mpsc, oneshot};
@@ -271,6 +271,8 @@ enum Source {
     Request(Request, oneshot::Sender<Reply>),
     Connection(UnixStream),
     Frames,
+    /// The outcome of an effect performed off the loop (a segment probe).
+    Outcome(Event),
 }
 
 type Requests = mpsc::UnboundedReceiver<(Request, oneshot::Sender<Reply>)>;
@@ -305,6 +307,8 @@ struct Resident {
     found_executor: Option<OwnedFd>,
     /// Outcomes of a batch's effects, fed back to the machine after it.
     outcomes: Vec<Event>,
+    /// Outcomes of effects performed off the loop, fed back as they come.
+    later: mpsc::UnboundedSender<Event>,
 }
 
 /// The adapter holding the address and how, from the kernel.
@@ -380,6 +384,7 @@ async fn serve(
     let state = StateDir::new(&launch.state_dir, &launch.plan.resource);
     let epoch = Instant::now();
     let (machine, first) = Machine::new(launch.plan.clone(), &links, holder, Duration::ZERO);
+    let (later_tx, mut later) = mpsc::unbounded();
     let mut resident = Resident {
         machine,
         epoch,
@@ -398,6 +403,7 @@ async fn serve(
         cluster: launch.cluster,
         found_executor: None,
         outcomes: Vec::new(),
+        later: later_tx,
     };
     match (&executor, launch.cluster) {
         (Some(_), Some(c)) => debug!(
@@ -464,6 +470,9 @@ async fn serve(
             if let Poll::Ready(Some((request, reply))) = requests.poll_next_unpin(cx) {
                 return Poll::Ready(Source::Request(request, reply));
             }
+            if let Poll::Ready(Some(event)) = later.poll_next_unpin(cx) {
+                return Poll::Ready(Source::Outcome(event));
+            }
             if let Some(control) = &control {
                 if let Poll::Ready(Ok((stream, _))) = control.listener.poll_accept(cx) {
                     return Poll::Ready(Source::Connection(stream));
@@ -515,6 +524,7 @@ async fn serve(
                 None
             }
             Source::Request(request, reply) => resident.answer(request, reply).await,
+            Source::Outcome(event) => resident.handle(event).await,
             Source::Frames => {
                 let mut exit = None;
                 for event in resident.read_claims() {
@@ -606,10 +616,51 @@ impl Resident {
                         self.outcomes.push(Event::ExecutorFound);
                     }
                 }
+                Effect::ProbeSegment { id, from, on } => self.probe_segment(id, from, on).await,
                 Effect::Exit(reason) => return Outcome::Exit(reason),
             }
         }
         Outcome::Done
+    }
+
+    /// Runs a segment probe off the loop (it listens for up to SEGMENT_PROBE_WAIT); its
+    /// outcome comes back as `SegmentProbed`. One that cannot be sent counts as not heard.
+    async fn probe_segment(&mut self, id: u64, from: u32, on: u32) {
+        let (from, on) = match (
+            self.watch.link_by_index(from).await,
+            self.watch.link_by_index(on).await,
+        ) {
+            (Ok(Some(from)), Ok(Some(on))) => (from, on),
+            _ => {
+                self.outcomes
+                    .push(Event::SegmentProbed { id, heard: false });
+                return;
+            }
+        };
+        let later = self.later.clone();
+        // Distinct from every other resident's probes on the segment.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let nonce = id ^ (u64::from(std::process::id()) << 40) ^ nanos;
+        tokio::task::spawn_blocking(move || {
+            Port::hears(&from, &on, nonce, SEGMENT_PROBE_WAIT, |outcome| {
+                let heard = outcome.unwrap_or_else(|e| {
+                    warn!(
+                        "segment probe from {} to {}: {}",
+                        from.name, on.name, e.reason
+                    );
+                    false
+                });
+                debug!(
+                    "segment probe from {} {} on {}",
+                    from.name,
+                    if heard { "heard" } else { "not heard" },
+                    on.name
+                );
+                let _ = later.unbounded_send(Event::SegmentProbed { id, heard });
+            });
+        });
     }
 
     /// A port on interface `index`: the listening one, the agent's socket, or a new one.

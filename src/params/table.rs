@@ -118,8 +118,13 @@ pub const PARAMETERS: &[ParamSpec] = &[
              comma-separated list such as eth0,eth1 names interfaces on the same segment in \
              order of preference. start uses the first that exists, is up with carrier and \
              is on the address's subnet (has a covering route, unless cidr_netmask is \
-             given). When the adapter holding the address loses carrier, the address moves \
-             at once to the next usable adapter, which announces it with its own MAC; it \
+             given). Only an adapter on the same segment as the one holding the address \
+             may take it: the background process sends a frame from each standby adapter \
+             with carrier (at start and whenever one gains carrier, again every 5 s while \
+             it is not heard) and trusts it only once the frame arrives on the holding \
+             adapter; an adapter cabled elsewhere never receives the address. When the \
+             adapter holding the address loses carrier, the address moves at once to the \
+             next usable adapter on its segment, which announces it with its own MAC; it \
              moves back to a more preferred adapter only after that one has kept carrier \
              for failback_delay milliseconds. When no usable adapter is left, monitor fails \
              with \"link down on NIC\" and Pacemaker recovers the resource (at once with \

@@ -11,6 +11,9 @@
 //! - with standby adapters, carrier loss on the holder moves the address: add on the first
 //!   usable standby, announce from it, then delete from the old one; a more preferred adapter
 //!   back with carrier takes it back after `failback_delay`, and a flap restarts that wait;
+//! - a standby adapter takes the address only once a probe frame sent from it was heard on the
+//!   holder's adapter (the same broadcast segment): checked at launch and whenever it gains
+//!   carrier, and retried while it is not heard; an adapter cabled elsewhere never takes it;
 //! - with no usable adapter and `link_watch`, Pacemaker is told once, however the carrier
 //!   flaps afterwards: its recovery stops this process, and a new start brings a new one (a
 //!   flapping cable must not run crm_resource once per flap);
@@ -80,6 +83,11 @@ pub enum Event {
     ExecutorFound,
     /// The node's pacemakerd is gone: the cluster is.
     ClusterGone,
+    /// The outcome of `ProbeSegment` `id`: whether the frame was heard on the holder's side.
+    SegmentProbed {
+        id: u64,
+        heard: bool,
+    },
     Stop,
 }
 
@@ -116,6 +124,13 @@ pub enum Effect {
     },
     /// Looks for a running executor of the node's pacemakerd; `ExecutorFound` when there is.
     FindExecutor,
+    /// Sends a segment probe frame from interface `from` and listens for it on `on` (for at
+    /// most SEGMENT_PROBE_WAIT); answered by `SegmentProbed` with the same `id`.
+    ProbeSegment {
+        id: u64,
+        from: u32,
+        on: u32,
+    },
     /// Ends the process; nothing is performed after it.
     Exit(String),
 }
@@ -126,6 +141,12 @@ pub const EXECUTOR_RESPAWN_GRACE: Duration = Duration::from_secs(5);
 /// How often the resident looks for the respawned executor meanwhile.
 pub const EXECUTOR_LOOK_EVERY: Duration = Duration::from_millis(20);
 
+/// How long a segment probe listens for its frame (on a LAN it arrives in microseconds).
+pub const SEGMENT_PROBE_WAIT: Duration = Duration::from_millis(200);
+/// How soon an adapter not heard on the holder's segment is probed again while it has
+/// carrier: a switch port may forward only after its spanning-tree delay, or be re-cabled.
+pub const SEGMENT_RETRY: Duration = Duration::from_secs(5);
+
 /// One listed adapter, in order of preference.
 #[derive(Debug, Clone)]
 struct Slot {
@@ -133,12 +154,43 @@ struct Slot {
     link: Option<Link>,
     /// Adding the address here failed; tried again once its link changes.
     add_failed: bool,
+    segment: Segment,
+}
+
+/// Whether an adapter is on the holder's broadcast segment, as far as probes tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Segment {
+    /// Not (yet) heard there: probed from `probe_at` on while it is usable. `told`: the
+    /// operator was told it was not heard.
+    Unknown { probe_at: Duration, told: bool },
+    /// Probe `id` is out.
+    Probing { id: u64, told: bool },
+    /// Heard on the holder's adapter (or it is the holder the address was found on).
+    Shared,
 }
 
 impl Slot {
     fn usable(&self) -> bool {
         !self.add_failed && self.link.as_ref().is_some_and(Link::usable)
     }
+
+    /// Usable and on the holder's segment: may take the address.
+    fn candidate(&self) -> bool {
+        self.usable() && self.segment == Segment::Shared
+    }
+
+    /// Forgets what was known of its segment (its cable may be elsewhere when it is back).
+    fn forget_segment(&mut self, now: Duration) {
+        self.segment = Segment::Unknown {
+            probe_at: now,
+            told: false,
+        };
+    }
+}
+
+/// Whether probe frames can tell this link's segment: it needs a MAC and ARP/ND framing.
+fn probeable(link: &Link) -> bool {
+    link.announces && link.mac.is_some()
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -185,6 +237,8 @@ pub struct Machine {
     claims: Claims,
     /// Since when the executor is gone while pacemakerd lives, and when to look next.
     executor_lost: Option<(Duration, Duration)>,
+    /// Segment probes sent (their ids).
+    probes_sent: u64,
     exited: bool,
 }
 
@@ -218,6 +272,8 @@ pub struct AdapterStatus {
     pub up: bool,
     pub carrier: bool,
     pub mac: Option<String>,
+    /// Heard on the holder's segment: it may take the address.
+    pub on_segment: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -253,6 +309,10 @@ impl Machine {
                 name: name.clone(),
                 link: links.iter().find(|l| &l.name == name).cloned(),
                 add_failed: false,
+                segment: Segment::Unknown {
+                    probe_at: now,
+                    told: false,
+                },
             })
             .collect();
         let holder_slot = holder.and_then(|(index, _)| {
@@ -260,6 +320,11 @@ impl Machine {
                 .iter()
                 .position(|s| s.link.as_ref().is_some_and(|l| l.index == index))
         });
+        let mut slots = slots;
+        if let Some(h) = holder_slot {
+            // Where the address is defines the segment its clients are on.
+            slots[h].segment = Segment::Shared;
+        }
         let mut machine = Machine {
             burst: (plan.rounds > 0).then(|| Burst {
                 owed: plan.rounds,
@@ -284,6 +349,7 @@ impl Machine {
             last_defence: None,
             claims: Claims::default(),
             executor_lost: None,
+            probes_sent: 0,
             exited: false,
         };
         let mut effects = Vec::new();
@@ -370,12 +436,16 @@ impl Machine {
                 )
             }
             Event::Stop => return self.exit("asked to stop"),
+            Event::SegmentProbed { id, heard } => self.on_segment_probed(now, id, heard, &mut effects),
             Event::Tick => {}
             Event::Link(link) => self.on_link(now, link, &mut effects),
             Event::LinkRemoved(index) => {
                 if let Some(slot) = self.slot_of(index) {
                     self.slots[slot].link = None;
                     self.slots[slot].add_failed = false;
+                    if self.holder != Some(slot) {
+                        self.slots[slot].forget_segment(now);
+                    }
                     effects.push(Effect::Log(
                         Level::Warning,
                         format!("{} was removed", self.slots[slot].name),
@@ -450,6 +520,7 @@ impl Machine {
             .quiet_until
             .filter(|_| self.claims.unreported > 0);
         let executor = self.executor_lost.map(|(_, look_at)| look_at);
+        let probe = self.probes_due().map(|(_, at)| at).min();
         [
             burst,
             self.refresh_at,
@@ -457,6 +528,7 @@ impl Machine {
             failback,
             summary,
             executor,
+            probe,
         ]
         .into_iter()
         .flatten()
@@ -483,6 +555,7 @@ impl Machine {
                     up: s.link.as_ref().is_some_and(|l| l.up),
                     carrier: s.link.as_ref().is_some_and(|l| l.carrier),
                     mac: s.link.as_ref().and_then(|l| l.mac).map(|m| m.to_string()),
+                    on_segment: s.segment == Segment::Shared,
                 })
                 .collect(),
             rounds_owed: self.burst.map_or(0, |b| b.owed),
@@ -598,8 +671,12 @@ impl Machine {
                 }
             },
         };
+        let was_usable = self.slots[slot].usable();
         let before = self.slots[slot].link.replace(link.clone());
         self.slots[slot].add_failed = false;
+        if was_usable && !self.slots[slot].usable() && self.holder != Some(slot) {
+            self.slots[slot].forget_segment(now);
+        }
         let mac_changed = before
             .as_ref()
             .is_some_and(|b| b.index == link.index && b.mac != link.mac && link.mac.is_some());
@@ -625,7 +702,7 @@ impl Machine {
         let Some(h) = self.holder else { return };
         if !self.slots[h].usable() {
             self.failback = None;
-            if let Some(s) = (0..self.slots.len()).find(|&s| s != h && self.slots[s].usable()) {
+            if let Some(s) = (0..self.slots.len()).find(|&s| s != h && self.slots[s].candidate()) {
                 self.move_to(now, s, "lost carrier", effects);
                 return;
             }
@@ -633,7 +710,7 @@ impl Machine {
                 effects.push(Effect::Log(
                     Level::Warning,
                     format!(
-                        "{} cannot carry {} (down, no carrier or removed) and no other adapter of {} can",
+                        "{} cannot carry {} (down, no carrier or removed) and no other adapter of {} on its segment can",
                         self.slots[h].name,
                         self.plan.ip,
                         self.plan.adapters.join(",")
@@ -662,7 +739,7 @@ impl Machine {
             ));
             self.start_burst(now, true, effects);
         }
-        match (0..h).find(|&s| self.slots[s].usable()) {
+        match (0..h).find(|&s| self.slots[s].candidate()) {
             Some(preferred) if self.failback.is_none_or(|f| f.slot != preferred) => {
                 self.failback = Some(Failback {
                     slot: preferred,
@@ -698,6 +775,9 @@ impl Machine {
             index: link.index,
             name: link.name.clone(),
         });
+        if !self.slots[from].usable() {
+            self.slots[from].forget_segment(now);
+        }
         self.moved_from = Some((from, self.held));
         self.holder = Some(to);
         self.held = if self.plan.ip.is_ipv4() || self.plan.address.nodad {
@@ -713,6 +793,110 @@ impl Machine {
                 index: old.index,
                 name: old.name.clone(),
             });
+        }
+    }
+
+    /// Adapters to probe and from when: usable, not known to share the segment, no probe
+    /// out, while the holder is usable to hear it.
+    fn probes_due(&self) -> impl Iterator<Item = (usize, Duration)> + '_ {
+        let holder = self.holder.filter(|&h| self.slots[h].usable());
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(move |&(s, slot)| holder.is_some_and(|h| h != s) && slot.usable())
+            .filter_map(|(s, slot)| match slot.segment {
+                Segment::Unknown { probe_at, .. } => Some((s, probe_at)),
+                _ => None,
+            })
+    }
+
+    fn send_probes(&mut self, now: Duration, effects: &mut Vec<Effect>) {
+        let due: Vec<usize> = self
+            .probes_due()
+            .filter(|&(_, at)| at <= now)
+            .map(|(s, _)| s)
+            .collect();
+        let Some(on) = self.holder().cloned() else {
+            return;
+        };
+        for s in due {
+            let Some(from) = self.slots[s].link.clone() else {
+                continue;
+            };
+            let Segment::Unknown { told, .. } = self.slots[s].segment else {
+                continue;
+            };
+            if !probeable(&from) || !probeable(&on) {
+                // No frames to tell segments apart with: trusted as listed.
+                self.slots[s].segment = Segment::Shared;
+                continue;
+            }
+            self.probes_sent += 1;
+            let id = self.probes_sent;
+            self.slots[s].segment = Segment::Probing { id, told };
+            effects.push(Effect::ProbeSegment {
+                id,
+                from: from.index,
+                on: on.index,
+            });
+        }
+    }
+
+    fn on_segment_probed(
+        &mut self,
+        now: Duration,
+        id: u64,
+        heard: bool,
+        effects: &mut Vec<Effect>,
+    ) {
+        let Some(s) = self
+            .slots
+            .iter()
+            .position(|slot| matches!(slot.segment, Segment::Probing { id: out, .. } if out == id))
+        else {
+            // Its adapter lost carrier or went meanwhile: the answer is stale.
+            return;
+        };
+        let Segment::Probing { told, .. } = self.slots[s].segment else {
+            return;
+        };
+        let holder = self.holder_name();
+        if heard {
+            self.slots[s].segment = Segment::Shared;
+            if told {
+                effects.push(Effect::Log(
+                    Level::Info,
+                    format!(
+                        "{} is now heard on {holder}'s segment; it may take {}",
+                        self.slots[s].name, self.plan.ip
+                    ),
+                ));
+            }
+            self.reconsider(now, effects);
+            return;
+        }
+        if !self.holder.is_some_and(|h| self.slots[h].usable()) {
+            // The holder failed while listening: this says nothing; asked again once it can.
+            self.slots[s].segment = Segment::Unknown {
+                probe_at: now,
+                told,
+            };
+            return;
+        }
+        self.slots[s].segment = Segment::Unknown {
+            probe_at: now + SEGMENT_RETRY,
+            told: true,
+        };
+        if !told {
+            effects.push(Effect::Log(
+                Level::Warning,
+                format!(
+                    "{} is not on {holder}'s segment (a frame sent from it was not heard there); it will not take {} (probed again every {}s)",
+                    self.slots[s].name,
+                    self.plan.ip,
+                    SEGMENT_RETRY.as_secs()
+                ),
+            ));
         }
     }
 
@@ -907,6 +1091,7 @@ impl Machine {
             self.claims.unreported = 0;
             self.claims.quiet_until = Some(now + DEFEND_INTERVAL);
         }
+        self.send_probes(now, effects);
     }
 
     /// Something to do or watch: what is owed now (rounds, a second wave, a failback), or

@@ -3,7 +3,7 @@
 
 use super::lab::*;
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Runs the agent as resource `vip` on a node, each node with its own state directory (as
 /// separate machines would have).
@@ -100,4 +100,51 @@ pub fn ocf_params(params: &[(&str, &str)]) -> Vec<(String, String)> {
             (key, v.to_string())
         })
         .collect()
+}
+
+/// `floatip status --json`'s row for `resource` on `node` (Null when it has none).
+pub fn status_row(lab: &Lab, node: usize, resource: &str) -> serde_json::Value {
+    let out = lab
+        .exec_command(
+            Host::Node(node),
+            AGENT_BIN,
+            &["status", "--json"],
+            &[(
+                "FLOATIP_STATE_DIR",
+                node_state_dir(lab, node).to_str().unwrap(),
+            )],
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    rows.as_array()
+        .and_then(|r| r.iter().find(|row| row["resource"] == resource).cloned())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// Waits until `resource`'s resident on `node` is up and has checked that each standby
+/// adapter with carrier shares the holder's segment (a probe frame each, answered in about a
+/// millisecond): before that, a standby is not trusted with the address.
+pub fn wait_resident_ready(lab: &Lab, node: usize, resource: &str) {
+    let ready = |row: &serde_json::Value| {
+        let resident = &row["resident"];
+        resident["adapter"].is_string()
+            && resident["adapters"].as_array().is_some_and(|adapters| {
+                adapters
+                    .iter()
+                    .all(|a| a["carrier"] != true || a["on_segment"] == true)
+            })
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || ready(&status_row(
+            lab, node, resource
+        ))),
+        "the resident of {resource} is up: {}",
+        status_row(lab, node, resource)
+    );
 }

@@ -86,6 +86,11 @@ struct Run {
     machine: Machine,
     now: Duration,
     log: Vec<(u64, Effect)>,
+    /// Adapters whose segment probes are not heard on the holder's (cabled elsewhere); every
+    /// other probe is answered "heard" at once, as a LAN answers in microseconds.
+    elsewhere: Vec<u32>,
+    /// Probes left unanswered (a test answers them itself).
+    hold_probes: bool,
 }
 
 fn ms_of(d: Duration) -> u64 {
@@ -95,11 +100,47 @@ fn ms_of(d: Duration) -> u64 {
 impl Run {
     fn start(plan: Plan, links: &[Link], holder: Option<(u32, Held)>) -> Run {
         let (machine, effects) = Machine::new(plan, links, holder, Duration::ZERO);
-        Run {
+        let mut run = Run {
             machine,
             now: Duration::ZERO,
-            log: effects.into_iter().map(|e| (0, e)).collect(),
+            log: Vec::new(),
+            elsewhere: Vec::new(),
+            hold_probes: false,
+        };
+        run.record(effects);
+        run
+    }
+
+    /// Logs `effects` at the current time and answers the segment probes among them.
+    fn record(&mut self, effects: Vec<Effect>) {
+        let t = ms_of(self.now);
+        let mut answers = Vec::new();
+        for effect in effects {
+            if let Effect::ProbeSegment { id, from, .. } = effect {
+                if !self.hold_probes {
+                    answers.push(Event::SegmentProbed {
+                        id,
+                        heard: !self.elsewhere.contains(&from),
+                    });
+                }
+            }
+            self.log.push((t, effect));
         }
+        for answer in answers {
+            let effects = self.machine.handle(self.now, answer);
+            self.record(effects);
+        }
+    }
+
+    /// (time, from, on) of every segment probe.
+    fn probes(&self) -> Vec<(u64, u32, u32)> {
+        self.log
+            .iter()
+            .filter_map(|(t, e)| match e {
+                Effect::ProbeSegment { from, on, .. } => Some((*t, *from, *on)),
+                _ => None,
+            })
+            .collect()
     }
 
     fn on_eth0(plan: Plan) -> Run {
@@ -115,8 +156,7 @@ impl Run {
             }
             self.now = wake.max(self.now);
             let effects = self.machine.handle(self.now, Event::Tick);
-            let t = ms_of(self.now);
-            self.log.extend(effects.into_iter().map(|e| (t, e)));
+            self.record(effects);
         }
         self.now = target.max(self.now);
     }
@@ -125,8 +165,7 @@ impl Run {
     fn at(&mut self, at: u64, event: Event) -> &mut Run {
         self.advance(at);
         let effects = self.machine.handle(self.now, event);
-        let t = ms_of(self.now);
-        self.log.extend(effects.into_iter().map(|e| (t, e)));
+        self.record(effects);
         self
     }
 
@@ -158,7 +197,7 @@ impl Run {
                     Effect::RecordConflict { .. } => format!("{t} record"),
                     Effect::Exit(_) => format!("{t} exit"),
                     Effect::FindExecutor => format!("{t} find executor"),
-                    Effect::Log(..) => return None,
+                    Effect::Log(..) | Effect::ProbeSegment { .. } => return None,
                 })
             })
             .collect()
@@ -1070,4 +1109,139 @@ fn a_re_created_adapter_is_matched_by_its_name() {
     run.advance(2_500);
     assert_eq!(run.actions()[0], "2000 add eth1");
     assert_eq!(run.machine.holder().unwrap().index, 9);
+}
+
+#[test]
+fn standby_adapters_are_probed_at_launch_and_one_cabled_elsewhere_never_takes_the_address() {
+    let mut run = Run {
+        elsewhere: vec![ETH1],
+        ..Run::start(
+            standby_plan(),
+            &[eth0(), eth1(), no_carrier(eth2())],
+            Some((ETH0, Held::Ready)),
+        )
+    };
+    // Run::start answered before `elsewhere` was set: start again with it in place.
+    run.log.clear();
+    let (machine, effects) = Machine::new(
+        standby_plan(),
+        &[eth0(), eth1(), no_carrier(eth2())],
+        Some((ETH0, Held::Ready)),
+        Duration::ZERO,
+    );
+    run.machine = machine;
+    run.record(effects);
+    assert_eq!(
+        run.probes(),
+        vec![(0, ETH1, ETH0)],
+        "eth2 has no carrier yet"
+    );
+    assert!(run
+        .lines()
+        .iter()
+        .any(|(_, l)| l.starts_with("eth1 is not on eth0's segment")));
+    run.at(1_000, Event::Link(no_carrier(eth0())));
+    run.advance(4_000);
+    assert!(
+        !run.actions().iter().any(|a| a.contains("add")),
+        "{:?}",
+        run.actions()
+    );
+    assert_eq!(run.machine.holder().unwrap().name, "eth0");
+    assert!(!run.machine.status(run.now).usable);
+    let status = run.machine.status(run.now);
+    assert_eq!(
+        status
+            .adapters
+            .iter()
+            .map(|a| a.on_segment)
+            .collect::<Vec<_>>(),
+        vec![true, false, false]
+    );
+}
+
+#[test]
+fn an_adapter_not_heard_is_probed_again_and_taken_once_heard() {
+    let mut run = Run::start(
+        standby_plan(),
+        &[eth0(), eth1(), eth2()],
+        Some((ETH0, Held::Ready)),
+    );
+    run.log.clear();
+    run.elsewhere = vec![ETH1, ETH2];
+    run.at(1_000, Event::Link(no_carrier(eth1())));
+    run.at(1_100, Event::Link(eth1()));
+    run.advance(1_100 + 2 * SEGMENT_RETRY.as_millis() as u64 + 1);
+    let retries: Vec<u64> = run.probes().iter().map(|p| p.0).collect();
+    assert_eq!(
+        retries,
+        vec![1_100, 6_100, 11_100],
+        "at carrier gain, then every 5 s"
+    );
+    assert_eq!(
+        run.lines()
+            .iter()
+            .filter(|(_, l)| l.contains("is not on eth0's segment"))
+            .count(),
+        1,
+        "said once"
+    );
+    // The switch port starts forwarding (spanning tree): heard at the next probe.
+    run.elsewhere.clear();
+    run.advance(16_101);
+    assert!(run
+        .lines()
+        .iter()
+        .any(|(t, l)| *t == 16_100 && l.contains("eth1 is now heard on eth0's segment")));
+    run.at(17_000, Event::Link(no_carrier(eth0())));
+    assert_eq!(run.actions()[0], "17000 add eth1");
+}
+
+#[test]
+fn an_answer_for_an_adapter_that_lost_carrier_meanwhile_is_ignored() {
+    let mut run = Run::start(
+        standby_plan(),
+        &[eth0(), no_carrier(eth1()), eth2()],
+        Some((ETH0, Held::Ready)),
+    );
+    run.hold_probes = true;
+    run.at(1_000, Event::Link(eth1()));
+    let mut probes = run.log.iter().filter_map(|(_, e)| match e {
+        Effect::ProbeSegment { id, from, .. } if *from == ETH1 => Some(*id),
+        _ => None,
+    });
+    let id = probes.next_back().unwrap();
+    run.at(1_050, Event::Link(no_carrier(eth1())));
+    run.at(1_100, Event::SegmentProbed { id, heard: true });
+    // Back again, probed again (held unanswered), when the holder fails.
+    run.at(1_150, Event::Link(eth1()));
+    run.at(1_200, Event::Link(no_carrier(eth0())));
+    assert_eq!(
+        run.actions()[0],
+        "1200 add eth2",
+        "eth1 (not known to be on the segment) is passed over for eth2"
+    );
+}
+
+#[test]
+fn a_preferred_adapter_back_is_probed_before_it_takes_the_address_back() {
+    let mut run = Run::on_eth0(standby_plan());
+    run.at(1_000, Event::Link(no_carrier(eth0())));
+    run.advance(2_000);
+    run.elsewhere = vec![ETH0];
+    // eth0's cable now goes elsewhere: it is back with carrier but not heard on eth1's side.
+    run.at(3_000, Event::Link(eth0()));
+    run.advance(20_000);
+    assert!(
+        !run.actions().iter().any(|a| a.contains("add eth0")),
+        "no fail-back to an adapter not on the segment: {:?}",
+        run.actions()
+    );
+    assert!(run.probes().contains(&(3_000, ETH0, ETH1)));
+}
+
+#[test]
+fn one_adapter_probes_nothing() {
+    let run = Run::on_eth0(plan());
+    assert!(run.probes().is_empty());
 }
