@@ -1,15 +1,16 @@
 //! The process shell: environment and argv in, logging set up, one action run, one exit code
 //! out. The only place that exits, and the only place a panic is caught.
 
-use floatip::agent;
+use floatip::agent::operate::{operate, Operation};
 use floatip::cli::{self, Environment, Invocation, Request, Tool, Trace};
 use floatip::error::{panic_message, Error, Result};
-use floatip::host::state::{StateDir, DEFAULT_STATE_DIR};
+use floatip::host::node::SystemNode;
+use floatip::host::state::DEFAULT_STATE_DIR;
 use floatip::host::trace;
-use floatip::host::{end_residents_without_address, process, resident, system, tools, SystemHost};
+use floatip::host::{resident, tools};
 use floatip::ocf::{self, Action, Status};
-use floatip::params::{self, Meta, Params};
-use log::{debug, info, warn};
+use floatip::params::Meta;
+use log::{debug, warn};
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
@@ -163,10 +164,6 @@ fn state_dir_path(env: &Environment) -> OsString {
         .unwrap_or_else(|| OsString::from(DEFAULT_STATE_DIR))
 }
 
-fn state_dir(env: &Environment, instance: &str) -> StateDir {
-    StateDir::new(state_dir_path(env), instance)
-}
-
 /// The resource's name for logs and state: Pacemaker's, or derived from the address by hand
 /// (the state directory maps it to a file name).
 fn instance_name(request: &Request) -> String {
@@ -179,199 +176,24 @@ fn instance_name(request: &Request) -> String {
         })
 }
 
-fn log_parameter_notes(p: &Params, request: &Request) {
-    for warning in &p.warnings {
-        warn!("{warning}");
-    }
-    for name in &p.ignored {
-        info!(
-            "{name} is accepted for IPaddr2 compatibility and has no effect: {}",
-            params::why_ignored(name)
-        );
-    }
-    for name in &request.raw.unknown {
-        warn!("unknown parameter {name} (OCF_RESKEY_{name}) is ignored; check its spelling");
-    }
-}
-
-/// When the operation's waits must be over: its timeout from when this process started,
-/// less the margin kept to answer in time.
-fn operation_deadline(meta: &Meta, began: Instant) -> Instant {
-    began + params::operation_budget(meta)
-}
-
-fn time_left(meta: &Meta, began: Instant) -> Duration {
-    operation_deadline(meta, began).saturating_duration_since(Instant::now())
-}
-
-/// The part of its budget a stop may wait for the lock: the rest ends the resident and
-/// removes the address, whatever another operation holds.
-const STOP_LOCK_SHARE: u32 = 3;
-
-/// Serialises operations on one resource, waiting at most for what is left of the operation's
-/// timeout. stop waits only a third of what is left, then wins: it ends any operation of ours
-/// still holding the lock (so none adds or announces the address after stop returned), and
-/// goes on without the lock when it is unusable or held by something else: a stop that fails
-/// over bookkeeping would get the node fenced.
-fn lock(
-    state: &StateDir,
-    action: Action,
-    meta: &Meta,
-    began: Instant,
-) -> Result<Option<std::fs::File>> {
-    if action != Action::Stop {
-        return state.lock(time_left(meta, began)).map(Some);
-    }
-    let e = match state.lock(time_left(meta, began) / STOP_LOCK_SHARE) {
-        Ok(file) => return Ok(Some(file)),
-        Err(e) => e,
-    };
-    let mut ended = false;
-    for pid in state.lock_holders() {
-        match process::end_operation(pid, time_left(meta, began) / STOP_LOCK_SHARE) {
-            Ok(true) => {
-                warn!("ended operation {pid} of this resource, which held its lock: stop wins");
-                ended = true;
-            }
-            Ok(false) => {}
-            Err(e) => warn!("{}", e.reason),
-        }
-    }
-    if ended {
-        // The lock goes with the ended process's files, a moment after it stops running.
-        if let Ok(file) = state.lock(time_left(meta, began) / STOP_LOCK_SHARE) {
-            return Ok(Some(file));
-        }
-    }
-    warn!("{}; stopping without the resource lock", e.reason);
-    Ok(None)
-}
-
-/// stop when not even the address parses: nothing of ours can be on an interface, but a
-/// background process might still run from an older configuration, so it is ended all the
-/// same.
-fn stop_without_address(
-    state: &StateDir,
-    why: &Error,
-    meta: &Meta,
-    began: Instant,
-) -> Result<Status> {
-    warn!(
-        "stop with an invalid address ({}); nothing to remove",
-        why.reason
-    );
-    let _lock = lock(state, Action::Stop, meta, began)?;
-    end_residents_without_address(state, time_left(meta, began))?;
-    Ok(Status::Success)
-}
-
-/// The capabilities each action uses, and no more: stop removes addresses and ends our own
-/// processes but sends nothing; a monitor sends only when it probes or refreshes.
-fn required_capabilities(action: Action, sends: bool) -> &'static [(u32, &'static str)] {
-    const ADMIN: (u32, &str) = (system::CAP_NET_ADMIN, "CAP_NET_ADMIN");
-    const RAW: (u32, &str) = (system::CAP_NET_RAW, "CAP_NET_RAW");
-    match action {
-        Action::Start | Action::ReloadAgent => &[ADMIN, RAW],
-        Action::Stop => &[ADMIN],
-        Action::Monitor if sends => &[RAW],
-        _ => &[],
-    }
-}
-
 fn run(request: &Request, env: &Environment, meta: &Meta, began: Instant) -> Result<Status> {
-    let action = request.action;
-    if action == Action::Notify {
-        // Pacemaker expects notify to succeed; a floating address has nothing to do on one.
+    if request.action == Action::Notify {
         debug!(
             "notify {}-{}: nothing to do",
             printable_env(env, "OCF_RESKEY_CRM_meta_notify_type"),
             printable_env(env, "OCF_RESKEY_CRM_meta_notify_operation")
         );
-        return Ok(Status::Success);
     }
-    let state = state_dir(env, &meta.resource);
-    let p = match action {
-        // stop and monitor act on whatever identifies the address (see parse_lenient).
-        Action::Stop => match params::parse_lenient(&request.raw, meta) {
-            Ok(p) => p,
-            Err(e) => return stop_without_address(&state, &e, meta, began),
+    let mut node = SystemNode::new(state_dir_path(env), meta, began);
+    operate(
+        &mut node,
+        &Operation {
+            action: request.action,
+            raw: &request.raw,
+            meta,
+            check_level: request.check_level,
         },
-        Action::Monitor => params::parse_lenient(&request.raw, meta)?,
-        _ => params::parse(&request.raw, meta)?,
-    };
-    log_parameter_notes(&p, request);
-    debug!("{} with {p:?} and {meta:?}", action.name());
-    let probe = action == Action::Monitor && meta.interval_ms == 0;
-    let deep = action == Action::Monitor && request.check_level.unwrap_or(0) >= 10;
-    let refreshes = !probe
-        && (p.announce.refresh_count > 0
-            || p.announce.refresh_interval_s > 0
-            || p.nics.len() > 1
-            || p.link_watch);
-    system::require_capabilities(
-        action.name(),
-        required_capabilities(action, deep || refreshes),
-    )?;
-    // validate-all checks this node too unless asked for the lightest level.
-    if action == Action::ValidateAll && request.check_level.unwrap_or(10) < 10 {
-        return params::check_fits(&p, meta).map(|()| Status::Success);
-    }
-    if let Some(ns) = &p.network_namespace {
-        match (system::enter_network_namespace(ns), action) {
-            (Ok(()), _) => {}
-            // The name is gone; a resident process of ours may still hold the namespace,
-            // and then stop and monitor act in it. Otherwise nothing of ours can be there.
-            (Err(e), Action::Stop | Action::Monitor) if e.status == Status::ErrInstalled => {
-                if !floatip::host::enter_resident_namespace(&state, p.ip)? {
-                    info!("{}; nothing of this resource can be there", e.reason);
-                    return Ok(if action == Action::Stop {
-                        Status::Success
-                    } else {
-                        Status::NotRunning
-                    });
-                }
-                info!(
-                    "{}; acting in the namespace its background process still holds",
-                    e.reason
-                );
-            }
-            (Err(e), _) => return Err(e),
-        }
-    }
-    let changes_things = matches!(action, Action::Start | Action::Stop | Action::ReloadAgent)
-        || (action == Action::Monitor && (deep || refreshes));
-    let _lock = if changes_things {
-        lock(&state, action, meta, began)?
-    } else {
-        None
-    };
-    let mut host = SystemHost::new(state, p.ip, began)?
-        .with_deadline(operation_deadline(meta, began))
-        .with_namespace(p.network_namespace.clone());
-    match action {
-        Action::Start => agent::start(&mut host, &p, meta).map(|()| Status::Success),
-        Action::Stop => agent::stop(&mut host, &p, meta).map(|()| Status::Success),
-        Action::ReloadAgent => agent::reload(&mut host, &p, meta).map(|()| Status::Success),
-        Action::Monitor => {
-            let observed = match agent::monitor(&mut host, &p, meta, deep) {
-                // A configured nic that is missing means the address cannot be here.
-                Err(e) if e.status == Status::ErrInstalled => Ok(Status::NotRunning),
-                other => other,
-            };
-            match observed {
-                // Expected for a probe; worth a reason when a running resource is lost.
-                Ok(Status::NotRunning) if !probe => Err(Error::not_running(format!(
-                    "{} is not assigned on this node",
-                    p.ip
-                ))),
-                other => other,
-            }
-        }
-        Action::ValidateAll => {
-            agent::validate_environment(&mut host, &p, meta).map(|()| Status::Success)
-        }
-        Action::Notify | Action::MetaData | Action::Usage => Ok(Status::Success),
-    }
+    )
 }
 
 fn printable_env(env: &Environment, key: &str) -> String {

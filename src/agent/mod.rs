@@ -8,6 +8,7 @@
 //! outlives the operation: each operation gets a [`Deadline`] from its timeout, and every wait
 //! (DAD, probes, a foreground burst, ending the resident process) is bounded by what is left.
 
+pub mod operate;
 mod seams;
 #[cfg(test)]
 mod tests;

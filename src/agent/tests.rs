@@ -2212,3 +2212,309 @@ fn an_adapter_renamed_after_start_is_still_found_by_monitor_and_stop() {
     stop(&mut host, &on_eth0, &meta()).unwrap();
     assert!(host.addresses.is_empty());
 }
+
+// ---------------------------------------------------------------- operate (OCF policy)
+
+use super::operate::{operate, Capability, Node, Operation, STOP_LOCK_SHARE};
+use crate::ocf::Action;
+
+/// A node around the fake host: capabilities it has, namespaces that exist, a lock that
+/// may be held by someone else, and a log of what the policy asked of it.
+struct FakeNode {
+    host: FakeHost,
+    capabilities: Vec<Capability>,
+    namespaces: Vec<String>,
+    resident_namespace: bool,
+    /// The lock is free after this many failed attempts (u32::MAX: never).
+    lock_busy_for: u32,
+    holders: Vec<(i32, bool)>,
+    time_left: Duration,
+    calls: Vec<String>,
+    opened_host: bool,
+}
+
+impl FakeNode {
+    fn new(host: FakeHost) -> FakeNode {
+        FakeNode {
+            host,
+            capabilities: vec![Capability::NetAdmin, Capability::NetRaw],
+            namespaces: Vec::new(),
+            resident_namespace: false,
+            lock_busy_for: 0,
+            holders: Vec::new(),
+            time_left: Duration::from_secs(18),
+            calls: Vec::new(),
+            opened_host: false,
+        }
+    }
+}
+
+impl Node for FakeNode {
+    type Host = FakeHost;
+
+    fn require(&mut self, action: Action, needed: &[Capability]) -> Result<()> {
+        self.calls
+            .push(format!("require {} {needed:?}", action.name()));
+        match needed.iter().find(|c| !self.capabilities.contains(c)) {
+            Some(missing) => Err(Error::perm(format!("{} lacks {missing:?}", action.name()))),
+            None => Ok(()),
+        }
+    }
+
+    fn enter_namespace(&mut self, name: &str) -> Result<()> {
+        self.calls.push(format!("enter {name}"));
+        if self.namespaces.iter().any(|n| n == name) {
+            Ok(())
+        } else {
+            Err(Error::installed(format!(
+                "network namespace {name} does not exist"
+            )))
+        }
+    }
+
+    fn enter_resident_namespace(&mut self, _ip: IpAddr) -> Result<bool> {
+        self.calls.push("enter the resident's namespace".into());
+        Ok(self.resident_namespace)
+    }
+
+    fn lock(&mut self, patience: Duration) -> Result<()> {
+        self.calls.push(format!("lock {}ms", patience.as_millis()));
+        if self.lock_busy_for > 0 {
+            self.lock_busy_for = self.lock_busy_for.saturating_sub(1);
+            return Err(Error::generic("the lock is held"));
+        }
+        Ok(())
+    }
+
+    fn lock_holders(&mut self) -> Vec<i32> {
+        self.holders.iter().map(|(pid, _)| *pid).collect()
+    }
+
+    fn end_operation(&mut self, pid: i32, patience: Duration) -> Result<bool> {
+        self.calls
+            .push(format!("end {pid} within {}ms", patience.as_millis()));
+        let ours = self.holders.iter().any(|&(p, ours)| p == pid && ours);
+        if ours {
+            self.lock_busy_for = 0;
+        }
+        Ok(ours)
+    }
+
+    fn end_residents_without_address(&mut self, _patience: Duration) -> Result<()> {
+        self.calls.push("end residents without address".into());
+        Ok(())
+    }
+
+    fn time_left(&mut self) -> Duration {
+        self.time_left
+    }
+
+    fn host(&mut self, _p: &Params) -> Result<&mut FakeHost> {
+        self.opened_host = true;
+        Ok(&mut self.host)
+    }
+}
+
+fn raw(pairs: &[(&str, &str)]) -> RawParams {
+    let mut raw = RawParams::new();
+    for (k, v) in pairs {
+        assert!(raw.set(k, *v), "{k}");
+    }
+    raw
+}
+
+fn run_op(
+    node: &mut FakeNode,
+    action: Action,
+    pairs: &[(&str, &str)],
+    meta: &Meta,
+) -> Result<Status> {
+    let raw = raw(pairs);
+    operate(
+        node,
+        &Operation {
+            action,
+            raw: &raw,
+            meta,
+            check_level: None,
+        },
+    )
+}
+
+#[test]
+fn stop_waits_a_third_of_its_budget_for_the_lock_then_ends_the_holder_and_wins() {
+    let mut node = FakeNode::new(FakeHost::lab());
+    node.host.put(ETH0, vip(), 24);
+    node.lock_busy_for = 1;
+    node.holders = vec![(4242, true)];
+    let vip_only = [("ip", "198.51.100.50")];
+    assert_eq!(
+        run_op(&mut node, Action::Stop, &vip_only, &meta()).unwrap(),
+        Status::Success
+    );
+    let third = (Duration::from_secs(18) / STOP_LOCK_SHARE).as_millis();
+    assert_eq!(
+        node.calls[1..],
+        [
+            format!("lock {third}ms"),
+            format!("end 4242 within {third}ms"),
+            format!("lock {third}ms"),
+        ]
+    );
+    assert!(node.host.addresses.is_empty(), "and the address is gone");
+
+    // Held by something not ours: stop goes on without the lock, and still succeeds.
+    let mut node = FakeNode::new(FakeHost::lab());
+    node.host.put(ETH0, vip(), 24);
+    node.lock_busy_for = u32::MAX;
+    node.holders = vec![(77, false)];
+    assert_eq!(
+        run_op(&mut node, Action::Stop, &vip_only, &meta()).unwrap(),
+        Status::Success
+    );
+    assert!(node.host.addresses.is_empty());
+    // Other actions wait their whole budget and fail when the lock stays held.
+    let mut node = FakeNode::new(FakeHost::lab());
+    node.lock_busy_for = u32::MAX;
+    assert!(run_op(&mut node, Action::Start, &vip_only, &meta()).is_err());
+    assert!(node.calls.contains(&"lock 18000ms".to_string()));
+    assert!(
+        node.host.addresses.is_empty(),
+        "nothing added without the lock"
+    );
+}
+
+#[test]
+fn each_action_asks_for_the_capabilities_it_uses_and_no_more() {
+    let vip_only = [("ip", "198.51.100.50")];
+    let asked = |action: Action, pairs: &[(&str, &str)], meta: &Meta| {
+        let mut node = FakeNode::new(FakeHost::lab());
+        let _ = run_op(&mut node, action, pairs, meta);
+        node.calls[0].clone()
+    };
+    assert_eq!(
+        asked(Action::Start, &vip_only, &meta()),
+        "require start [NetAdmin, NetRaw]"
+    );
+    assert_eq!(
+        asked(Action::Stop, &vip_only, &meta()),
+        "require stop [NetAdmin]"
+    );
+    assert_eq!(
+        asked(Action::Monitor, &vip_only, &meta()),
+        "require monitor []"
+    );
+    assert_eq!(
+        asked(Action::Monitor, &vip_only, &recurring()),
+        "require monitor []",
+        "a recurring monitor without refresh sends nothing"
+    );
+    let refreshing = [("ip", "198.51.100.50"), ("arp_count_refresh", "2")];
+    assert_eq!(
+        asked(Action::Monitor, &refreshing, &recurring()),
+        "require monitor [NetRaw]"
+    );
+    assert_eq!(
+        asked(Action::Monitor, &refreshing, &meta()),
+        "require monitor []",
+        "a probe never refreshes"
+    );
+    // Without CAP_NET_RAW start is refused before anything changes; stop still works.
+    let mut node = FakeNode::new(FakeHost::lab());
+    node.capabilities = vec![Capability::NetAdmin];
+    let refused = run_op(&mut node, Action::Start, &vip_only, &meta()).unwrap_err();
+    assert_eq!(refused.status, Status::ErrPerm);
+    assert!(!node.opened_host);
+    node.host.put(ETH0, vip(), 24);
+    assert_eq!(
+        run_op(&mut node, Action::Stop, &vip_only, &meta()).unwrap(),
+        Status::Success
+    );
+}
+
+#[test]
+fn a_missing_namespace_means_nothing_of_ours_is_there_unless_a_resident_holds_it() {
+    let in_ns = [("ip", "198.51.100.50"), ("network_namespace", "blue")];
+    let mut node = FakeNode::new(FakeHost::lab());
+    assert_eq!(
+        run_op(&mut node, Action::Stop, &in_ns, &meta()).unwrap(),
+        Status::Success
+    );
+    assert_eq!(
+        run_op(&mut node, Action::Monitor, &in_ns, &meta()).unwrap(),
+        Status::NotRunning
+    );
+    assert!(!node.opened_host, "nothing looked at outside the namespace");
+    let start = run_op(&mut node, Action::Start, &in_ns, &meta()).unwrap_err();
+    assert_eq!(start.status, Status::ErrInstalled);
+    // The name is gone but a resident still holds the namespace: stop acts in it.
+    let mut node = FakeNode::new(FakeHost::lab());
+    node.resident_namespace = true;
+    node.host.put(ETH0, vip(), 24);
+    assert_eq!(
+        run_op(&mut node, Action::Stop, &in_ns, &meta()).unwrap(),
+        Status::Success
+    );
+    assert!(node.host.addresses.is_empty());
+}
+
+#[test]
+fn monitor_maps_a_missing_nic_to_not_running_and_says_why_unless_probing() {
+    let on_eth9 = [("ip", "198.51.100.50"), ("nic", "eth9")];
+    let mut node = FakeNode::new(FakeHost::lab());
+    assert_eq!(
+        run_op(&mut node, Action::Monitor, &on_eth9, &meta()).unwrap(),
+        Status::NotRunning,
+        "a probe: 7, no reason needed"
+    );
+    let recurring = run_op(&mut node, Action::Monitor, &on_eth9, &recurring()).unwrap_err();
+    assert_eq!(recurring.status, Status::NotRunning);
+    assert!(recurring.reason.contains("198.51.100.50 is not assigned"));
+}
+
+#[test]
+fn stop_with_an_address_that_does_not_parse_ends_residents_and_succeeds() {
+    let mut node = FakeNode::new(FakeHost::lab());
+    assert_eq!(
+        run_op(
+            &mut node,
+            Action::Stop,
+            &[("ip", "198.51.100.500")],
+            &meta()
+        )
+        .unwrap(),
+        Status::Success
+    );
+    assert!(node
+        .calls
+        .contains(&"end residents without address".to_string()));
+    assert!(!node.opened_host);
+    let start = run_op(
+        &mut node,
+        Action::Start,
+        &[("ip", "198.51.100.500")],
+        &meta(),
+    )
+    .unwrap_err();
+    assert_eq!(start.status, Status::ErrConfigured);
+}
+
+#[test]
+fn validate_all_below_level_10_and_notify_touch_nothing() {
+    let raw = raw(&[("ip", "198.51.100.50")]);
+    let mut node = FakeNode::new(FakeHost::lab());
+    let light = Operation {
+        action: Action::ValidateAll,
+        raw: &raw,
+        meta: &meta(),
+        check_level: Some(0),
+    };
+    assert_eq!(operate(&mut node, &light).unwrap(), Status::Success);
+    let notify = Operation {
+        action: Action::Notify,
+        ..light
+    };
+    assert_eq!(operate(&mut node, &notify).unwrap(), Status::Success);
+    assert!(!node.opened_host);
+    assert!(node.calls.iter().all(|c| !c.starts_with("lock")));
+}

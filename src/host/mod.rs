@@ -3,6 +3,7 @@
 
 mod addrscan;
 pub mod netlink;
+pub mod node;
 pub mod port;
 pub mod process;
 pub mod resident;
