@@ -574,7 +574,11 @@ impl Resident {
         let plan = self.machine.plan().clone();
         for effect in effects {
             match effect {
-                Effect::Send { index, mac, kind } => self.send(index, mac, kind).await,
+                Effect::Send { index, mac, kind } => {
+                    if !self.send(index, mac, kind).await {
+                        self.outcomes.push(Event::SendFailed { kind });
+                    }
+                }
                 Effect::AddAddress { index, name } => {
                     let request = plan.address_request(index, &name);
                     if let Err(e) = self.watch.add_address(&request).await {
@@ -592,7 +596,11 @@ impl Resident {
                         .await
                     {
                         Ok(()) => info!("removed {}/{} from {name}", plan.ip, plan.prefix_len),
-                        Err(e) => warn!("{}", e.reason),
+                        // The machine decides what it means (it tries again).
+                        Err(e) => self.outcomes.push(Event::DeleteFailed {
+                            index,
+                            reason: e.reason,
+                        }),
                     }
                 }
                 Effect::Report(reason) => self.report(&plan, &reason),
@@ -738,7 +746,8 @@ impl Resident {
         }
     }
 
-    async fn send(&mut self, index: u32, mac: MacAddr, kind: Sending) {
+    /// Sends one round or refresh; false when it could not be queued (logged once per cause).
+    async fn send(&mut self, index: u32, mac: MacAddr, kind: Sending) -> bool {
         let ip = self.machine.plan().ip;
         let neighbours = match kind {
             Sending::Round => Vec::new(),
@@ -751,7 +760,7 @@ impl Resident {
             },
         };
         let Some(port) = self.port_on(index).await else {
-            return;
+            return false;
         };
         if port.mac() != mac {
             port.set_mac(mac);
@@ -761,8 +770,14 @@ impl Resident {
             Sending::Refresh => port.refresh(ip, &neighbours),
         };
         match sent {
-            Ok(()) => self.send_failure = None,
-            Err(e) => self.note_send_failure(e.reason),
+            Ok(()) => {
+                self.send_failure = None;
+                true
+            }
+            Err(e) => {
+                self.note_send_failure(e.reason);
+                false
+            }
         }
     }
 

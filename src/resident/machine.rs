@@ -71,6 +71,15 @@ pub enum Event {
         index: u32,
         reason: String,
     },
+    /// A `DeleteAddress` failed: the address is still on that interface.
+    DeleteFailed {
+        index: u32,
+        reason: String,
+    },
+    /// A `Send` of a round could not be queued (the loop logs why): it is owed again.
+    SendFailed {
+        kind: Sending,
+    },
     /// reload-agent or a monitor: new parameters, the address stays where it is.
     NewPlan(Plan),
     /// The Pacemaker executor that started this process is gone. `cluster_watched`: the
@@ -141,6 +150,10 @@ pub const EXECUTOR_RESPAWN_GRACE: Duration = Duration::from_secs(5);
 /// How often the resident looks for the respawned executor meanwhile.
 pub const EXECUTOR_LOOK_EVERY: Duration = Duration::from_millis(20);
 
+/// How soon a delete that failed is tried again, and how often.
+pub const DELETE_RETRY: Duration = Duration::from_secs(1);
+pub const DELETE_ATTEMPTS: u32 = 5;
+
 /// How long a segment probe listens for its frame (on a LAN it arrives in microseconds).
 pub const SEGMENT_PROBE_WAIT: Duration = Duration::from_millis(200);
 /// How soon an adapter not heard on the holder's segment is probed again while it has
@@ -193,6 +206,15 @@ fn probeable(link: &Link) -> bool {
     link.announces && link.mac.is_some()
 }
 
+/// A delete that failed: tried again at `retry_at` (None while one is out).
+#[derive(Debug, Clone)]
+struct Leftover {
+    index: u32,
+    name: String,
+    attempts: u32,
+    retry_at: Option<Duration>,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Burst {
     owed: u32,
@@ -239,6 +261,10 @@ pub struct Machine {
     executor_lost: Option<(Duration, Duration)>,
     /// Segment probes sent (their ids).
     probes_sent: u64,
+    /// The address left behind on an adapter it moved off, because the delete failed.
+    leftover: Option<Leftover>,
+    /// Rounds of the current burst sent again after a failed send.
+    resent: u32,
     exited: bool,
 }
 
@@ -262,6 +288,8 @@ pub struct Status {
     pub claims: u64,
     pub defences: u64,
     pub told_pacemaker: bool,
+    /// The adapter the address could not be removed from after a move.
+    pub left_on: Option<String>,
     pub plan: Plan,
 }
 
@@ -350,6 +378,8 @@ impl Machine {
             claims: Claims::default(),
             executor_lost: None,
             probes_sent: 0,
+            leftover: None,
+            resent: 0,
             exited: false,
         };
         let mut effects = Vec::new();
@@ -484,6 +514,9 @@ impl Machine {
                 }
             }
             Event::AddressRemoved { index, prefix_len } => {
+                if self.leftover.as_ref().is_some_and(|l| l.index == index) {
+                    self.leftover = None;
+                }
                 if prefix_len == self.plan.prefix_len && self.holds_on(index) {
                     let name = self.holder_name();
                     self.holder = None;
@@ -495,6 +528,10 @@ impl Machine {
             }
             Event::Claim { index, mac } => self.on_claim(now, index, mac, &mut effects),
             Event::AddFailed { index, reason } => self.on_add_failed(now, index, reason, &mut effects),
+            Event::DeleteFailed { index, reason } => {
+                self.on_delete_failed(now, index, reason, &mut effects)
+            }
+            Event::SendFailed { kind } => self.on_send_failed(now, kind),
             Event::NewPlan(plan) => self.on_plan(now, plan, &mut effects),
         }
         self.run_due(now, &mut effects);
@@ -521,6 +558,7 @@ impl Machine {
             .filter(|_| self.claims.unreported > 0);
         let executor = self.executor_lost.map(|(_, look_at)| look_at);
         let probe = self.probes_due().map(|(_, at)| at).min();
+        let leftover = self.leftover.as_ref().and_then(|l| l.retry_at);
         [
             burst,
             self.refresh_at,
@@ -529,6 +567,7 @@ impl Machine {
             summary,
             executor,
             probe,
+            leftover,
         ]
         .into_iter()
         .flatten()
@@ -573,6 +612,7 @@ impl Machine {
             claims: self.claims.total,
             defences: self.claims.defences,
             told_pacemaker: self.told_pacemaker,
+            left_on: self.leftover.as_ref().map(|l| l.name.clone()),
             plan: self.plan.clone(),
         }
     }
@@ -624,6 +664,7 @@ impl Machine {
             return;
         }
         self.last_burst_at = now;
+        self.resent = 0;
         if second_wave {
             self.second_wave_at = self
                 .plan
@@ -775,6 +816,14 @@ impl Machine {
             index: link.index,
             name: link.name.clone(),
         });
+        if self
+            .leftover
+            .as_ref()
+            .is_some_and(|l| l.index == link.index)
+        {
+            // Back where it was left: nothing to delete there any more.
+            self.leftover = None;
+        }
         if !self.slots[from].usable() {
             self.slots[from].forget_segment(now);
         }
@@ -897,6 +946,72 @@ impl Machine {
                     SEGMENT_RETRY.as_secs()
                 ),
             ));
+        }
+    }
+
+    fn on_delete_failed(
+        &mut self,
+        now: Duration,
+        index: u32,
+        reason: String,
+        effects: &mut Vec<Effect>,
+    ) {
+        if self.holds_on(index) {
+            // It moved back there meanwhile: the address belongs there now.
+            return;
+        }
+        let name = self
+            .slot_of(index)
+            .map_or_else(|| index.to_string(), |s| self.slots[s].name.clone());
+        let attempts = self
+            .leftover
+            .as_ref()
+            .filter(|l| l.index == index)
+            .map_or(0, |l| l.attempts)
+            + 1;
+        let retry_at = (attempts < DELETE_ATTEMPTS).then_some(now + DELETE_RETRY);
+        let line = match retry_at {
+            Some(_) if attempts == 1 => format!(
+                "cannot remove {} from {name}: {reason}; trying again every {}s",
+                self.plan.ip,
+                DELETE_RETRY.as_secs()
+            ),
+            Some(_) => return self.leftover_retry(index, name, attempts, retry_at),
+            None => format!(
+                "{} is still on {name} after {attempts} attempts to remove it ({reason}); stop removes it, or remove it by hand",
+                self.plan.ip
+            ),
+        };
+        effects.push(Effect::Log(Level::Warning, line));
+        self.leftover_retry(index, name, attempts, retry_at);
+    }
+
+    fn leftover_retry(
+        &mut self,
+        index: u32,
+        name: String,
+        attempts: u32,
+        retry_at: Option<Duration>,
+    ) {
+        self.leftover = Some(Leftover {
+            index,
+            name,
+            attempts,
+            retry_at,
+        });
+    }
+
+    /// A round that could not be queued is owed again, at most a burst's worth of times per
+    /// burst (a link that keeps refusing must not make an endless burst).
+    fn on_send_failed(&mut self, now: Duration, kind: Sending) {
+        if kind != Sending::Round || self.resent >= self.plan.burst_rounds.max(self.plan.rounds) {
+            return;
+        }
+        self.resent += 1;
+        let next_at = now + self.plan.interval();
+        match &mut self.burst {
+            Some(burst) => burst.owed += 1,
+            None => self.burst = Some(Burst { owed: 1, next_at }),
         }
     }
 
@@ -1033,6 +1148,17 @@ impl Machine {
                 effects.push(Effect::FindExecutor);
                 self.executor_lost = Some((since, now + EXECUTOR_LOOK_EVERY));
             }
+        }
+        if let Some(leftover) = self
+            .leftover
+            .as_mut()
+            .filter(|l| l.retry_at.is_some_and(|at| now >= at))
+        {
+            leftover.retry_at = None;
+            effects.push(Effect::DeleteAddress {
+                index: leftover.index,
+                name: leftover.name.clone(),
+            });
         }
         if self.second_wave_at.is_some_and(|at| now >= at) {
             self.second_wave_at = None;

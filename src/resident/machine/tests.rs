@@ -1245,3 +1245,165 @@ fn one_adapter_probes_nothing() {
     let run = Run::on_eth0(plan());
     assert!(run.probes().is_empty());
 }
+
+#[test]
+fn a_failed_delete_after_a_move_is_tried_again_until_the_kernel_says_it_is_gone() {
+    let mut run = Run::on_eth0(standby_plan());
+    run.at(1_000, Event::Link(no_carrier(eth0())));
+    run.at(
+        1_000,
+        Event::DeleteFailed {
+            index: ETH0,
+            reason: "cannot delete: No buffer space available".into(),
+        },
+    );
+    assert_eq!(run.machine.status(run.now).left_on.as_deref(), Some("eth0"));
+    run.advance(2_000);
+    run.at(
+        2_000,
+        Event::DeleteFailed {
+            index: ETH0,
+            reason: "again".into(),
+        },
+    );
+    run.advance(3_500);
+    let deletes: Vec<String> = run
+        .actions()
+        .into_iter()
+        .filter(|a| a.contains("delete"))
+        .collect();
+    assert_eq!(
+        deletes,
+        vec!["1000 delete eth0", "2000 delete eth0", "3000 delete eth0"]
+    );
+    // The retry worked: the kernel's notice ends it.
+    run.at(
+        3_001,
+        Event::AddressRemoved {
+            index: ETH0,
+            prefix_len: 24,
+        },
+    );
+    run.advance(10_000);
+    assert_eq!(run.machine.status(run.now).left_on, None);
+    assert_eq!(
+        run.actions()
+            .iter()
+            .filter(|a| a.contains("delete"))
+            .count(),
+        3
+    );
+    assert!(run.exits().is_empty(), "still serving from eth1");
+    assert_eq!(
+        run.lines()
+            .iter()
+            .filter(|(_, l)| l.starts_with("cannot remove 198.51.100.50 from eth0"))
+            .count(),
+        1,
+        "said once"
+    );
+}
+
+#[test]
+fn a_delete_that_keeps_failing_is_given_up_with_a_line_saying_where_it_is() {
+    let mut run = Run::on_eth0(standby_plan());
+    run.at(1_000, Event::Link(no_carrier(eth0())));
+    for attempt in 0..DELETE_ATTEMPTS {
+        let at = 1_000 + u64::from(attempt) * 1_000;
+        run.at(
+            at,
+            Event::DeleteFailed {
+                index: ETH0,
+                reason: "EPERM".into(),
+            },
+        );
+    }
+    run.advance(20_000);
+    assert_eq!(
+        run.actions()
+            .iter()
+            .filter(|a| a.contains("delete"))
+            .count(),
+        DELETE_ATTEMPTS as usize
+    );
+    assert!(run
+        .lines()
+        .iter()
+        .any(|(_, l)| l.contains("is still on eth0 after 5 attempts")));
+}
+
+#[test]
+fn moving_back_to_where_the_address_was_left_deletes_nothing_there() {
+    let mut run = Run::on_eth0(Plan {
+        failback_delay_ms: 500,
+        ..standby_plan()
+    });
+    run.at(1_000, Event::Link(no_carrier(eth0())));
+    run.at(
+        1_000,
+        Event::DeleteFailed {
+            index: ETH0,
+            reason: "ENOBUFS".into(),
+        },
+    );
+    // eth0 is back before the retry: fail-back adds there and deletes from eth1.
+    run.at(1_100, Event::Link(eth0()));
+    run.advance(5_000);
+    let moves: Vec<String> = run
+        .actions()
+        .into_iter()
+        .filter(|a| a.contains("add") || a.contains("delete"))
+        .collect();
+    assert_eq!(
+        moves,
+        vec![
+            "1000 add eth1",
+            "1000 delete eth0",
+            "1600 add eth0",
+            "1600 delete eth1"
+        ]
+    );
+    assert_eq!(run.machine.status(run.now).left_on, None);
+}
+
+#[test]
+fn a_round_that_could_not_be_queued_is_owed_again_but_not_forever() {
+    let mut run = Run::on_eth0(plan());
+    // Round 1 of 4 fails at 200 ms: 4 rounds still reach the wire.
+    run.at(
+        200,
+        Event::SendFailed {
+            kind: Sending::Round,
+        },
+    );
+    run.advance(5_000);
+    assert_eq!(run.send_times(), vec![200, 400, 600, 800, 1000]);
+    // A link that refuses every round: at most a burst's worth resent.
+    let mut run = Run::on_eth0(plan());
+    for _ in 0..50 {
+        let at = ms_of(run.machine.next_wakeup().unwrap_or(run.now));
+        run.at(
+            at,
+            Event::SendFailed {
+                kind: Sending::Round,
+            },
+        );
+    }
+    run.advance(60_000);
+    assert!(run.send_times().len() <= 4 + 5, "{:?}", run.send_times());
+    assert!(!run.exits().is_empty(), "and the process ends");
+    // Refreshes are best effort: a failed one is not repeated.
+    let mut run = Run::on_eth0(Plan {
+        rounds: 0,
+        refresh_every_ms: Some(1_000),
+        ..plan()
+    });
+    run.at(
+        1_000,
+        Event::SendFailed {
+            kind: Sending::Refresh,
+        },
+    );
+    run.advance(1_500);
+    assert_eq!(run.send_times(), vec![1_000]);
+}
