@@ -4,7 +4,9 @@
 
 use super::*;
 use crate::params::{parse, virtual_interface_name, RawParams};
-use crate::resident::machine::{Effect as ResidentEffect, Event as ResidentEvent, Held, Machine};
+use crate::resident::machine::{
+    Effect as ResidentEffect, Event as ResidentEvent, Found as FoundAddress, Machine,
+};
 use crate::resolve::{Route, RouteKind};
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
@@ -342,6 +344,14 @@ impl FakeHost {
     fn perform_resident(&mut self, at: Duration, effects: Vec<ResidentEffect>) {
         for effect in effects {
             match effect {
+                ResidentEffect::LookUpLink { index } => {
+                    let link = self.links.iter().find(|l| l.index == index).cloned();
+                    if let Some(machine) = self.machine.as_mut() {
+                        let answer = ResidentEvent::LinkLookedUp { index, link };
+                        let effects = machine.handle(at, answer);
+                        self.perform_resident(at, effects);
+                    }
+                }
                 // One segment: every probe is heard.
                 ResidentEffect::ProbeSegment { id, .. } => {
                     if let Some(machine) = self.machine.as_mut() {
@@ -377,19 +387,20 @@ impl Processes for FakeHost {
     fn start_resident(&mut self, plan: &Plan) -> Result<()> {
         self.resident = Some(plan.clone());
         self.effects.push(Effect::ResidentStarted(plan.clone()));
-        let holder = self
+        let found: Vec<(u32, FoundAddress)> = self
             .addresses
             .iter()
-            .find(|((_, ip), _)| *ip == plan.ip)
+            .filter(|((_, ip), _)| *ip == plan.ip)
             .map(|((index, _), a)| {
-                let held = if a.tentative {
-                    Held::Tentative
-                } else {
-                    Held::Ready
+                let found = FoundAddress {
+                    prefix_len: a.prefix_len,
+                    tentative: a.tentative,
+                    dadfailed: a.dadfailed,
                 };
-                (*index, held)
-            });
-        let (machine, first) = Machine::new(plan.clone(), &self.links, holder, self.clock);
+                (*index, found)
+            })
+            .collect();
+        let (machine, first) = Machine::new(plan.clone(), &self.links, &found, self.clock);
         self.machine = Some(machine);
         self.perform_resident(self.clock, first);
         Ok(())

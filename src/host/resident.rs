@@ -12,16 +12,15 @@ use super::netlink::{self, Notice, Watch};
 use super::port::Port;
 use super::process::{self, EXECUTOR_FD, SOCKET_FD};
 use super::state::{euid, Conflict, StateDir};
-use crate::agent::Link;
+use crate::agent::{Assigned, Link};
 use crate::error::{Error, Result};
 use crate::packet::{claimant, parse_frame, MacAddr};
-use crate::resident::machine::{Effect, Event, Held, Level, Machine, SEGMENT_PROBE_WAIT};
+use crate::resident::machine::{Effect, Event, Found, Level, Machine, SEGMENT_PROBE_WAIT};
 use crate::resident::{ClusterId, Launch, Plan, Reply, Request, MAX_LINE, RELEASE};
 use crate::schedule::Sending;
 use futures::channel::{mpsc, oneshot};
 use futures::StreamExt;
 use log::{debug, info, warn};
-use std::collections::HashMap;
 use std::ffi::OsString;
 use std::future::{poll_fn, Future};
 use std::io::{BufRead, Read};
@@ -290,8 +289,6 @@ struct Resident {
     epoch: Instant,
     watch: Watch,
     state: StateDir,
-    /// Every interface's MAC, by index: claims from this node's own adapters are no claims.
-    own_macs: HashMap<u32, MacAddr>,
     listening: Option<Listening>,
     /// The agent's socket, until the adapter it is bound to needs a port.
     inherited: Option<(u32, OwnedFd)>,
@@ -311,24 +308,26 @@ struct Resident {
     later: mpsc::UnboundedSender<Event>,
 }
 
-/// The adapter holding the address and how, from the kernel.
-async fn find_holder(watch: &Watch, plan: &Plan, links: &[Link]) -> Result<Option<(u32, Held)>> {
+/// The address as found on each of the plan's adapters (the machine decides which holds it).
+async fn found_addresses(watch: &Watch, plan: &Plan, links: &[Link]) -> Result<Vec<(u32, Found)>> {
+    let mut found = Vec::new();
     for name in &plan.adapters {
         let Some(link) = links.iter().find(|l| &l.name == name) else {
             continue;
         };
         if let Some(a) = watch.address(link.index, plan.ip).await? {
-            if a.prefix_len == plan.prefix_len && !a.dadfailed {
-                let held = if a.tentative {
-                    Held::Tentative
-                } else {
-                    Held::Ready
-                };
-                return Ok(Some((link.index, held)));
-            }
+            found.push((link.index, found_of(&a)));
         }
     }
-    Ok(None)
+    Ok(found)
+}
+
+fn found_of(a: &Assigned) -> Found {
+    Found {
+        prefix_len: a.prefix_len,
+        tentative: a.tentative,
+        dadfailed: a.dadfailed,
+    }
 }
 
 /// Removes the control socket when the process ends by itself.
@@ -380,20 +379,16 @@ async fn serve(
     tokio::spawn(connection);
     // Subscribed before the first look, so no change between the two is missed.
     let links = watch.links().await?;
-    let holder = find_holder(&watch, &launch.plan, &links).await?;
+    let found = found_addresses(&watch, &launch.plan, &links).await?;
     let state = StateDir::new(&launch.state_dir, &launch.plan.resource);
     let epoch = Instant::now();
-    let (machine, first) = Machine::new(launch.plan.clone(), &links, holder, Duration::ZERO);
+    let (machine, first) = Machine::new(launch.plan.clone(), &links, &found, Duration::ZERO);
     let (later_tx, mut later) = mpsc::unbounded();
     let mut resident = Resident {
         machine,
         epoch,
         watch,
         state,
-        own_macs: links
-            .iter()
-            .filter_map(|l| Some((l.index, l.mac?)))
-            .collect(),
         listening: None,
         inherited,
         frames_pending: false,
@@ -625,6 +620,16 @@ impl Resident {
                     }
                 }
                 Effect::ProbeSegment { id, from, on } => self.probe_segment(id, from, on).await,
+                Effect::LookUpLink { index } => {
+                    let answer = match self.watch.link_by_index(index).await {
+                        Ok(link) => Event::LinkLookedUp { index, link },
+                        Err(e) => {
+                            debug!("{}", e.reason);
+                            Event::LinkLookupFailed { index }
+                        }
+                    };
+                    self.outcomes.push(answer);
+                }
                 Effect::Exit(reason) => return Outcome::Exit(reason),
             }
         }
@@ -722,12 +727,7 @@ impl Resident {
 
     /// Keeps a port open on the adapter holding the address, to hear claims on it.
     async fn listen(&mut self) {
-        let holder = self
-            .machine
-            .holder()
-            .filter(|l| l.announces && l.mac.is_some())
-            .map(|l| l.index);
-        match holder {
+        match self.machine.listen_on() {
             Some(index) => {
                 self.port_on(index).await;
             }
@@ -784,7 +784,6 @@ impl Resident {
     /// Claims in the frames queued on the listening port.
     fn read_claims(&mut self) -> Vec<Event> {
         let ip = self.machine.plan().ip;
-        let own: Vec<MacAddr> = self.own_macs.values().copied().collect();
         let Some(listening) = self.listening.as_mut() else {
             return Vec::new();
         };
@@ -808,7 +807,7 @@ impl Resident {
             };
             let ours = listening.port.mac();
             let claim = parse_frame(&buffer[..n]).and_then(|seen| claimant(&seen, ip, ours, false));
-            if let Some(mac) = claim.filter(|mac| !own.contains(mac)) {
+            if let Some(mac) = claim {
                 events.push(Event::Claim {
                     index: listening.index,
                     mac,
@@ -818,25 +817,13 @@ impl Resident {
         events
     }
 
-    /// The machine's events for a notification. An address leaving the holder is preceded
-    /// by the holder's link as it is now: the kernel removes IPv6 addresses on an interface
-    /// going down, and deletes addresses before announcing an interface's removal, and both
-    /// are a reason to move, not news that the address was taken away.
+    /// The machine's event for a notification (what it means, and in which order, the
+    /// machine decides).
     async fn events_of(&mut self, notice: Notice) -> Vec<Event> {
-        let plan = self.machine.plan();
-        let ip = plan.ip;
+        let ip = self.machine.plan().ip;
         match notice {
-            Notice::Link(link) => {
-                match link.mac {
-                    Some(mac) => self.own_macs.insert(link.index, mac),
-                    None => self.own_macs.remove(&link.index),
-                };
-                vec![Event::Link(link)]
-            }
-            Notice::LinkGone(index) => {
-                self.own_macs.remove(&index);
-                vec![Event::LinkRemoved(index)]
-            }
+            Notice::Link(link) => vec![Event::Link(link)],
+            Notice::LinkGone(index) => vec![Event::LinkRemoved(index)],
             Notice::Address {
                 ifindex,
                 ip: address,
@@ -851,61 +838,33 @@ impl Resident {
                 ifindex,
                 ip: address,
                 prefix_len,
-            } if address == ip => {
-                let mut events = Vec::new();
-                if self.machine.holder().is_some_and(|l| l.index == ifindex) {
-                    match self.watch.link_by_index(ifindex).await {
-                        Ok(Some(link)) => events.push(Event::Link(link)),
-                        Ok(None) => events.push(Event::LinkRemoved(ifindex)),
-                        Err(e) => debug!("{}", e.reason),
-                    }
-                }
-                events.push(Event::AddressRemoved {
-                    index: ifindex,
-                    prefix_len,
-                });
-                events
-            }
-            Notice::Overrun => self.resync().await,
+            } if address == ip => vec![Event::AddressRemoved {
+                index: ifindex,
+                prefix_len,
+            }],
+            Notice::Overrun => self.resync().await.into_iter().collect(),
             _ => Vec::new(),
         }
     }
 
-    /// Notifications were lost: the links and the address as they are now.
-    async fn resync(&mut self) -> Vec<Event> {
+    /// Notifications were lost: the links and the address on the holder, as they are now.
+    async fn resync(&mut self) -> Option<Event> {
         warn!("netlink notifications were lost; reading the links again");
-        let Ok(links) = self.watch.links().await else {
-            return Vec::new();
+        let links = self.watch.links().await.ok()?;
+        let holder_address = match self.machine.holder().map(|l| l.index) {
+            Some(holder) => match self.watch.address(holder, self.machine.plan().ip).await {
+                Ok(found) => Some(found.as_ref().map(found_of)),
+                Err(e) => {
+                    debug!("{}", e.reason);
+                    None
+                }
+            },
+            None => None,
         };
-        let mut events: Vec<Event> = self
-            .own_macs
-            .keys()
-            .filter(|i| !links.iter().any(|l| l.index == **i))
-            .map(|i| Event::LinkRemoved(*i))
-            .collect();
-        self.own_macs = links
-            .iter()
-            .filter_map(|l| Some((l.index, l.mac?)))
-            .collect();
-        events.extend(links.into_iter().map(Event::Link));
-        if let Some(holder) = self.machine.holder().map(|l| l.index) {
-            let plan = self.machine.plan();
-            let (ip, prefix_len) = (plan.ip, plan.prefix_len);
-            match self.watch.address(holder, ip).await {
-                Ok(Some(a)) => events.push(Event::AddressAdded {
-                    index: holder,
-                    prefix_len: a.prefix_len,
-                    tentative: a.tentative,
-                    dadfailed: a.dadfailed,
-                }),
-                Ok(None) => events.push(Event::AddressRemoved {
-                    index: holder,
-                    prefix_len,
-                }),
-                Err(e) => debug!("{}", e.reason),
-            }
-        }
-        events
+        Some(Event::Resync {
+            links,
+            holder_address,
+        })
     }
 
     /// Answers a control request; Some(reason) when it ends the process.

@@ -29,6 +29,7 @@ use crate::agent::Link;
 use crate::packet::MacAddr;
 use crate::schedule::{may_defend, Sending, DEFEND_INTERVAL};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -61,7 +62,23 @@ pub enum Event {
         index: u32,
         prefix_len: u8,
     },
-    /// A valid frame from another machine claiming the address, heard on an interface.
+    /// The answer to `LookUpLink`: the interface as it is now, or None when it is gone.
+    LinkLookedUp {
+        index: u32,
+        link: Option<Link>,
+    },
+    /// `LookUpLink` could not be answered.
+    LinkLookupFailed {
+        index: u32,
+    },
+    /// Notifications were lost: every interface and the address on the holder, read again
+    /// (`holder_address`: None when it could not be read, Some(None) when it is not there).
+    Resync {
+        links: Vec<Link>,
+        holder_address: Option<Option<Found>>,
+    },
+    /// A frame claiming the address, heard on an interface (from a MAC of this node's own
+    /// interfaces it is no claim; the machine tells).
     Claim {
         index: u32,
         mac: MacAddr,
@@ -100,6 +117,14 @@ pub enum Event {
     Stop,
 }
 
+/// The address as found on one interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    pub prefix_len: u8,
+    pub tentative: bool,
+    pub dadfailed: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
     Info,
@@ -133,6 +158,10 @@ pub enum Effect {
     },
     /// Looks for a running executor of the node's pacemakerd; `ExecutorFound` when there is.
     FindExecutor,
+    /// Reads interface `index` as it is now; answered by `LinkLookedUp` or `LinkLookupFailed`.
+    LookUpLink {
+        index: u32,
+    },
     /// Sends a segment probe frame from interface `from` and listens for it on `on` (for at
     /// most SEGMENT_PROBE_WAIT); answered by `SegmentProbed` with the same `id`.
     ProbeSegment {
@@ -265,6 +294,11 @@ pub struct Machine {
     leftover: Option<Leftover>,
     /// Rounds of the current burst sent again after a failed send.
     resent: u32,
+    /// Every interface of the namespace and its MAC: a claim from one of them is our own.
+    known: BTreeMap<u32, Option<MacAddr>>,
+    /// The address left the holder: what that means waits for the holder's link as it is
+    /// now (a reason to move, or news that it was taken away).
+    removal_pending: Option<u32>,
     exited: bool,
 }
 
@@ -316,6 +350,23 @@ pub struct ConflictStatus {
     pub ago_ms: u64,
 }
 
+/// Where the address is held among the plan's adapters: the first, in order of preference,
+/// that has it with the plan's prefix and not failed DAD.
+fn holder_of(plan: &Plan, links: &[Link], found: &[(u32, Found)]) -> Option<(u32, Held)> {
+    plan.adapters.iter().find_map(|name| {
+        let link = links.iter().find(|l| &l.name == name)?;
+        let (_, a) = found.iter().find(|(index, _)| *index == link.index)?;
+        (a.prefix_len == plan.prefix_len && !a.dadfailed).then_some((
+            link.index,
+            if a.tentative {
+                Held::Tentative
+            } else {
+                Held::Ready
+            },
+        ))
+    })
+}
+
 fn ms(d: Duration) -> u64 {
     d.as_millis().min(u128::from(u64::MAX)) as u64
 }
@@ -327,9 +378,10 @@ impl Machine {
     pub fn new(
         plan: Plan,
         links: &[Link],
-        holder: Option<(u32, Held)>,
+        found: &[(u32, Found)],
         now: Duration,
     ) -> (Machine, Vec<Effect>) {
+        let holder = holder_of(&plan, links, found);
         let slots: Vec<Slot> = plan
             .adapters
             .iter()
@@ -380,6 +432,8 @@ impl Machine {
             probes_sent: 0,
             leftover: None,
             resent: 0,
+            known: links.iter().map(|l| (l.index, l.mac)).collect(),
+            removal_pending: None,
             exited: false,
         };
         let mut effects = Vec::new();
@@ -470,26 +524,8 @@ impl Machine {
             Event::Tick => {}
             Event::Link(link) => self.on_link(now, link, &mut effects),
             Event::LinkRemoved(index) => {
-                if let Some(slot) = self.slot_of(index) {
-                    self.slots[slot].link = None;
-                    self.slots[slot].add_failed = false;
-                    if self.holder != Some(slot) {
-                        self.slots[slot].forget_segment(now);
-                    }
-                    effects.push(Effect::Log(
-                        Level::Warning,
-                        format!("{} was removed", self.slots[slot].name),
-                    ));
-                    self.reconsider(now, &mut effects);
-                    if self.holder == Some(slot) {
-                        // Nowhere to move it: the address went with the interface.
-                        self.holder = None;
-                        effects.extend(self.exit(&format!(
-                            "{} was removed with {}; nothing of it is left to announce",
-                            self.plan.ip, self.slots[slot].name
-                        )));
-                        return effects;
-                    }
+                if self.on_link_removed(now, index, &mut effects) {
+                    return effects;
                 }
             }
             Event::AddressAdded {
@@ -498,19 +534,13 @@ impl Machine {
                 tentative,
                 dadfailed,
             } => {
-                if prefix_len == self.plan.prefix_len && self.holds_on(index) {
-                    if dadfailed {
-                        return self.exit(&format!(
-                            "duplicate address detected for {} on {}; not announcing it",
-                            self.plan.ip,
-                            self.holder_name()
-                        ));
-                    }
-                    self.held = if tentative {
-                        Held::Tentative
-                    } else {
-                        Held::Ready
-                    };
+                let found = Found {
+                    prefix_len,
+                    tentative,
+                    dadfailed,
+                };
+                if let Some(exit) = self.on_address(index, found) {
+                    return exit;
                 }
             }
             Event::AddressRemoved { index, prefix_len } => {
@@ -518,12 +548,65 @@ impl Machine {
                     self.leftover = None;
                 }
                 if prefix_len == self.plan.prefix_len && self.holds_on(index) {
-                    let name = self.holder_name();
-                    self.holder = None;
-                    return self.exit(&format!(
-                        "{} was removed from {name}; nothing of it is left to announce",
-                        self.plan.ip
-                    ));
+                    // The kernel removes IPv6 addresses from an interface going down, and
+                    // addresses before it announces an interface's removal: both are a
+                    // reason to move. Asked first, decided on the answer.
+                    self.removal_pending = Some(index);
+                    effects.push(Effect::LookUpLink { index });
+                    return effects;
+                }
+            }
+            Event::LinkLookedUp { index, link } => {
+                match link {
+                    Some(link) => self.on_link(now, link, &mut effects),
+                    None => {
+                        if self.on_link_removed(now, index, &mut effects) {
+                            return effects;
+                        }
+                    }
+                }
+                if let Some(exit) = self.settle_removal(index) {
+                    effects.extend(exit);
+                    return effects;
+                }
+            }
+            Event::LinkLookupFailed { index } => {
+                if let Some(exit) = self.settle_removal(index) {
+                    return exit;
+                }
+            }
+            Event::Resync {
+                links,
+                holder_address,
+            } => {
+                let gone: Vec<u32> = self
+                    .known
+                    .keys()
+                    .copied()
+                    .filter(|i| !links.iter().any(|l| l.index == *i))
+                    .collect();
+                for index in gone {
+                    if self.on_link_removed(now, index, &mut effects) {
+                        return effects;
+                    }
+                }
+                for link in links {
+                    self.on_link(now, link, &mut effects);
+                }
+                let holder = self.holder().map(|l| l.index);
+                match (holder, holder_address) {
+                    (Some(index), Some(Some(found))) => {
+                        if let Some(exit) = self.on_address(index, found) {
+                            effects.extend(exit);
+                            return effects;
+                        }
+                    }
+                    (Some(index), Some(None)) => {
+                        self.removal_pending = Some(index);
+                        effects.push(Effect::LookUpLink { index });
+                        return effects;
+                    }
+                    _ => {}
                 }
             }
             Event::Claim { index, mac } => self.on_claim(now, index, mac, &mut effects),
@@ -641,7 +724,10 @@ impl Machine {
     /// settled, the link is up with carrier, speaks ARP/ND and has a MAC.
     fn sendable(&self) -> Option<(u32, MacAddr)> {
         let link = self.holder()?;
-        (self.held == Held::Ready && link.usable() && link.announces)
+        (self.held == Held::Ready
+            && self.removal_pending.is_none()
+            && link.usable()
+            && link.announces)
             .then_some(())
             .and(link.mac.map(|mac| (link.index, mac)))
     }
@@ -683,7 +769,83 @@ impl Machine {
         });
     }
 
+    /// An interface is gone; true when that ends the process (it held the address and there
+    /// is nowhere to move it).
+    fn on_link_removed(&mut self, now: Duration, index: u32, effects: &mut Vec<Effect>) -> bool {
+        self.known.remove(&index);
+        let Some(slot) = self.slot_of(index) else {
+            return false;
+        };
+        self.slots[slot].link = None;
+        self.slots[slot].add_failed = false;
+        if self.holder != Some(slot) {
+            self.slots[slot].forget_segment(now);
+        }
+        effects.push(Effect::Log(
+            Level::Warning,
+            format!("{} was removed", self.slots[slot].name),
+        ));
+        self.reconsider(now, effects);
+        if self.holder == Some(slot) {
+            // Nowhere to move it: the address went with the interface.
+            self.holder = None;
+            self.removal_pending = None;
+            effects.extend(self.exit(&format!(
+                "{} was removed with {}; nothing of it is left to announce",
+                self.plan.ip, self.slots[slot].name
+            )));
+            return true;
+        }
+        false
+    }
+
+    /// The address as now found on interface `index`; Some(exit) when it failed DAD.
+    fn on_address(&mut self, index: u32, found: Found) -> Option<Vec<Effect>> {
+        if found.prefix_len != self.plan.prefix_len || !self.holds_on(index) {
+            return None;
+        }
+        if found.dadfailed {
+            return Some(self.exit(&format!(
+                "duplicate address detected for {} on {}; not announcing it",
+                self.plan.ip,
+                self.holder_name()
+            )));
+        }
+        self.held = if found.tentative {
+            Held::Tentative
+        } else {
+            Held::Ready
+        };
+        None
+    }
+
+    /// The holder's link is known again after the address left it: if the address did not
+    /// move meanwhile, it was taken away, and there is nothing left to announce.
+    fn settle_removal(&mut self, index: u32) -> Option<Vec<Effect>> {
+        if self.removal_pending != Some(index) {
+            return None;
+        }
+        self.removal_pending = None;
+        if !self.holds_on(index) {
+            return None;
+        }
+        let name = self.holder_name();
+        self.holder = None;
+        Some(self.exit(&format!(
+            "{} was removed from {name}; nothing of it is left to announce",
+            self.plan.ip
+        )))
+    }
+
+    /// The interface to listen on for claims: the holder, when it speaks ARP/ND.
+    pub fn listen_on(&self) -> Option<u32> {
+        self.holder()
+            .filter(|l| l.announces && l.mac.is_some())
+            .map(|l| l.index)
+    }
+
     fn on_link(&mut self, now: Duration, link: Link, effects: &mut Vec<Effect>) {
+        self.known.insert(link.index, link.mac);
         // An adapter is its interface index: renamed, it is still the same adapter and keeps
         // the address. A name is matched only by an adapter not seen yet, or re-created.
         let slot = match self.slot_of(link.index) {
@@ -1047,6 +1209,10 @@ impl Machine {
 
     fn on_claim(&mut self, now: Duration, index: u32, theirs: MacAddr, effects: &mut Vec<Effect>) {
         if !self.holds_on(index) || self.held != Held::Ready {
+            return;
+        }
+        // This node's own adapters (a standby on the segment, a macvlan) claim nothing.
+        if self.known.values().any(|mac| *mac == Some(theirs)) {
             return;
         }
         let Some((_, ours)) = self.sendable() else {

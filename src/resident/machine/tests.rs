@@ -91,6 +91,26 @@ struct Run {
     elsewhere: Vec<u32>,
     /// Probes left unanswered (a test answers them itself).
     hold_probes: bool,
+    /// The interfaces as the kernel has them (the events delivered so far), for answering
+    /// `LookUpLink`.
+    kernel: std::collections::BTreeMap<u32, Link>,
+}
+
+/// The address, held with the plan's prefix, as the kernel reports it.
+fn found(plan: &Plan, holder: Option<(u32, Held)>) -> Vec<(u32, Found)> {
+    holder
+        .map(|(index, held)| {
+            (
+                index,
+                Found {
+                    prefix_len: plan.prefix_len,
+                    tentative: held == Held::Tentative,
+                    dadfailed: false,
+                },
+            )
+        })
+        .into_iter()
+        .collect()
 }
 
 fn ms_of(d: Duration) -> u64 {
@@ -99,13 +119,15 @@ fn ms_of(d: Duration) -> u64 {
 
 impl Run {
     fn start(plan: Plan, links: &[Link], holder: Option<(u32, Held)>) -> Run {
-        let (machine, effects) = Machine::new(plan, links, holder, Duration::ZERO);
+        let found = found(&plan, holder);
+        let (machine, effects) = Machine::new(plan, links, &found, Duration::ZERO);
         let mut run = Run {
             machine,
             now: Duration::ZERO,
             log: Vec::new(),
             elsewhere: Vec::new(),
             hold_probes: false,
+            kernel: links.iter().map(|l| (l.index, l.clone())).collect(),
         };
         run.record(effects);
         run
@@ -123,6 +145,12 @@ impl Run {
                         heard: !self.elsewhere.contains(&from),
                     });
                 }
+            }
+            if let Effect::LookUpLink { index } = effect {
+                answers.push(Event::LinkLookedUp {
+                    index,
+                    link: self.kernel.get(&index).cloned(),
+                });
             }
             self.log.push((t, effect));
         }
@@ -164,6 +192,15 @@ impl Run {
     /// Runs the clock to `at`, then delivers `event` there.
     fn at(&mut self, at: u64, event: Event) -> &mut Run {
         self.advance(at);
+        match &event {
+            Event::Link(link) => {
+                self.kernel.insert(link.index, link.clone());
+            }
+            Event::LinkRemoved(index) => {
+                self.kernel.remove(index);
+            }
+            _ => {}
+        }
         let effects = self.machine.handle(self.now, event);
         self.record(effects);
         self
@@ -197,7 +234,9 @@ impl Run {
                     Effect::RecordConflict { .. } => format!("{t} record"),
                     Effect::Exit(_) => format!("{t} exit"),
                     Effect::FindExecutor => format!("{t} find executor"),
-                    Effect::Log(..) | Effect::ProbeSegment { .. } => return None,
+                    Effect::Log(..) | Effect::ProbeSegment { .. } | Effect::LookUpLink { .. } => {
+                        return None
+                    }
                 })
             })
             .collect()
@@ -1126,7 +1165,7 @@ fn standby_adapters_are_probed_at_launch_and_one_cabled_elsewhere_never_takes_th
     let (machine, effects) = Machine::new(
         standby_plan(),
         &[eth0(), eth1(), no_carrier(eth2())],
-        Some((ETH0, Held::Ready)),
+        &found(&standby_plan(), Some((ETH0, Held::Ready))),
         Duration::ZERO,
     );
     run.machine = machine;
@@ -1406,4 +1445,178 @@ fn a_round_that_could_not_be_queued_is_owed_again_but_not_forever() {
     );
     run.advance(1_500);
     assert_eq!(run.send_times(), vec![1_000]);
+}
+
+#[test]
+fn a_claim_from_an_interface_of_this_node_is_no_claim() {
+    let macvlan = link(9, "fip0", MacAddr(2, 0, 0, 0, 0, 0x55));
+    let lasting = Plan {
+        refresh_every_ms: Some(60_000),
+        ..plan()
+    };
+    let mut run = Run::start(
+        lasting,
+        &[eth0(), macvlan.clone()],
+        Some((ETH0, Held::Ready)),
+    );
+    run.advance(1_000);
+    let before = run.actions().len();
+    run.at(
+        1_100,
+        Event::Claim {
+            index: ETH0,
+            mac: macvlan.mac.unwrap(),
+        },
+    );
+    // One learnt later, from a notification, counts too; once removed it is a stranger.
+    let later = link(10, "eth9", MacAddr(2, 0, 0, 0, 0, 0x66));
+    run.at(1_200, Event::Link(later.clone()));
+    run.at(
+        1_300,
+        Event::Claim {
+            index: ETH0,
+            mac: later.mac.unwrap(),
+        },
+    );
+    assert_eq!(run.actions().len(), before, "{:?}", run.actions());
+    assert_eq!(run.machine.status(run.now).claims, 0);
+    run.at(1_400, Event::LinkRemoved(10));
+    run.at(
+        1_500,
+        Event::Claim {
+            index: ETH0,
+            mac: later.mac.unwrap(),
+        },
+    );
+    assert_eq!(run.machine.status(run.now).claims, 1);
+}
+
+#[test]
+fn an_address_leaving_a_holder_that_went_down_is_a_reason_to_move_not_an_exit() {
+    let mut v6 = standby_plan();
+    v6.ip = "2001:db8:100::50".parse().unwrap();
+    v6.prefix_len = 64;
+    v6.address.nodad = true;
+    let mut run = Run::start(v6, &[eth0(), eth1(), eth2()], Some((ETH0, Held::Ready)));
+    // The kernel drops IPv6 addresses of an interface set down, and says so before (or
+    // without) the link notice: the machine asks for the link first.
+    run.kernel.insert(
+        ETH0,
+        Link {
+            up: false,
+            ..eth0()
+        },
+    );
+    run.at(
+        1_000,
+        Event::AddressRemoved {
+            index: ETH0,
+            prefix_len: 64,
+        },
+    );
+    assert_eq!(run.actions()[0], "1000 add eth1");
+    assert!(run.exits().is_empty());
+}
+
+#[test]
+fn an_address_taken_from_a_healthy_holder_ends_the_process_with_nothing_sent_after() {
+    let mut run = Run::on_eth0(plan());
+    run.at(
+        250,
+        Event::AddressRemoved {
+            index: ETH0,
+            prefix_len: 24,
+        },
+    );
+    run.advance(5_000);
+    assert_eq!(run.exits().len(), 1);
+    assert!(run.send_times().iter().all(|t| *t < 250));
+    // Unanswerable lookup: the same.
+    let mut run = Run::on_eth0(plan());
+    run.hold_probes = true;
+    let effects = run.machine.handle(
+        Duration::from_millis(250),
+        Event::AddressRemoved {
+            index: ETH0,
+            prefix_len: 24,
+        },
+    );
+    assert_eq!(effects, vec![Effect::LookUpLink { index: ETH0 }]);
+    assert_eq!(
+        run.machine.next_wakeup(),
+        None,
+        "nothing is sent while asking"
+    );
+    let effects = run.machine.handle(
+        Duration::from_millis(260),
+        Event::LinkLookupFailed { index: ETH0 },
+    );
+    assert!(matches!(effects.last(), Some(Effect::Exit(_))));
+}
+
+#[test]
+fn a_resync_after_lost_notifications_applies_what_changed() {
+    let mut run = Run::on_eth0(standby_plan());
+    // Lost: eth1 was removed, eth0 lost carrier.
+    run.kernel.remove(&ETH1);
+    run.kernel.insert(ETH0, no_carrier(eth0()));
+    run.at(
+        1_000,
+        Event::Resync {
+            links: vec![no_carrier(eth0()), eth2()],
+            holder_address: Some(Some(Found {
+                prefix_len: 24,
+                tentative: false,
+                dadfailed: false,
+            })),
+        },
+    );
+    assert_eq!(run.actions()[0], "1000 add eth2", "{:?}", run.actions());
+    // And the address gone from the holder, while its link is fine: taken away.
+    let mut run = Run::on_eth0(plan());
+    run.at(
+        1_000,
+        Event::Resync {
+            links: vec![eth0(), eth1(), eth2()],
+            holder_address: Some(None),
+        },
+    );
+    assert_eq!(run.exits().len(), 1);
+}
+
+#[test]
+fn the_holder_is_the_first_adapter_holding_the_address_as_planned() {
+    let plan = standby_plan();
+    let links = [eth0(), eth1(), eth2()];
+    let with = |index: u32, prefix_len: u8, dadfailed: bool| {
+        (
+            index,
+            Found {
+                prefix_len,
+                tentative: false,
+                dadfailed,
+            },
+        )
+    };
+    let holder = |found: &[(u32, Found)]| {
+        let (machine, _) = Machine::new(plan.clone(), &links, found, Duration::ZERO);
+        machine.holder().map(|l| l.index)
+    };
+    assert_eq!(
+        holder(&[with(ETH2, 24, false), with(ETH1, 24, false)]),
+        Some(ETH1)
+    );
+    assert_eq!(
+        holder(&[with(ETH1, 16, false), with(ETH2, 24, false)]),
+        Some(ETH2)
+    );
+    assert_eq!(
+        holder(&[with(ETH1, 24, true), with(ETH2, 24, false)]),
+        Some(ETH2)
+    );
+    assert_eq!(
+        holder(&[with(9, 24, false)]),
+        None,
+        "not one of the plan's adapters"
+    );
 }
