@@ -31,6 +31,13 @@ LAB_UP_TIMEOUT=${LAB_UP_TIMEOUT:-60}             # seconds, bring-up incl. DC el
 # resource.d that is bind-mounted over /usr/lib/ocf/resource.d in each node only.
 LAB_AGENT_OVERRIDE=${LAB_AGENT_OVERRIDE:-}
 LAB_SYS_PATH=/usr/sbin:/usr/bin:/sbin:/bin
+# The cluster stack the nodes run: debian12, this machine's own packages, or debian13, a
+# Debian 13 root (tests/cluster/debian13-root.sh) that becomes each node's / (pivot_root in
+# the node's mount namespace, over an overlay of its own; see lab__node_mounts_root).
+# LAB_STACK_ROOT names another root for debian13.
+LAB_STACK=${LAB_STACK:-debian12}
+LAB_STACK_ROOT=${LAB_STACK_ROOT:-}
+LAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # ----------------------------------------------------------------- helpers
 lab__log()  { printf '[lab %s] %s\n' "$(date +%T.%3N)" "$*" >&2; }
@@ -142,6 +149,31 @@ lab__wait_comm() {
     lab__err "process $pid did not become '$comm' (is '$(cat "/proc/$pid/comm" 2>/dev/null)')"
 }
 
+# the lab's stack ("debian12" when the lab predates stacks), and its root (empty: the host's)
+lab_stack() { cat "$LAB_ROOT/$1/stack" 2>/dev/null || echo debian12; }
+lab__stack_root() { cat "$LAB_ROOT/$1/stack-root" 2>/dev/null; }
+# "UID:GID" (or names) of hacluster:haclient as the lab's nodes know them: the Debian 13
+# root's system users are numbered apart from the host's (100:101 there, 102:105 here)
+lab__ha_ids() {
+    local root u g
+    root=$(lab__stack_root "$1")
+    [[ -n $root ]] || { echo hacluster:haclient; return 0; }
+    u=$(awk -F: '$1 == "hacluster" { print $3 }' "$root/etc/passwd")
+    g=$(awk -F: '$1 == "haclient" { print $3 }' "$root/etc/group")
+    [[ -n $u && -n $g ]] || { lab__err "no hacluster:haclient in $root"; return 1; }
+    echo "$u:$g"
+}
+# "NAME DIR" of each OCF provider a node sees: the stack's, plus floatip as the host installed
+# it (a Debian 13 node gets the host's floatip, see lab__node_mounts_root)
+lab__ocf_providers() {
+    local root p
+    root=$(lab__stack_root "$1")
+    for p in "$root"/usr/lib/ocf/resource.d/*; do [[ -d $p ]] && echo "${p##*/} $p"; done
+    if [[ -n $root && -d /usr/lib/ocf/resource.d/floatip && ! -e $root/usr/lib/ocf/resource.d/floatip ]]; then
+        echo "floatip /usr/lib/ocf/resource.d/floatip"
+    fi
+}
+
 lab__holder_pid() {
     local lab=$1 who=$2 f
     f=$LAB_ROOT/$lab/pids/holder.$who
@@ -214,21 +246,24 @@ lab_mac_owner() {
 
 # ----------------------------------------------------------------- bring-up
 lab__write_node_fs() {
-    local lab=$1 node=$2 d=$LAB_ROOT/$1/nodes/$2
+    local lab=$1 node=$2 d=$LAB_ROOT/$1/nodes/$2 ids u g
+    ids=$(lab__ha_ids "$lab") || return 1
+    u=${ids%%:*} g=${ids#*:}
     mkdir -p "$d"/{etc-corosync/uidgid.d,lib-pacemaker,lib-corosync,lib-heartbeat,log}
-    install -d -o hacluster -g haclient -m 0750 "$d"/lib-pacemaker/{cib,pengine,blackbox,cores}
+    install -d -o "$u" -g "$g" -m 0750 "$d"/lib-pacemaker/{cib,pengine,blackbox,cores}
     install -d -m 0755 "$d"/lib-heartbeat/{lrm,cores}
     install -d -m 0755 "$d"/log/corosync
-    install -d -o hacluster -g haclient -m 0770 "$d"/log/pacemaker "$d"/log/pacemaker/bundles
-    install -d -o hacluster -g haclient -m 0775 "$d"/log/crmsh
+    install -d -o "$u" -g "$g" -m 0770 "$d"/log/pacemaker "$d"/log/pacemaker/bundles
+    install -d -o "$u" -g "$g" -m 0775 "$d"/log/crmsh
     cp "$LAB_ROOT/$lab/corosync.conf" "$d/etc-corosync/corosync.conf"
     install -m 0400 "$LAB_ROOT/$lab/authkey" "$d/etc-corosync/authkey"
-    install -o hacluster -g haclient -m 0600 "$LAB_ROOT/$lab/cib.xml" "$d/lib-pacemaker/cib/cib.xml"
+    install -o "$u" -g "$g" -m 0600 "$LAB_ROOT/$lab/cib.xml" "$d/lib-pacemaker/cib/cib.xml"
 }
 
 # mounts inside the node's (already unshared) mount namespace
 lab__node_mounts() {
     local lab=$1 node=$2 hp=$3 d=$LAB_ROOT/$1/nodes/$2 ocf=""
+    [[ -n $(lab__stack_root "$lab") ]] && { lab__node_mounts_root "$@"; return; }
     [[ -d $LAB_ROOT/$lab/resource.d ]] && ocf=$LAB_ROOT/$lab/resource.d
     nsenter -t "$hp" --net --mount --uts -- /bin/sh -euc '
         d=$1 node=$2 hosts=$3 ocf=$4
@@ -256,6 +291,63 @@ lab__node_mounts() {
         chown hacluster:haclient /run/crm
         ip link set lo up
     ' sh "$d" "$node" "$LAB_ROOT/$lab/hosts" "$ocf"
+}
+
+# The same for a node of a stack in a root of its own (debian13): an overlay of the root,
+# the lab's mounts made inside it, then pivot_root, so that the root is the / of the node's
+# mount namespace.  A chroot would not do: every command for the node enters that namespace
+# (nsenter --mount), which sets the root to the namespace's, and would run the host's stack.
+# The namespace itself is made by the host's unshare (lab__start_holder); the mounts vanish
+# with it.  floatip is the host's installed one: its binary bound in, its OCF link copied.
+lab__node_mounts_root() {
+    local lab=$1 node=$2 hp=$3 d=$LAB_ROOT/$1/nodes/$2 ocf="" root ids
+    root=$(lab__stack_root "$lab")
+    ids=$(lab__ha_ids "$lab") || return 1
+    [[ -x $root/usr/sbin/pacemakerd ]] || { lab__err "no cluster stack in $root"; return 1; }
+    [[ -d $LAB_ROOT/$lab/resource.d ]] && ocf=$LAB_ROOT/$lab/resource.d
+    mkdir -p "$d/root" "$d/upper" "$d/work" || return 1
+    nsenter -t "$hp" --net --mount --uts -- /bin/sh -euc '
+        d=$1 node=$2 hosts=$3 ocf=$4 lower=$5 ids=$6 new=$1/root
+        mount --make-rprivate /
+        hostname "$node"
+        # writes of the node (pcs, crmsh, python) go to its own upper layer, never the cache
+        mount -t overlay overlay -o "lowerdir=$lower,upperdir=$d/upper,workdir=$d/work" "$new"
+        for m in etc/corosync:etc-corosync var/lib/pacemaker:lib-pacemaker \
+                 var/lib/corosync:lib-corosync var/lib/heartbeat:lib-heartbeat var/log:log; do
+            mkdir -p "$new/${m%%:*}"
+            mount --bind "$d/${m#*:}" "$new/${m%%:*}"
+        done
+        mount --bind "$hosts" "$new/etc/hosts"
+        if [ -e /usr/sbin/floatip ]; then
+            : > "$new/usr/sbin/floatip"
+            mount --bind /usr/sbin/floatip "$new/usr/sbin/floatip"
+        fi
+        if [ -d /usr/lib/ocf/resource.d/floatip ] && [ ! -e "$new/usr/lib/ocf/resource.d/floatip" ]; then
+            cp -a /usr/lib/ocf/resource.d/floatip "$new/usr/lib/ocf/resource.d/"
+        fi
+        if [ -n "$ocf" ]; then
+            for p in "$ocf"/*; do
+                [ -e "$p/.lab-override" ] || mount --bind "$new/usr/lib/ocf/resource.d/${p##*/}" "$p"
+            done
+            mount --rbind "$ocf" "$new/usr/lib/ocf/resource.d"
+        fi
+        mount -t proc   -o nosuid,nodev,noexec proc "$new/proc"
+        mount --rbind /dev "$new/dev"
+        mount -t sysfs  -o nosuid,nodev,noexec sysfs "$new/sys"
+        mount -t tmpfs  -o mode=1777,nosuid,nodev tmpfs "$new/dev/shm"
+        mount -t tmpfs  -o mode=1777,nosuid,nodev tmpfs "$new/tmp"
+        mount -t tmpfs  -o mode=0755,nosuid,nodev tmpfs "$new/run"
+        mkdir -p "$new/run/lock" "$new/run/crm" "$new/run/resource-agents" "$new/run/lab-home"
+        chmod 1777 "$new/run/lock"; chmod 1755 "$new/run/resource-agents"; chmod 0700 "$new/run/lab-home"
+        chown "$ids" "$new/run/crm"
+        ip link set lo up
+        mkdir -p "$new/.lab-oldroot"
+        cd "$new"
+        pivot_root . .lab-oldroot
+        cd /
+        umount -l /.lab-oldroot
+        rmdir /.lab-oldroot
+    ' sh "$d" "$node" "$LAB_ROOT/$lab/hosts" "$ocf" "$root" "$ids"
 }
 
 # "reboot" of a node's volatile state: fresh /run, /dev/shm, /tmp, only static addresses
@@ -322,18 +414,14 @@ EOF
     } > "$d/corosync.conf"
     # initial CIB with fast DC election and lab cluster options
     local nqp=stop; (( n <= 2 )) && nqp=ignore
-    cibadmin --empty > "$d/cib.xml" || return 1
-    local opt
-    for opt in "dc-deadtime=$LAB_DC_DEADTIME" "stonith-enabled=false" "no-quorum-policy=$nqp"; do
-        CIB_file="$d/cib.xml" crm_attribute --type crm_config --name "${opt%%=*}" --update "${opt#*=}" >/dev/null \
-            || { lab__err "cannot set $opt in the initial CIB"; return 1; }
-    done
+    lab__make_cib "$lab" "dc-deadtime=$LAB_DC_DEADTIME" "stonith-enabled=false" "no-quorum-policy=$nqp" \
+        || { lab__err "cannot write the initial CIB"; return 1; }
     # optional agent overrides: a private resource.d, bind-mounted over the real one
     # inside the nodes.  Providers that are not overridden become mount points for
     # the real provider directories (see lab__node_mounts); an overridden provider
     # gets a copy of its installed agents plus a symlink to the override.
     if [[ -n $LAB_AGENT_OVERRIDE ]]; then
-        local spec p prov rest agent path
+        local spec p prov rest agent path src
         mkdir -p "$d/resource.d"
         for spec in $LAB_AGENT_OVERRIDE; do
             prov=${spec%%:*} rest=${spec#*:}
@@ -342,7 +430,8 @@ EOF
             [[ -f $path && -x $path ]] || { lab__err "LAB_AGENT_OVERRIDE: $path is not an executable file"; return 1; }
             if [[ ! -d $d/resource.d/$prov ]]; then
                 mkdir -p "$d/resource.d/$prov"
-                [[ -d /usr/lib/ocf/resource.d/$prov ]] && cp -a "/usr/lib/ocf/resource.d/$prov/." "$d/resource.d/$prov/"
+                src=$(lab__ocf_providers "$lab" | awk -v p="$prov" '$1 == p { print $2 }')
+                [[ -n $src ]] && cp -a "$src/." "$d/resource.d/$prov/"
                 touch "$d/resource.d/$prov/.lab-override"
             fi
             # a copy, not a symlink: the path may be hidden inside the node (/tmp, /run
@@ -350,15 +439,40 @@ EOF
             rm -f "$d/resource.d/$prov/$agent"
             install -m 0755 "$path" "$d/resource.d/$prov/$agent" || return 1
         done
-        for p in /usr/lib/ocf/resource.d/*; do
-            [[ -d $p && ! -e $d/resource.d/${p##*/} ]] && mkdir "$d/resource.d/${p##*/}"
+        for p in $(lab__ocf_providers "$lab" | cut -d' ' -f1); do
+            [[ -e $d/resource.d/$p ]] || mkdir "$d/resource.d/$p"
         done
+    fi
+}
+
+# the initial CIB, made by the stack's own tools (Pacemaker 3.0 writes a newer schema); a
+# root's tools run chrooted, with the lab's directory as /mnt in a mount namespace of their own
+lab__make_cib() {   # lab name=value...
+    local lab=$1 d=$LAB_ROOT/$1 root script; shift
+    root=$(lab__stack_root "$lab")
+    # shellcheck disable=SC2016
+    script='d=$1; shift
+        cibadmin --empty > "$d/cib.xml" || exit 1
+        for opt in "$@"; do
+            CIB_file="$d/cib.xml" crm_attribute --type crm_config --name "${opt%%=*}" --update "${opt#*=}" >/dev/null \
+                || { echo "cannot set $opt in the initial CIB" >&2; exit 1; }
+        done'
+    if [[ -z $root ]]; then
+        sh -c "$script" sh "$d" "$@"
+    else
+        # shellcheck disable=SC2016
+        unshare --mount --propagation private -- /bin/sh -c '
+            mount --bind "$1" "$2/mnt" || exit 1
+            root=$2 script=$3; shift 3
+            exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin /bin/sh -c "$script" sh /mnt "$@"' \
+            sh "$d" "$root" "$script" "$@"
     fi
 }
 
 lab__start_holder() {
     local lab=$1 who=$2 hp i
-    lab__bg /dev/null nsenter --net="/run/netns/$lab-$who" -- \
+    # the holder's working directory is /, so that a pivot_root carries it into the node's root
+    lab__bg /dev/null nsenter --net="/run/netns/$lab-$who" --wd=/ -- \
         unshare --mount --uts --propagation private sleep infinity
     hp=$LAB__BG_PID
     for ((i=0;i<100;i++)); do
@@ -424,13 +538,22 @@ lab_up() {
     [[ -n $name ]] || name=$LAB_PREFIX-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
     lab__check_name "$name" || return 2
     [[ -e $LAB_ROOT/$name || -e /run/netns/$name-sw ]] && { lab__err "lab $name exists"; return 2; }
+    local stack=$LAB_STACK sroot=""
+    case $stack in
+        debian12) ;;
+        debian13) sroot=${LAB_STACK_ROOT:-$(bash "$LAB_HERE/debian13-root.sh" path)} \
+                      || { lab__err "lab_up: no Debian 13 root (bash tests/cluster/debian13-root.sh ensure)"; return 2; } ;;
+        *) lab__err "lab_up: LAB_STACK is debian12 or debian13, not '$stack'"; return 2 ;;
+    esac
     LAB=$name; LAB_STATE=$LAB_ROOT/$name
     t0=$(lab__now_ms)
     mkdir -p "$LAB_STATE/pids" "$LAB_STATE/nodes" || return 1
     echo "$n" > "$LAB_STATE/n"
+    echo "$stack" > "$LAB_STATE/stack"
+    [[ -n $sroot ]] && echo "$sroot" > "$LAB_STATE/stack-root"
     if (( ring )); then : > "$LAB_STATE/ring"; fi
     if [[ -n $owner ]]; then lab__pid_stamp "$owner" > "$LAB_STATE/owner"; else : > "$LAB_STATE/owner"; fi
-    lab__log "creating lab $name with $n nodes$( (( ring )) && echo ", corosync on its own link") (state: $LAB_STATE)"
+    lab__log "creating lab $name with $n nodes$( (( ring )) && echo ", corosync on its own link"), stack $stack${sroot:+ ($sroot)} (state: $LAB_STATE)"
     if ! lab__up_inner "$name" "$n"; then
         lab__err "bring-up of $name failed"
         [[ ${LAB_KEEP_ON_FAIL:-0} == 1 ]] || lab_down "$name"
@@ -941,7 +1064,7 @@ lab_list() {
     for d in "$LAB_ROOT"/"$LAB_PREFIX"-*; do
         [[ -d $d ]] || continue
         lab=${d##*/}
-        printf '%s nodes=%s owner=%s up_ms=%s\n' "$lab" "$(cat "$d/n" 2>/dev/null)" \
+        printf '%s nodes=%s stack=%s owner=%s up_ms=%s\n' "$lab" "$(cat "$d/n" 2>/dev/null)" "$(lab_stack "$lab")" \
             "$(cut -d' ' -f1 "$d/owner" 2>/dev/null)" "$(cat "$d/up_ms" 2>/dev/null)"
     done
 }
@@ -1000,7 +1123,9 @@ usage: lab.sh COMMAND ...
   logs LAB DEST                copy all node logs to DEST
   list                         labs on this machine
   sweep [--all]                tear down labs whose owner died (--all: every lab)
-Environment: LAB_COROSYNC_TOKEN (ms, 3000), LAB_DC_DEADTIME (2s), LAB_PCMK_DEBUG (no),
+Environment: LAB_STACK (debian12: this machine's cluster stack; debian13: the Debian 13 root
+  of tests/cluster/debian13-root.sh, or LAB_STACK_ROOT), LAB_COROSYNC_TOKEN (ms, 3000),
+  LAB_DC_DEADTIME (2s), LAB_PCMK_DEBUG (no),
   LAB_AGENT_OVERRIDE ("prov:Agent=/path ..."), LAB_ROOT (/run/floatip-lab),
   LAB_KEEP_STATE=1 (down keeps the state dir), LAB_KEEP_ON_FAIL=1.
 EOF
