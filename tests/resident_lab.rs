@@ -1331,3 +1331,103 @@ fn a_resident_started_by_hand_on_a_cluster_node_ends_with_its_cluster() {
     );
     assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
 }
+
+/// How many times the process went to sleep and was woken (voluntary context switches).
+fn wakeups(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap()
+}
+
+/// Issue 15, scale: the kernel drops, before the resident wakes, frames that cannot claim its
+/// address and notices about other addresses; a thousand residents on one adapter then cost
+/// nothing when their neighbours start, stop or chatter. Its own events still reach it.
+#[test]
+fn an_idle_resident_sleeps_through_its_neighbours_traffic_and_still_hears_its_own() {
+    if !root_or_skip(
+        "an_idle_resident_sleeps_through_its_neighbours_traffic_and_still_hears_its_own",
+    ) {
+        return;
+    }
+    for (vip, prefix, others) in [
+        (
+            "198.51.100.50",
+            "24",
+            (100..160)
+                .map(|k| format!("198.51.100.{k}"))
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "2001:db8:100::50",
+            "64",
+            (100..160).map(|k| format!("2001:db8:100::{k:x}")).collect(),
+        ),
+    ] {
+        let lab = Lab::new(1);
+        let params: &[(&str, &str)] = &[
+            ("ip", vip),
+            ("cidr_netmask", prefix),
+            ("nodad", "true"),
+            ("arp_count", "1"),
+            ("arp_refresh_interval", "3600"),
+        ];
+        assert_code(&agent(&lab, 0, "start", params), 0, "start");
+        wait_ready(&lab);
+        std::thread::sleep(Duration::from_millis(300));
+        let resident = residents(&lab, 0)[0];
+        let client_mac = mac(&lab.mac(Host::Client, "eth0"));
+        let before = wakeups(resident);
+        // Other hosts announce other addresses; other resources come and go on eth0.
+        for other in &others {
+            let frame = match other.parse().unwrap() {
+                std::net::IpAddr::V4(ip) => {
+                    arp::announcement_frame(client_mac, ip, arp::Form::Reply).to_vec()
+                }
+                std::net::IpAddr::V6(ip) => {
+                    floatip::packet::ndp::advertisement_frame(client_mac, ip, false).to_vec()
+                }
+            };
+            lab.send_frames(Host::Client, "eth0", &frame, 3, Duration::ZERO);
+        }
+        let family = if vip.contains(':') { "-6" } else { "-4" };
+        for other in &others {
+            let cidr = format!("{other}/{prefix}");
+            let mut add = vec![family, "addr", "add", cidr.as_str(), "dev", "eth0"];
+            if family == "-6" {
+                add.push("nodad");
+            }
+            lab.ip(Host::Node(0), &add);
+            lab.ip(
+                Host::Node(0),
+                &[family, "addr", "del", &cidr, "dev", "eth0"],
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let woke = wakeups(resident) - before;
+        assert!(
+            woke <= 10,
+            "{vip}: {} frames and {} address changes of others woke the resident {woke} times",
+            others.len() * 3,
+            others.len() * 2
+        );
+        // Its own: another host claiming the address is heard and answered.
+        let claim = match vip.parse().unwrap() {
+            std::net::IpAddr::V4(ip) => {
+                arp::announcement_frame(client_mac, ip, arp::Form::Reply).to_vec()
+            }
+            std::net::IpAddr::V6(ip) => {
+                floatip::packet::ndp::advertisement_frame(client_mac, ip, false).to_vec()
+            }
+        };
+        lab.send_frames(Host::Client, "eth0", &claim, 1, Duration::ZERO);
+        assert!(
+            wait_until(WAIT, || status(&lab)["resident"]["claims"] == 1),
+            "{vip}: the claim was heard: {}",
+            status(&lab)
+        );
+        assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+    }
+}

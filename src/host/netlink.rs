@@ -925,19 +925,23 @@ pub struct Notices {
 
 /// Opens a connection subscribed to link and IPv4/IPv6 address notifications. Call it inside
 /// a tokio runtime and spawn the returned connection future on it.
-pub fn watch() -> Result<(
+pub fn watch(
+    ip: IpAddr,
+) -> Result<(
     Watch,
     Notices,
     impl std::future::Future<Output = ()> + Send + 'static,
 )> {
     use rtnetlink::sys::AsyncSocket;
     use rtnetlink::MulticastGroup;
-    let (mut connection, handle, messages) = rtnetlink::new_multicast_connection(&[
-        MulticastGroup::Link,
-        MulticastGroup::Ipv4Ifaddr,
-        MulticastGroup::Ipv6Ifaddr,
-    ])
-    .map_err(|e| netlink_error("cannot subscribe to link and address notifications", e))?;
+    // Only the address's own family: the other's changes are never news to this resident.
+    let addresses = match ip {
+        IpAddr::V4(_) => MulticastGroup::Ipv4Ifaddr,
+        IpAddr::V6(_) => MulticastGroup::Ipv6Ifaddr,
+    };
+    let (mut connection, handle, messages) =
+        rtnetlink::new_multicast_connection(&[MulticastGroup::Link, addresses])
+            .map_err(|e| netlink_error("cannot subscribe to link and address notifications", e))?;
     let socket = connection.socket_mut().socket_mut();
     socket
         .set_netlink_get_strict_chk(true)
@@ -945,6 +949,14 @@ pub fn watch() -> Result<(
     // A burst of notifications (many addresses changing at once) must not overflow it; if
     // one does, the loop reads the state again (Notice::Overrun).
     let _ = socket.set_rx_buf_sz(1 << 20);
+    // The kernel drops notices about other addresses (see packet::bpf): among a thousand
+    // residents, a start wakes only the one it concerns. Without it, each reads and skips.
+    if let Err(e) = super::system::attach_filter(
+        socket.as_raw_fd(),
+        &crate::packet::bpf::address_notices_of(ip),
+    ) {
+        log::debug!("cannot filter address notifications in the kernel: {e}");
+    }
     Ok((
         Watch { handle },
         Notices {

@@ -8,10 +8,10 @@
 
 use crate::agent::Link;
 use crate::error::{Error, Result};
-use crate::packet::{arp, claimant, ndp, parse_frame, MacAddr};
+use crate::packet::{arp, bpf, claimant, ndp, parse_frame, MacAddr};
 use pnet_datalink::{Channel, Config, DataLinkReceiver, DataLinkSender, NetworkInterface};
 use std::net::IpAddr;
-use std::os::fd::{BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 /// How often a listener wakes to check its deadline.
@@ -34,56 +34,6 @@ fn socket_error(link: &Link, e: std::io::Error) -> Error {
     )
 }
 
-/// The offset of an ancillary load (a value the kernel keeps beside the frame) in classic BPF.
-const fn ancillary(what: i32) -> u32 {
-    (libc::SKF_AD_OFF + what) as u32
-}
-
-/// Accept ARP (EtherType 0x0806) and ICMPv6 (next header 58) types 135 and 136 from this
-/// interface's own VLAN, not sent by this host; drop the rest.
-///
-/// The agent's program. Instructions 0 and 1 drop what this host sends (PACKET_OUTGOING: its
-/// own announcements and probes are no claim). The observer's program is the same without them
-/// (`OBSERVER_FILTER`): every jump is relative and forward, so the rest stands alone.
-///
-/// Instructions 2 to 5 drop frames of another VLAN. The kernel takes an 802.1Q or 802.1ad tag
-/// out of the frame (skb_vlan_untag in __netif_receive_skb_core) before any packet socket sees
-/// it, so on a trunk a frame of VLAN 42 reaches this socket looking untagged; the kernel itself
-/// hands it to the VLAN's own interface, or drops it when there is none. Only VLAN id 0 (a
-/// priority tag) belongs to the untagged interface: the kernel clears that tag and goes on.
-#[rustfmt::skip]
-const NEIGHBOUR_FILTER: [libc::sock_filter; 16] = [
-    bpf(0x20, 0, 0, ancillary(libc::SKF_AD_PKTTYPE)),          //  0: ld #pkttype
-    bpf(0x15, 12, 0, libc::PACKET_OUTGOING as u32),            //  1: jeq sent by us -> 14 drop
-    bpf(0x20, 0, 0, ancillary(libc::SKF_AD_VLAN_TAG_PRESENT)), //  2: ld #vlan_avail
-    bpf(0x15, 2, 0, 0),                                        //  3: jeq untagged   -> 6
-    bpf(0x20, 0, 0, ancillary(libc::SKF_AD_VLAN_TAG)),         //  4: ld #vlan_tci
-    bpf(0x45, 8, 0, 0x0fff),                                   //  5: jset VLAN id   -> 14 drop
-    bpf(0x28, 0, 0, 12),                                       //  6: ldh [12]  EtherType
-    bpf(0x15, 7, 0, 0x0806),                                   //  7: jeq ARP        -> 15 accept
-    bpf(0x15, 0, 5, 0x86dd),                                   //  8: jne IPv6       -> 14 drop
-    bpf(0x30, 0, 0, 20),                                       //  9: ldb [20]  IPv6 next header
-    bpf(0x15, 0, 3, 58),                                       // 10: jne ICMPv6     -> 14 drop
-    bpf(0x30, 0, 0, 54),                                       // 11: ldb [54]  ICMPv6 type
-    bpf(0x15, 2, 0, 135),                                      // 12: jeq NS         -> 15 accept
-    bpf(0x15, 1, 0, 136),                                      // 13: jeq NA -> 15 accept, else drop
-    bpf(0x06, 0, 0, 0),                                        // 14: ret 0
-    bpf(0x06, 0, 0, 0xffff),                                   // 15: ret 65535
-];
-
-/// `floatip listen` shows what this host sends too (see NEIGHBOUR_FILTER): an operator wants
-/// to see the node's own announcements, and a conflict is two MACs, ours one of them.
-const OBSERVER_FILTER: &[libc::sock_filter] = NEIGHBOUR_FILTER.split_at(2).1;
-
-/// Accept only segment probe frames.
-#[rustfmt::skip]
-const SEGMENT_FILTER: [libc::sock_filter; 4] = [
-    bpf(0x28, 0, 0, 12),                              // ldh [12]   EtherType
-    bpf(0x15, 0, 1, crate::packet::segment::ETHERTYPE as u32),  // jne -> drop
-    bpf(0x06, 0, 0, 0xffff),                          // accept
-    bpf(0x06, 0, 0, 0),                               // drop
-];
-
 /// What a port hands over when it receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listening {
@@ -91,12 +41,22 @@ pub enum Listening {
     Neighbours,
     /// The same, this host's own frames included (`floatip listen`).
     Observer,
+    /// Only frames by which another host claims this address (the resident's port: among a
+    /// thousand residents on one adapter, each wakes for its own address only).
+    Claims(IpAddr),
     /// `floatip probe-segment` frames only.
     SegmentProbes,
 }
 
-const fn bpf(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
-    libc::sock_filter { code, jt, jf, k }
+/// Replaces the socket filter of `fd` with the program for `listening` (see packet::bpf).
+fn attach_filter(fd: RawFd, listening: Listening) -> std::io::Result<()> {
+    let filter = match listening {
+        Listening::Neighbours => bpf::neighbour_frames(false),
+        Listening::Observer => bpf::neighbour_frames(true),
+        Listening::Claims(ip) => bpf::claims_of(ip),
+        Listening::SegmentProbes => bpf::segment_probes(),
+    };
+    super::system::attach_filter(fd, &filter)
 }
 
 /// An AF_PACKET socket that already carries the neighbour filter, for pnet to bind.
@@ -112,29 +72,7 @@ fn filtered_socket(listening: Listening) -> std::io::Result<OwnedFd> {
     }
     // SAFETY: a descriptor just opened and owned by nothing else.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    let filter: &[libc::sock_filter] = match listening {
-        Listening::Neighbours => &NEIGHBOUR_FILTER,
-        Listening::Observer => OBSERVER_FILTER,
-        Listening::SegmentProbes => &SEGMENT_FILTER,
-    };
-    let program = libc::sock_fprog {
-        len: filter.len() as u16,
-        filter: filter.as_ptr() as *mut libc::sock_filter,
-    };
-    // SAFETY: the program outlives the call (the kernel copies it).
-    let rc = unsafe {
-        libc::setsockopt(
-            raw,
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
-            &program as *const libc::sock_fprog as *const libc::c_void,
-            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        // Dropping `fd` closes it.
-        return Err(std::io::Error::last_os_error());
-    }
+    attach_filter(fd.as_raw_fd(), listening)?;
     Ok(fd)
 }
 
@@ -203,6 +141,11 @@ impl Port {
 
     pub fn mac(&self) -> MacAddr {
         self.mac
+    }
+
+    /// From now on this port receives only what `listening` keeps.
+    pub fn listen_for(&mut self, listening: Listening) -> Result<()> {
+        attach_filter(self.fd, listening).map_err(|e| socket_error(&self.link, e))
     }
 
     /// Whether a segment probe sent from `from` is heard on `on` within `wait` (sent twice,
@@ -384,161 +327,4 @@ fn ipv6_forwarding(ifname: &str) -> bool {
     std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{ifname}/forwarding"))
         .map(|s| s.trim() == "1")
         .unwrap_or(false)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::packet::segment;
-    use std::net::{Ipv4Addr, Ipv6Addr};
-
-    const THEIRS: MacAddr = MacAddr(0x02, 0, 0, 0, 0, 0x22);
-
-    /// What the kernel keeps beside a frame, for the ancillary loads.
-    #[derive(Clone, Copy)]
-    struct Beside {
-        pkttype: u8,
-        /// The tag the kernel took out of the frame, if any.
-        vlan_tci: Option<u16>,
-    }
-
-    const RECEIVED: Beside = Beside {
-        pkttype: libc::PACKET_BROADCAST,
-        vlan_tci: None,
-    };
-
-    /// Runs a classic BPF program over a frame as the kernel does, for the instructions these
-    /// programs use; the value returned is how many bytes the socket gets (0: dropped).
-    fn run(program: &[libc::sock_filter], frame: &[u8], beside: Beside) -> u32 {
-        let mut a = 0u32;
-        let mut pc = 0;
-        loop {
-            let i = program[pc];
-            pc += 1;
-            let k = i.k as usize;
-            // A load past the end of the frame ends the program with 0, as in the kernel.
-            let bytes = |n: usize| frame.get(k..k + n);
-            match i.code {
-                0x20 if i.k == ancillary(libc::SKF_AD_PKTTYPE) => a = u32::from(beside.pkttype),
-                0x20 if i.k == ancillary(libc::SKF_AD_VLAN_TAG_PRESENT) => {
-                    a = u32::from(beside.vlan_tci.is_some())
-                }
-                0x20 if i.k == ancillary(libc::SKF_AD_VLAN_TAG) => {
-                    a = u32::from(beside.vlan_tci.unwrap_or(0))
-                }
-                0x28 => match bytes(2) {
-                    Some(b) => a = u32::from(u16::from_be_bytes([b[0], b[1]])),
-                    None => return 0,
-                },
-                0x30 => match bytes(1) {
-                    Some(b) => a = u32::from(b[0]),
-                    None => return 0,
-                },
-                0x15 => pc += usize::from(if a == i.k { i.jt } else { i.jf }),
-                0x45 => pc += usize::from(if a & i.k != 0 { i.jt } else { i.jf }),
-                0x06 => return i.k,
-                code => panic!("instruction {code:#x} at {} not modelled", pc - 1),
-            }
-        }
-    }
-
-    fn frames() -> Vec<(&'static str, Vec<u8>)> {
-        let v4 = Ipv4Addr::new(198, 51, 100, 50);
-        let v6: Ipv6Addr = "2001:db8:100::50".parse().unwrap();
-        vec![
-            (
-                "ARP",
-                arp::announcement_frame(THEIRS, v4, arp::Form::Reply).to_vec(),
-            ),
-            ("NA", ndp::advertisement_frame(THEIRS, v6, false).to_vec()),
-            ("NS", ndp::probe_frame(THEIRS, v6).to_vec()),
-        ]
-    }
-
-    #[test]
-    fn neighbour_discovery_from_other_hosts_passes() {
-        for (what, frame) in frames() {
-            for program in [&NEIGHBOUR_FILTER[..], OBSERVER_FILTER] {
-                assert_eq!(run(program, &frame, RECEIVED), 0xffff, "{what}");
-                let unicast = Beside {
-                    pkttype: libc::PACKET_HOST,
-                    ..RECEIVED
-                };
-                assert_eq!(run(program, &frame, unicast), 0xffff, "{what} to us");
-            }
-        }
-    }
-
-    #[test]
-    fn everything_else_is_dropped() {
-        let na = ndp::advertisement_frame(THEIRS, "2001:db8::1".parse().unwrap(), false);
-        let mut echo = na;
-        echo[54] = 128;
-        let mut udp = na;
-        udp[20] = 17;
-        let mut ipv4 =
-            arp::announcement_frame(THEIRS, Ipv4Addr::new(198, 51, 100, 1), arp::Form::Reply);
-        ipv4[12..14].copy_from_slice(&[0x08, 0x00]);
-        let tagged_in_band = [&na[..12], &[0x81, 0x00, 0x00, 0x2a], &na[12..]].concat();
-        for (what, frame) in [
-            ("ICMPv6 echo", echo.to_vec()),
-            ("UDP over IPv6", udp.to_vec()),
-            ("IPv4", ipv4.to_vec()),
-            ("a tag left in the frame", tagged_in_band),
-            (
-                "a segment probe",
-                segment::probe_frame(THEIRS, 1, 0).to_vec(),
-            ),
-            ("a runt", na[..13].to_vec()),
-            ("IPv6 cut before its type", na[..54].to_vec()),
-        ] {
-            for program in [&NEIGHBOUR_FILTER[..], OBSERVER_FILTER] {
-                assert_eq!(run(program, &frame, RECEIVED), 0, "{what}");
-            }
-        }
-    }
-
-    #[test]
-    fn our_own_frames_reach_only_the_observer() {
-        let sent = Beside {
-            pkttype: libc::PACKET_OUTGOING,
-            vlan_tci: None,
-        };
-        for (what, frame) in frames() {
-            assert_eq!(run(&NEIGHBOUR_FILTER, &frame, sent), 0, "{what}");
-            assert_eq!(run(OBSERVER_FILTER, &frame, sent), 0xffff, "{what}");
-        }
-    }
-
-    #[test]
-    fn frames_of_another_vlan_are_dropped_but_a_priority_tag_is_not() {
-        for (what, frame) in frames() {
-            for program in [&NEIGHBOUR_FILTER[..], OBSERVER_FILTER] {
-                for (tci, passes) in [
-                    (42, false),
-                    (0x0fff, false),
-                    (0x6000 | 42, false),
-                    (0x1000 | 1, false),
-                    (0, true),
-                    (0x6000, true),
-                ] {
-                    let tagged = Beside {
-                        vlan_tci: Some(tci),
-                        ..RECEIVED
-                    };
-                    let want = if passes { 0xffff } else { 0 };
-                    assert_eq!(run(program, &frame, tagged), want, "{what}, tag {tci:#06x}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn the_segment_filter_takes_only_segment_probes() {
-        let probe = segment::probe_frame(THEIRS, 7, 1);
-        assert_eq!(run(&SEGMENT_FILTER, &probe, RECEIVED), 0xffff);
-        for (what, frame) in frames() {
-            assert_eq!(run(&SEGMENT_FILTER, &frame, RECEIVED), 0, "{what}");
-        }
-    }
 }

@@ -375,7 +375,7 @@ async fn serve(
     inherited: Option<(u32, OwnedFd)>,
     executor: Option<OwnedFd>,
 ) -> Result<String> {
-    let (watch, mut notices, connection) = netlink::watch()?;
+    let (watch, mut notices, connection) = netlink::watch(launch.plan.ip)?;
     tokio::spawn(connection);
     // Subscribed before the first look, so no change between the two is missed.
     let links = watch.links().await?;
@@ -692,13 +692,19 @@ impl Resident {
                     Port::open(&link)
                 }
             };
-            let port = match port {
+            let mut port = match port {
                 Ok(port) => port,
                 Err(e) => {
                     self.note_send_failure(e.reason);
                     return None;
                 }
             };
+            // The kernel drops every frame that cannot claim this address, so the resident
+            // does not wake for its neighbours' traffic (read_claims still checks each one).
+            let ip = self.machine.plan().ip;
+            if let Err(e) = port.listen_for(super::port::Listening::Claims(ip)) {
+                debug!("{}; reading every neighbour frame instead", e.reason);
+            }
             // SAFETY: the port owns the descriptor and outlives this registration (Listening
             // drops `ready` first, and close_later too).
             let registered = unsafe {

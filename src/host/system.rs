@@ -130,3 +130,25 @@ pub fn ignore_routes_when_link_down(ifname: &str, ipv6: bool) -> Result<()> {
     );
     Ok(())
 }
+
+/// Attaches a classic BPF program to a socket (SO_ATTACH_FILTER replaces any earlier one).
+pub fn attach_filter(fd: std::os::fd::RawFd, filter: &[libc::sock_filter]) -> std::io::Result<()> {
+    let program = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: the program outlives the call (the kernel copies it).
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            &program as *const libc::sock_fprog as *const libc::c_void,
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}

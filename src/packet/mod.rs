@@ -5,6 +5,7 @@
 //! is reported only when it is real.
 
 pub mod arp;
+pub mod bpf;
 pub mod ndp;
 pub mod segment;
 
