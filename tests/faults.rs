@@ -1195,3 +1195,49 @@ fn status_looks_in_the_resources_network_namespace_and_survives_a_foreign_socket
     assert_eq!(rows[0]["assigned"], true);
     assert_eq!(lab.agent(Host::Client, "stop", &env).code, 0);
 }
+
+/// Issue 15, finding 12: under heavy address churn the kernel interrupts dumps
+/// (NLM_F_DUMP_INTR), several times in a row; start and stop retry within their deadline and
+/// never fail for it.
+#[test]
+fn start_and_stop_succeed_while_addresses_churn_on_the_interface() {
+    if !root_or_skip("start_and_stop_succeed_while_addresses_churn_on_the_interface") {
+        return;
+    }
+    let lab = Lab::new(1);
+    // Another process adds and removes 100 addresses in a tight loop, until told to stop.
+    let batch = std::env::temp_dir().join(format!("{}-churn.batch", lab.prefix()));
+    let lines: String = (0..100)
+        .flat_map(|k| {
+            let cidr = format!("203.0.113.{}/24", k + 100);
+            [
+                format!("addr add {cidr} dev eth0\n"),
+                format!("addr del {cidr} dev eth0\n"),
+            ]
+        })
+        .collect();
+    std::fs::write(&batch, lines).unwrap();
+    let script = format!(
+        "while :; do ip -batch {} >/dev/null 2>&1 || true; done",
+        batch.display()
+    );
+    let mut churn = lab
+        .exec_command(Host::Node(0), "sh", &["-c", &script], &[])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let params: &[(&str, &str)] = &[("ip", VIP4), ("cidr_netmask", "24"), ("nic", "eth0")];
+    let mut codes = Vec::new();
+    for _ in 0..15 {
+        codes.push(("start", agent(&lab, 0, "start", params).code));
+        codes.push(("monitor", agent(&lab, 0, "monitor", params).code));
+        codes.push(("stop", agent(&lab, 0, "stop", params).code));
+    }
+    sigkill(&mut churn);
+    let _ = std::fs::remove_file(&batch);
+    let failed: Vec<_> = codes.iter().filter(|(_, code)| *code != 0).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert!(!lab
+        .addresses(Host::Node(0), "eth0")
+        .contains(&format!("{VIP4}/24")));
+}

@@ -1431,3 +1431,46 @@ fn an_idle_resident_sleeps_through_its_neighbours_traffic_and_still_hears_its_ow
         assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
     }
 }
+
+/// Issue 15, finding 12: the resident has no stderr; a panic leaves its location where the
+/// resident logs (Pacemaker's log file here), and stop still ends everything.
+#[test]
+fn a_panicking_resident_leaves_its_location_in_the_log() {
+    if !root_or_skip("a_panicking_resident_leaves_its_location_in_the_log") {
+        return;
+    }
+    let lab = Lab::new(1);
+    let log = lab.state_dir().join("pacemaker.log");
+    std::fs::write(&log, "").unwrap();
+    let mut env = agent_env(
+        &lab,
+        0,
+        &[
+            ("ip", VIP4),
+            ("cidr_netmask", "24"),
+            ("arp_refresh_interval", "10"),
+        ],
+    );
+    env.push(("PCMK_logfile".into(), log.to_str().unwrap().into()));
+    env.push(("PCMK_logfacility".into(), "none".into()));
+    env.push(("FLOATIP_TEST_RESIDENT_PANIC".into(), "1".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_code(&lab.agent(Host::Node(0), "start", &env), 0, "start");
+    assert!(
+        wait_until(WAIT, || std::fs::read_to_string(&log).unwrap().contains(
+            "internal error (please report): panic at src/host/resident.rs:"
+        )),
+        "{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains(" floatip "), "Pacemaker's layout: {text}");
+    assert!(text.contains("FloatIP(vip) 198.51.100.50: "), "{text}");
+    assert!(wait_until(WAIT, || residents(&lab, 0).is_empty()));
+    assert_code(
+        &agent(&lab, 0, "stop", &[("ip", VIP4), ("cidr_netmask", "24")]),
+        0,
+        "stop",
+    );
+    assert!(!on(&lab, "eth0", CIDR4));
+}

@@ -601,6 +601,11 @@ pub fn spawn(
         .stderr(Stdio::null())
         .env_clear()
         .env("PATH", path_env);
+    // A debug build passes its fault injection on (see resident::run); a release has none.
+    #[cfg(debug_assertions)]
+    if let Some(value) = std::env::var_os(super::resident::INJECT_PANIC) {
+        command.env(super::resident::INJECT_PANIC, value);
+    }
     // SAFETY: only async-signal-safe calls between fork and exec: setsid, fcntl, dup2,
     // close, close_range.
     unsafe {

@@ -33,6 +33,9 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tokio::net::{UnixListener, UnixStream};
 
+/// In a debug build, a resident started with this set panics once it has started logging.
+pub const INJECT_PANIC: &str = "FLOATIP_TEST_RESIDENT_PANIC";
+
 /// Frames read per wake-up before timers, notifications and requests get their turn.
 const FRAMES_PER_TURN: usize = 64;
 /// How long a control connection may take to say what it wants, and to be answered.
@@ -209,6 +212,11 @@ pub fn run(args: &[OsString]) -> u8 {
             .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
         log::error!("internal error (please report): panic{at}: {what}; exiting");
     }));
+    // Debug builds only: the tests check that a panic leaves its location in the log.
+    #[cfg(debug_assertions)]
+    if std::env::var_os(INJECT_PANIC).is_some() {
+        panic!("{INJECT_PANIC} is set");
+    }
     let socket = launch
         .socket_ifindex
         .and_then(|index| Some((index, socket?)));
