@@ -5,7 +5,7 @@
 //! shown to the user, so a caller can decide on the cause (`errno()`) rather than on text,
 //! and context is added by wrapping (`context`) without losing it.
 
-use crate::ocf::Status;
+use crate::status::Status;
 use std::fmt;
 use std::sync::Arc;
 

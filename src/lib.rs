@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod cli;
+pub mod domain;
 pub mod error;
 pub mod host;
 pub mod observe;
@@ -15,3 +16,4 @@ pub mod params;
 pub mod resident;
 pub mod resolve;
 pub mod schedule;
+pub mod status;

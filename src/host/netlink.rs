@@ -7,7 +7,7 @@
 //! cost does not grow with other interfaces' addresses.
 
 use super::addrscan;
-use crate::agent::{AddressRequest, Assigned, Link, LinkLayer};
+use crate::domain::{AddressRequest, Assigned, Link, LinkLayer};
 use crate::error::{Error, Result};
 use crate::packet::MacAddr;
 use crate::params::Lifetime;

@@ -6,7 +6,7 @@
 //! only ARP and ICMPv6 neighbour discovery of the interface's own VLAN: listening costs nothing
 //! on a busy interface, and a frame of another VLAN never counts as a claim.
 
-use crate::agent::Link;
+use crate::domain::Link;
 use crate::error::{Error, Result};
 use crate::packet::{arp, bpf, claimant, ndp, parse_frame, MacAddr};
 use pnet_datalink::{Channel, Config, DataLinkReceiver, DataLinkSender, NetworkInterface};

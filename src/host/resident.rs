@@ -12,7 +12,7 @@ use super::netlink::{self, Notice, Watch};
 use super::port::Port;
 use super::process::{self, EXECUTOR_FD, SOCKET_FD};
 use super::state::{euid, Conflict, StateDir};
-use crate::agent::{Assigned, Link};
+use crate::domain::{Assigned, Link};
 use crate::error::{Error, Result};
 use crate::packet::{claimant, parse_frame, MacAddr};
 use crate::resident::machine::{Effect, Event, Found, Level, Machine, SEGMENT_PROBE_WAIT};

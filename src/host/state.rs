@@ -8,7 +8,7 @@
 //! every file is opened with O_NOFOLLOW|O_NONBLOCK and must then be a regular file owned by
 //! us, so a planted symlink, FIFO or foreign file is never followed, blocked on or trusted.
 
-use crate::agent::Record;
+use crate::domain::Record;
 use crate::error::{Error, Result};
 use log::warn;
 use std::fs::{self, File, OpenOptions};

@@ -6,7 +6,7 @@ use super::netlink::Netlink;
 use super::port::{Listening, Port};
 use super::process::{self, Wanted};
 use super::state::{self, Resident, StateDir};
-use crate::agent::Link;
+use crate::domain::Link;
 use crate::error::{Error, Result};
 use crate::observe::{classify, json_line, text_line, ConflictTracker};
 use crate::packet::{parse_frame, segment};

@@ -2,10 +2,31 @@
 //! `cli::Trace`): a file per operation under the trace directory, a file named by
 //! OCF_TRACE_FILE, or a descriptor the caller opened.
 
-use crate::cli::Trace;
 use std::fs::{File, OpenOptions};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
+
+/// Where a traced operation's log goes, as ocf-shellfuncs' `ocf_start_trace` decides it
+/// (resource-agents; OCF_TRACE_RA or the trace_ra parameter turn it on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trace {
+    /// OCF_TRACE_FILE=3..9: a descriptor the caller opened for writing.
+    Fd(i32),
+    /// OCF_TRACE_FILE=/an/absolute/path.
+    File(PathBuf),
+    /// The default: `<trace_dir>/<type>/<instance>.<action>.<date +%F.%T>`, where trace_dir
+    /// is OCF_RESKEY_trace_dir or `$HA_VARLIB/trace_ra` (HA_VARLIB: /var/lib/heartbeat).
+    /// ocf-shellfuncs leaves it out when its standard input is a terminal.
+    Default {
+        dir: PathBuf,
+        resource_type: String,
+        instance: String,
+        action: String,
+    },
+    /// Tracing is on but has nowhere to go (no instance name): the debug log goes to stderr,
+    /// as `set -x` does in a shell agent.
+    Stderr,
+}
 
 /// The opened destination, and its name for the log.
 pub struct TraceSink {

@@ -25,7 +25,7 @@
 //!   EXECUTOR_RESPAWN_GRACE.
 
 use super::Plan;
-use crate::agent::Link;
+use crate::domain::Link;
 use crate::packet::MacAddr;
 use crate::schedule::{may_defend, Sending, DEFEND_INTERVAL};
 use serde::Serialize;

@@ -2,7 +2,7 @@
 //! parameters and where start put the address; it reaches the process as one JSON line on its
 //! standard input, and a reload hands a running process a new one over its control socket.
 
-use crate::agent::AddressRequest;
+use crate::domain::AddressRequest;
 use crate::params::{
     Lifetime, ALTIFNAME_MAX, ARP_COUNT_MAX, ARP_INTERVAL_MAX_MS, FAILBACK_DELAY_MAX_MS, IFNAME_MAX,
     REFRESH_INTERVAL_MAX_S, REPEAT_DELAY_MAX_S,
