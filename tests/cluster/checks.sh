@@ -10,6 +10,19 @@
 #                         OCF_DEGRADED as crm_mon shows it, no recovery (see below)
 
 PASS=0 FAIL=0 FAILED=() FIGURES=()
+# How the stack the labs run (LAB_STACK) words an operation's result, in pacemaker.log
+# ("Result of stop operation for vip on node1: ok"), crm_mon's Failed Resource Actions and
+# crm_resource's (pcs debug-*) "returned 7 (not running)": Pacemaker 2.1 prints the OCF
+# names in lower case and 190 as its code name, 3.0 capitalised descriptions.  Plain text,
+# no regex characters: used with grep -F and -E alike.
+case ${LAB_STACK:-debian12} in
+    debian13)
+        PCMK_OK=OK PCMK_ERR='Error occurred' PCMK_NOT_RUNNING='Not running'
+        PCMK_NOT_CONFIGURED='Not configured' PCMK_DEGRADED='Service is active but might fail soon' ;;
+    *)
+        PCMK_OK=ok PCMK_ERR=error PCMK_NOT_RUNNING='not running'
+        PCMK_NOT_CONFIGURED='not configured' PCMK_DEGRADED=OCF_DEGRADED ;;
+esac
 ok()     { PASS=$((PASS+1)); echo "ok   - $*"; }
 bad()    { FAIL=$((FAIL+1)); FAILED+=("$*"); echo "FAIL - $*"; }
 check()  { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; return 1; fi; }
@@ -80,13 +93,14 @@ all_online() {   # lab from count : FROM sees COUNT nodes online and none unclea
 # the pacemaker log of NODE, from line FROM on, has "Result of start operation" for A before B
 started_in_order() {   # lab node from_line a b
     local log=$LAB_ROOT/$1/nodes/$2/log/pacemaker/pacemaker.log order
-    order=$(tail -n +"$3" "$log" | grep -oE "Result of start operation for ($4|$5) on $2: ok" \
+    order=$(tail -n +"$3" "$log" | grep -oE "Result of start operation for ($4|$5) on $2: $PCMK_OK" \
         | awk '{print $6}' | xargs)
     equals "$order" "$4 $5"
 }
 crm_quiet() { lab_crm "$@" >/dev/null; }   # crm's chatter on stdout dropped, errors kept
 log_lines() { wc -l < "$LAB_ROOT/$1/nodes/$2/log/pacemaker/pacemaker.log"; }
 log_has() { grep -Fq -- "$3" "$LAB_ROOT/$1/nodes/$2/log/pacemaker/pacemaker.log" || { echo "     not in $2's pacemaker.log: $3" >&2; return 1; }; }
+log_matches() { grep -Eq -- "$3" "$LAB_ROOT/$1/nodes/$2/log/pacemaker/pacemaker.log" || { echo "     no line matching /$3/ in $2's pacemaker.log" >&2; return 1; }; }
 is_true() { "$@"; }
 gt_zero() { (( ${1:-0} > 0 )) || { echo "     got $1, expected > 0" >&2; return 1; }; }
 gap_sane() {   # stats : a longest gap was measured and is below 60 s
@@ -110,6 +124,9 @@ teardown_and_verify() {
     done
     check "$lab: lab_down succeeds" lab_down "$lab"
     check "$lab: no namespace left" is_true test -z "$(ip netns list | grep "^$lab-")"
+    # the nodes' mounts (binds, a Debian 13 node's overlay) lived in their mount namespaces only
+    check "$lab: no mount of its files left in any process's mount namespace" \
+        is_true test -z "$(grep -lF "$LAB_ROOT/$lab/" /proc/[0-9]*/mountinfo 2>/dev/null)"
     for p in "${pids[@]}"; do
         [[ -n $p && $(lab__pid_stamp "${p%% *}" 2>/dev/null) == "$p" ]] && leftover+=" ${p%% *}"
     done
@@ -214,7 +231,7 @@ wait_probes() {   # cap ip mac from count timeout_s
 #   * `CTL resource cleanup RSC` brings crm_mon back to plain Started, no failed action.
 t_degraded() {
     local lab=$1 rsc=$2 ip=$3 owner=$4 ctl=$5 iv=$6 runs=$7
-    local omac zmac cap mark mark2 t0 t_claim want n shown
+    local omac zmac cap mark mark2 t0 t_claim want n shown t_settle
     omac=$(lab_node_mac "$lab" "$owner"); zmac=$(lab_zombie_mac)
     section "another machine answers for $ip while $rsc runs on $owner (deep monitor every ${iv}s)"
     check "client pings $ip" lab_client_ping "$lab" "$ip" 10
@@ -228,11 +245,11 @@ t_degraded() {
     t_claim=$EPOCHREALTIME
     check "the zombie talks to the client (ARP request: $ip is at $zmac)" lab_zombie_claim "$lab"
     figure "client's entry for $ip after the zombie's ARP request: $(lab_neigh_mac "$lab" "$ip") ($(lab_mac_owner "$lab" "$(lab_neigh_mac "$lab" "$ip")"))"
-    want="$rsc ${iv}s-interval monitor on $owner returned 'OCF_DEGRADED' ($ip is also answered by $zmac on eth0's link (this node is $omac); announced again)"
+    want="$rsc ${iv}s-interval monitor on $owner returned '$PCMK_DEGRADED' ($ip is also answered by $zmac on eth0's link (this node is $omac); announced again)"
     if check "crm_mon -1 shows, within one interval: * $want" wait_crm_mon_text "$lab" "$owner" "$want" $(( iv + 30 )); then
         shown=$(lab_crm_mon "$lab" "$owner" 2>/dev/null | sed -n '/^Full List of Resources/,$p')
         sed 's/^/     | /' <<<"$shown"
-        figure "crm_mon -1, degraded: $(grep -F "OCF_DEGRADED" <<<"$shown" | sed 's/^ *//')"
+        figure "crm_mon -1, degraded: $(grep -F "$PCMK_DEGRADED" <<<"$shown" | sed 's/^ *//')"
     fi
     check "crm_mon -1 still shows '$rsc ($FIP_AGENT): Started $owner'" crm_mon_has "$lab" "$owner" "$(started_line "$rsc" "$owner")"
     check "crm_mon XML: $rsc role Started on $owner, not failed" equals "$(lab_rsc_nodes "$lab" "$rsc" "$owner")" "$owner"
@@ -247,7 +264,14 @@ t_degraded() {
         check "$(( runs - 1 )) more deep monitors with the zombie still answering (their probes on the client's wire)" \
             wait_probes "$cap" "$ip" "$omac" "$t0" $(( n + 2 * (runs - 1) )) $(( iv * runs + 30 ))
     fi
-    lab_settle "$lab" 60
+    # how long the cluster takes to have nothing pending (Pacemaker 3.0 once did not within 60 s)
+    t_settle=$(lab__now_ms)
+    if lab_settle "$lab" 60; then
+        figure "settled after the degraded monitors: $(( $(lab__now_ms) - t_settle )) ms"
+    else
+        figure "settled after the degraded monitors: not within 60 s"
+        lab_collect_logs "$lab" "$LOG_DIR/$lab-settle"
+    fi
     check "no recovery: nothing stopped, started or scheduled for $rsc since the zombie came (pacemaker.log)" \
         no_actions_since "$lab" "$rsc" "$mark"
     check "fail-count of $rsc on $owner still 0" failcount_is "$lab" "$rsc" "$owner" 0
@@ -258,13 +282,13 @@ t_degraded() {
     check "the zombie leaves" lab_zombie_del "$lab"
     if (( runs > 1 )); then
         check "the next deep monitor returns ok (pacemaker.log of $owner)" wait_since "$lab" "$mark2" \
-            "Result of monitor operation for $rsc on $owner: ok .*key=${rsc}_monitor_${iv}000" "$owner" $(( iv + 30 ))
+            "Result of monitor operation for $rsc on $owner: $PCMK_OK .*key=${rsc}_monitor_${iv}000" "$owner" $(( iv + 30 ))
         check "crm_mon -1 still lists the degraded result under Failed Resource Actions (until a cleanup)" \
             crm_mon_has "$lab" "$owner" "^Failed Resource Actions:"
     fi
     echo "     \$ $ctl resource cleanup $rsc"
     check "$ctl resource cleanup $rsc" ctl_quiet "$ctl" "$lab" "$owner" resource cleanup "$rsc"
-    check "crm_mon -1: no Failed Resource Actions any more" wait_crm_mon_lacks "$lab" "$owner" "OCF_DEGRADED|Failed Resource Actions" 30
+    check "crm_mon -1: no Failed Resource Actions any more" wait_crm_mon_lacks "$lab" "$owner" "$PCMK_DEGRADED|Failed Resource Actions" 30
     lab_settle "$lab" 60
     check "crm_mon -1 shows '$rsc ($FIP_AGENT): Started $owner'" crm_mon_has "$lab" "$owner" "$(started_line "$rsc" "$owner")"
     check "no stop, no start of $rsc through all of it (the cleanup only probes)" no_stop_start_since "$lab" "$rsc" "$mark"
@@ -284,6 +308,48 @@ ctl_quiet() {   # crm|pcs lab node args... : the tool's chatter on stdout droppe
     "lab_$ctl" "$@" >/dev/null
 }
 
+# --------------------------------------------------------------- the cluster stack
+# What each stack's nodes must run (extended regexes): Debian release, pacemakerd, corosync,
+# crmsh, pcs.
+stack_expect() {
+    case $1 in
+        debian12) echo '^12\. ^2\.1\. ^3\.1\.7$ ^4\. ^0\.11\.' ;;
+        debian13) echo '^13\. ^3\.0\. ^3\.1\.9$ ^5\. ^0\.12\.' ;;
+        *) echo 'none none none none none' ;;
+    esac
+}
+# Every node of LAB runs the stack the lab was made for (LAB_STACK), as seen from inside the
+# node's namespaces: its /etc/debian_version, the version the running pacemakerd and corosync
+# print (their /proc/PID/exe, so the binaries that run, not the ones on the PATH), crm and pcs.
+# A Debian 13 lab that silently ran this machine's stack fails here.
+t_stack() {   # lab
+    local lab=$1 stack n pm cs got want i w g
+    stack=$(lab_stack "$lab")
+    read -r -a want <<<"$(stack_expect "$stack")"
+    section "the cluster stack inside each node ($stack)"
+    for n in $(lab_nodes "$lab"); do
+        pm=$(lab__recorded_pid "$LAB_ROOT/$lab/pids/pacemakerd.$n")
+        cs=$(lab__recorded_pid "$LAB_ROOT/$lab/pids/corosync.$n")
+        # shellcheck disable=SC2016
+        got=$(lab_exec "$lab" "$n" sh -c '
+            read -r deb < /etc/debian_version
+            pcmk=$(/proc/$1/exe --version 2>/dev/null | sed -n "s/^Pacemaker \([^ ]*\).*/\1/p")
+            cs=$(/proc/$2/exe -v 2>/dev/null | sed -n "s/.*version .\([0-9][0-9.]*\).*/\1/p")
+            crm=$(crm --version 2>/dev/null | sed -n "s/^crm \([^ ]*\).*/\1/p")
+            pcs=$(pcs --version 2>/dev/null)
+            echo "${deb:-?} ${pcmk:-?} ${cs:-?} ${crm:-?} ${pcs:-?}"' sh "${pm:-0}" "${cs:-0}" 2>/dev/null)
+        read -r -a g <<<"$got"
+        w=1
+        for i in 0 1 2 3 4; do [[ ${g[i]:-?} =~ ${want[i]} ]] || w=0; done
+        check "$n runs $stack's stack: Debian ${g[0]:-?}, pacemakerd ${g[1]:-?} (PID ${pm:-?}), corosync ${g[2]:-?} (PID ${cs:-?}), crmsh ${g[3]:-?}, pcs ${g[4]:-?}" \
+            is_true test "$w" = 1 || echo "     expected: ${want[*]}" >&2
+        # the daemons' own root (from outside): the same release
+        check "$n: the running corosync and pacemakerd see Debian ${g[0]:-?} as their /" equals \
+            "$(cat "/proc/${cs:-0}/root/etc/debian_version" 2>/dev/null) $(cat "/proc/${pm:-0}/root/etc/debian_version" 2>/dev/null)" "${g[0]:-?} ${g[0]:-?}"
+    done
+    figure "cluster stack: $stack, Debian ${g[0]:-?}, Pacemaker ${g[1]:-?}, corosync ${g[2]:-?}, crmsh ${g[3]:-?}, pcs ${g[4]:-?}"
+}
+
 # --------------------------------------------------------------- preflight / summary
 checks_preflight() {
     [[ $(id -u) == 0 ]] || { echo "must run as root" >&2; echo "0 passed, 1 failed"; exit 1; }
@@ -298,7 +364,7 @@ checks_preflight() {
 checks_summary() {   # title
     local f
     echo
-    echo "=== figures ($1)"
+    echo "=== figures ($1; stack $LAB_STACK)"
     for f in "${FIGURES[@]}"; do echo "  $f"; done
     if (( FAIL )); then
         echo "=== failed checks"; for f in "${FAILED[@]}"; do echo "  $f"; done

@@ -232,7 +232,7 @@ t_cut_two() {
     figure "2 nodes, cut of the owner: $(fip_stat lost "$SW_STATS") pings lost, longest gap $(fip_stat max_gap_ms "$SW_STATS") ms, cut->client follows ${ms} ms (token ${LAB_COROSYNC_TOKEN} ms)"
     check "crm_mon -1 on $a shows the failure 'link down on NIC eth0'" crm_mon_has "$lab" "$a" "vip .*link down on NIC eth0"
     check "$a's monitor failed with 'link down on NIC' (pacemaker.log)" \
-        log_has "$lab" "$a" "Result of monitor operation for vip on $a: error (link down on NIC eth0"
+        log_matches "$lab" "$a" "Result of monitor operation for vip on $a: $PCMK_ERR \\(link down on NIC eth0"
     check "uncut $a" lab_uncut "$lab" "$a"
     check "$a rejoins" lab_wait_dc "$lab" 90
     check "crm resource cleanup vip" crm_quiet "$lab" "$b" resource cleanup vip
@@ -252,7 +252,7 @@ t_bad_param() {
     check "crm configure primitive bad ... ip=$BAD_IP (accepted by crmsh)" \
         lab_crm "$lab" node1 configure primitive bad "$FIP_AGENT" params ip="$BAD_IP" $OPS
     check "crm_mon -1 shows the failed action with floatip's reason 'invalid ip'" \
-        wait_crm_mon_has "$lab" node1 "bad .*not configured.*invalid ip" 30
+        wait_crm_mon_has "$lab" node1 "bad .*$PCMK_NOT_CONFIGURED.*invalid ip" 30
     lab_crm_mon "$lab" node1 2>/dev/null | sed -n '/Failed Resource Actions/,$p' | sed 's/^/     | /'
     sleep 3   # give a wrong reaction (restarts, fencing) time to show
     check "bad is Started nowhere" equals "$(lab_rsc_nodes "$lab" bad)" ""
@@ -288,11 +288,12 @@ t_degraded_crm() {
 }
 
 scenario_two() {
-    echo "=== 2-node cluster, agent $FIP_AGENT"
+    echo "=== 2-node cluster, stack $LAB_STACK, agent $FIP_AGENT"
     local f0=$FAIL lab
     if ! lab_up 2; then bad "2-node lab comes up"; lab_down_mine; return; fi
     ok "2-node lab $LAB comes up (DC, 2 online)"; figure "bring-up 2 nodes: ${LAB_UP_MS} ms"
     lab=$LAB
+    t_stack "$lab"
     t_ra_info "$lab"
     VIP_NODE=""
     if t_start_vip "$lab"; then
@@ -331,7 +332,7 @@ t_cut_three() {
     figure "3 nodes, cut of the owner: $(fip_stat lost "$SW_STATS") pings lost, longest gap $(fip_stat max_gap_ms "$SW_STATS") ms, cut->client follows ${ms} ms"
     check "in $a's own view (crm_mon), vip runs nowhere" is_true test -z "$(lab_rsc_nodes "$lab" vip "$a")"
     check "$a's monitor failed with 'link down on NIC' (pacemaker.log)" \
-        log_has "$lab" "$a" "Result of monitor operation for vip on $a: error (link down on NIC eth0"
+        log_matches "$lab" "$a" "Result of monitor operation for vip on $a: $PCMK_ERR \\(link down on NIC eth0"
     check "uncut $a" lab_uncut "$lab" "$a"
     check "$a rejoins" lab_wait_dc "$lab" 90
     lab_crm "$lab" "$b" resource cleanup vip >/dev/null 2>&1
@@ -364,11 +365,12 @@ t_kill() {
 start_and_rejoin() { lab_start_node "$1" "$2" && lab_wait_dc "$1" 60; }
 
 scenario_three() {
-    echo; echo "=== 3-node cluster, agent $FIP_AGENT"
+    echo; echo "=== 3-node cluster, stack $LAB_STACK, agent $FIP_AGENT"
     local f0=$FAIL lab a
     if ! lab_up 3; then bad "3-node lab comes up"; lab_down_mine; return; fi
     ok "3-node lab $LAB comes up (DC, 3 online)"; figure "bring-up 3 nodes: ${LAB_UP_MS} ms"
     lab=$LAB
+    t_stack "$lab"
     # shellcheck disable=SC2086
     lab_crm "$lab" node1 configure primitive vip "$FIP_AGENT" params ip="$VIP4" cidr_netmask=24 $OPS >/dev/null
     if a=$(lab_wait_rsc "$lab" vip any "$RSC_T"); then

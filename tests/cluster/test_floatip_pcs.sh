@@ -84,14 +84,15 @@ t_describe() {
     mapfile -t names < <(grep -o '<parameter name="[^"]*"' "$METADATA" | cut -d'"' -f2)
     check "${METADATA#"$REPO"/} declares parameters (${#names[@]})" gt_zero "${#names[@]}"
     for p in "${names[@]}"; do
-        grep -Eq "^  $p( \\(|:)" <<<"$out" || missing+=("$p")
+        grep -Eq "^  $p( \\(|:|\$)" <<<"$out" || missing+=("$p")
     done
     check "pcs resource describe lists all ${#names[@]} parameters of ${METADATA#"$REPO"/}" equals "${missing[*]:-}" ""
     check "pcs resource describe marks ip as required" grep -Eq '^  ip \(required\)' <<<"$out"
-    # "Default operations:" then per op "  name:" and "    key=value" lines
+    # "Default operations:" then per op "  name:" and its "key=value" settings below, one a
+    # line (pcs 0.11) or all on one line (pcs 0.12)
     ops=$(awk '/^Default operations:/ { on = 1; next }
                on && /^  [a-z-]+:$/ { if (op != "") print op; op = $1 }
-               on && /^    / { op = op " " $1 }
+               on && /^    / { for (i = 1; i <= NF; i++) op = op " " $i }
                END { if (op != "") print op }' <<<"$out")
     figure "pcs resource describe, default operations: $(paste -sd';' <<<"$ops" | sed 's/;/; /g')"
     check "pcs resource describe shows the default deep monitor: monitor: interval=30s OCF_CHECK_LEVEL=10" \
@@ -124,11 +125,11 @@ t_create() {
     section "pcs resource debug-monitor / debug-start next to the running resource"
     pcs_run "$lab" "$a" resource debug-monitor vip
     check "debug-monitor on $a (the address is there) exits 0" equals "$PCS_RC" 0
-    check "  and says 'Operation force-check for vip ($FIP_AGENT) returned 0 (ok)'" \
-        pcs_said "Operation force-check for vip ($FIP_AGENT) returned 0 (ok)"
+    check "  and says 'Operation force-check for vip ($FIP_AGENT) returned 0 ($PCMK_OK)'" \
+        pcs_said "Operation force-check for vip ($FIP_AGENT) returned 0 ($PCMK_OK)"
     pcs_run "$lab" "$b" resource debug-monitor vip
     check "debug-monitor on $b (no address) exits 7" equals "$PCS_RC" 7
-    check "  and says 'returned 7 (not running)'" pcs_said "Operation force-check for vip ($FIP_AGENT) returned 7 (not running)"
+    check "  and says 'returned 7 ($PCMK_NOT_RUNNING)'" pcs_said "Operation force-check for vip ($FIP_AGENT) returned 7 ($PCMK_NOT_RUNNING)"
     pcs_run "$lab" "$a" resource debug-start vip
     check "debug-start on $a, where vip runs, exits 0" equals "$PCS_RC" 0
     check "  and announces the address again ('is already on eth0; announcing it again')" \
@@ -140,7 +141,7 @@ t_create() {
         wait_probes "$cap" "$VIP4" "$(lab_node_mac "$lab" "$a")" "$t0" $(( 2 * DEEP_RUNS )) $(( DEEP_S * DEEP_RUNS + 60 ))
     fip_cap_stop
     check "the deep monitor returned ok ($a's pacemaker.log: vip_monitor_${DEEP_S}000)" \
-        since_has "$lab" "$mark" "Result of monitor operation for vip on $a: ok .*key=vip_monitor_${DEEP_S}000" "$a"
+        since_has "$lab" "$mark" "Result of monitor operation for vip on $a: $PCMK_OK .*key=vip_monitor_${DEEP_S}000" "$a"
     check "vip was started once and never stopped" equals \
         "$(fip_log_since "$lab" "$mark" | grep -cE "Result of (start|stop) operation for vip on ")" 1
     check "fail-count of vip on $a is 0" failcount_is "$lab" vip "$a" 0
@@ -184,7 +185,7 @@ reload_case() {   # lab node value
     fi
     check "the scheduler planned 'Reload vip' (pacemaker.log)" since_has "$lab" "$mark" "Actions: +Reload +vip +\\( +$n +\\)"
     check "$n ran reload-agent: 'Result of reload-agent operation for vip on $n: ok'" \
-        since_has "$lab" "$mark" "Result of reload-agent operation for vip on $n: ok" "$n"
+        since_has "$lab" "$mark" "Result of reload-agent operation for vip on $n: $PCMK_OK" "$n"
     check "the agent applied it: 'reloaded: ... arp_refresh_interval=${v:-0}s'" \
         since_has "$lab" "$mark" "reloaded: .*arp_refresh_interval=${v:-0}s" "$n"
     check "no stop, no start of vip" no_stop_start_since "$lab" vip "$mark"
@@ -203,7 +204,7 @@ t_update() {
 pcs_degraded_view() {
     local lab=$1 rsc=$2 n=$3 out
     out=$(lab_pcs "$lab" "$n" status 2>&1)
-    check "pcs status shows the same 'returned 'OCF_DEGRADED'' line" grep -Fq "$rsc ${DEEP_S}s-interval monitor on $n returned 'OCF_DEGRADED' (" <<<"$out"
+    check "pcs status shows the same 'returned '$PCMK_DEGRADED'' line" grep -Fq "$rsc ${DEEP_S}s-interval monitor on $n returned '$PCMK_DEGRADED' (" <<<"$out"
     check "pcs status still shows '$rsc ($FIP_AGENT): Started $n'" grep -Eq "$(started_line "$rsc" "$n")" <<<"$out"
     check "pcs resource failcount show $rsc: 'No failcounts for resource '$rsc''" \
         grep -Fq "No failcounts for resource '$rsc'" <<<"$(lab_pcs "$lab" "$n" resource failcount show "$rsc" 2>&1)"
@@ -218,8 +219,8 @@ t_debug_disabled() {
     check "vip Stopped, $VIP4 on no node" wait_addr_nodes "$lab" "$VIP4" "" 30
     pcs_run "$lab" "$n" resource debug-start vip
     check "debug-start on $n exits 0" equals "$PCS_RC" 0
-    check "  and says 'returned 0 (ok)' and 'added $VIP4/24 to eth0'" \
-        eval 'pcs_said "Operation force-start for vip ($FIP_AGENT) returned 0 (ok)" && pcs_said "added $VIP4/24 to eth0"'
+    check "  and says 'returned 0 ($PCMK_OK)' and 'added $VIP4/24 to eth0'" \
+        eval 'pcs_said "Operation force-start for vip ($FIP_AGENT) returned 0 ($PCMK_OK)" && pcs_said "added $VIP4/24 to eth0"'
     check "$VIP4 is on $n only" equals "$(lab_addr_nodes "$lab" "$VIP4")" "$n"
     check "the client follows $n (its entry has $n's MAC, ping answered)" \
         eval 'lab_wait_neigh "$lab" "$VIP4" "$(lab_node_mac "$lab" "$n")" "$NEIGH_T" && lab_client_ping "$lab" "$VIP4" 10'
@@ -229,8 +230,8 @@ t_debug_disabled() {
     check "debug-stop on $n exits 0" equals "$PCS_RC" 0
     check "$VIP4 is on no node" equals "$(lab_addr_nodes "$lab" "$VIP4")" ""
     pcs_run "$lab" "$n" resource debug-monitor vip
-    check "debug-monitor on $n exits 7 ('returned 7 (not running)')" \
-        eval '[[ $PCS_RC == 7 ]] && pcs_said "returned 7 (not running)"'
+    check "debug-monitor on $n exits 7 ('returned 7 ($PCMK_NOT_RUNNING)')" \
+        eval '[[ $PCS_RC == 7 ]] && pcs_said "returned 7 ($PCMK_NOT_RUNNING)"'
     pcs_run "$lab" node1 resource delete vip
     check "pcs resource delete vip exits 0" equals "$PCS_RC" 0
     lab_settle "$lab" 60
@@ -239,11 +240,13 @@ t_debug_disabled() {
 }
 
 scenario_pcs() {
-    echo "=== 2-node cluster, pcs $(pcs --version 2>/dev/null), agent $FIP_AGENT"
+    echo "=== 2-node cluster, stack $LAB_STACK, agent $FIP_AGENT"
     local f0=$FAIL lab
     if ! lab_up 2; then bad "2-node lab comes up"; lab_down_mine; return; fi
     ok "2-node lab $LAB comes up (DC, 2 online)"; figure "bring-up 2 nodes: ${LAB_UP_MS} ms"
     lab=$LAB
+    t_stack "$lab"
+    PCS_VERSION=$(lab_pcs "$lab" node1 --version 2>/dev/null)   # the nodes' pcs, not the host's
     t_describe "$lab"
     VIP_NODE="" DEEP_S=30
     if t_create "$lab"; then
@@ -260,4 +263,4 @@ scenario_pcs() {
 checks_preflight
 command -v pcs >/dev/null || { echo "pcs is not installed (tests/setup.sh installs it)" >&2; echo "0 passed, 1 failed"; exit 1; }
 scenario_pcs
-checks_summary "agent $FIP_AGENT with pcs $(pcs --version 2>/dev/null), pcs's default operations, corosync token $LAB_COROSYNC_TOKEN ms"
+checks_summary "agent $FIP_AGENT with pcs ${PCS_VERSION:-?}, pcs's default operations, corosync token $LAB_COROSYNC_TOKEN ms"
