@@ -71,6 +71,8 @@ packages: build
 	bash tests/setup.sh
 	bash tests/packaging.sh
 
+# Real clusters on Debian 12's stack and on Debian 13's (a root tests/setup.sh builds once);
+# CLUSTER_STACKS=debian12 for one.
 cluster: packages
 	bash tests/cluster/run.sh
 

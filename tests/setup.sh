@@ -9,6 +9,7 @@ packages=(
   resource-agents                                   # IPaddr2 (reference), ocft, ocf-tester, DTD
   pacemaker corosync crmsh                          # real clusters in tests/cluster
   pcs                                               # the pcs scenario (its pcsd is never started)
+  mmdebstrap                                        # the Debian 13 root of the cluster tests
   dpkg-dev lintian rpm man-db groff-base            # packaging checks
   python3
 )
@@ -43,3 +44,16 @@ if [ -z "$cargo_deb_have" ] ||
   echo "setup: installing cargo-deb $cargo_deb_wanted (cargo install cargo-deb --locked)"
   cargo install cargo-deb --locked --quiet --version "$cargo_deb_wanted"
 fi
+
+# The cluster tests' second stack: a Debian 13 root with its corosync, Pacemaker, crmsh and
+# pcs (tests/cluster/debian13-root.sh), built once from the Debian registry (about a minute,
+# 400 MB under /var/cache/floatip-lab) and reused while its package list is unchanged.
+# CLUSTER_STACKS=debian12 leaves it out.
+case " ${CLUSTER_STACKS:-debian12 debian13} " in
+  *" debian13 "*)
+    if [ "$(id -u)" -eq 0 ]; then
+      bash "$(dirname "$0")/cluster/debian13-root.sh" ensure >/dev/null
+    else
+      echo "setup: not root: the Debian 13 root of the cluster tests is not built" >&2
+    fi ;;
+esac
