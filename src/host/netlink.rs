@@ -1,10 +1,13 @@
-//! Addresses, links and routes through rtnetlink on a single-threaded tokio runtime.
+//! Addresses, links and routes through rtnetlink: one async [`Client`] decides what every
+//! kernel answer means (a missing interface, an address already there, an interrupted dump,
+//! taken again), used by the resident's loop and, through the blocking [`Netlink`] on a
+//! single-threaded runtime, by the agent's operations.
 //!
-//! Message builders (`*_message`) stay apart from the I/O: `exchange`, and `AddressDumps`,
-//! a socket of its own whose address dumps are read as bytes so that only the messages for
-//! the wanted address are deserialized. Both sockets have NETLINK_GET_STRICT_CHK on, so the
-//! kernel itself filters address dumps by interface and route dumps by table: a monitor's
-//! cost does not grow with other interfaces' addresses.
+//! Message builders (`*_message`) stay apart from the I/O. `AddressDumps` is a socket of its
+//! own whose address dumps are read as bytes so that only the messages for the wanted address
+//! are deserialized. Both sockets have NETLINK_GET_STRICT_CHK on, so the kernel itself filters
+//! address dumps by interface and route dumps by table: a monitor's cost does not grow with
+//! other interfaces' addresses.
 
 use super::addrscan;
 use crate::domain::{AddressRequest, Assigned, Link, LinkLayer};
@@ -35,9 +38,11 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
+/// The blocking client of one operation: the async [`Client`] on a runtime of its own, and
+/// address dumps read as bytes (`AddressDumps`).
 pub struct Netlink {
     runtime: tokio::runtime::Runtime,
-    handle: rtnetlink::Handle,
+    client: Client,
     dumps: AddressDumps,
 }
 
@@ -58,6 +63,7 @@ impl Netlink {
     pub fn open() -> Result<Netlink> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
+            .enable_time()
             .build()
             .map_err(|e| Error::generic(format!("cannot start the netlink runtime: {e}")))?;
         // The socket registers with the reactor, so it is made inside the runtime.
@@ -71,138 +77,44 @@ impl Netlink {
             AddressDumps::open().map_err(|e| netlink_error("cannot open a netlink socket", e))?;
         Ok(Netlink {
             runtime,
-            handle,
+            client: Client::new(handle),
             dumps,
         })
     }
 
-    /// Sends one request and collects every answer; a NACK becomes its errno.
-    fn exchange(
-        &mut self,
-        message: RouteNetlinkMessage,
-        flags: u16,
-    ) -> io::Result<Vec<RouteNetlinkMessage>> {
-        let mut request = NetlinkMessage::from(message);
-        request.header.flags = flags;
-        let mut handle = self.handle.clone();
-        self.runtime.block_on(async move {
-            let mut responses = handle
-                .request(request)
-                .map_err(|e| io::Error::other(e.to_string()))?;
-            let mut answers = Vec::new();
-            while let Some(answer) = responses.next().await {
-                match answer.payload {
-                    NetlinkPayload::InnerMessage(inner) => answers.push(inner),
-                    NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
-                    // A dump that fails part-way reports its errno in NLMSG_DONE.
-                    NetlinkPayload::Done(done) if done.code < 0 => {
-                        return Err(io::Error::from_raw_os_error(-done.code))
-                    }
-                    _ => {}
-                }
-            }
-            Ok(answers)
-        })
-    }
-
-    fn get_link(&mut self, message: LinkMessage) -> Result<Option<Link>> {
-        match self.exchange(RouteNetlinkMessage::GetLink(message), NLM_F_REQUEST) {
-            Ok(answers) => Ok(answers.into_iter().find_map(|a| match a {
-                RouteNetlinkMessage::NewLink(link) => Some(link_from_message(&link)),
-                _ => None,
-            })),
-            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(None),
-            Err(e) => Err(netlink_error("cannot read the interface", e)),
-        }
-    }
-
     /// The interface by its name or an alternative name (the kernel looks both up).
     pub fn link_by_name(&mut self, name: &str) -> Result<Option<Link>> {
-        self.get_link(link_by_name_message(name))
+        self.runtime.block_on(self.client.link_by_name(name))
     }
 
     pub fn link_by_index(&mut self, index: u32) -> Result<Option<Link>> {
-        let mut message = LinkMessage::default();
-        message.header.index = index;
-        self.get_link(message)
+        self.runtime.block_on(self.client.link_by_index(index))
     }
 
     /// The MACs of every interface on this node: a "claim" from one of them is this node
     /// itself (another adapter on the segment answering ARP for all local addresses).
     pub fn own_macs(&mut self) -> Result<Vec<MacAddr>> {
-        let answers = self
-            .exchange(
-                RouteNetlinkMessage::GetLink(LinkMessage::default()),
-                NLM_F_REQUEST | NLM_F_DUMP,
-            )
-            .map_err(|e| netlink_error("cannot list interfaces", e))?;
-        Ok(answers
-            .iter()
-            .filter_map(|a| match a {
-                RouteNetlinkMessage::NewLink(link) => link_from_message(link).mac,
-                _ => None,
-            })
-            .collect())
+        let links = self.runtime.block_on(self.client.links())?;
+        Ok(links.into_iter().filter_map(|l| l.mac).collect())
     }
 
     pub fn routes(&mut self, ip: IpAddr) -> Result<Vec<Route>> {
-        let mut message = RouteMessage::default();
-        message.header.address_family = family(ip);
-        message.header.table = RouteHeader::RT_TABLE_MAIN;
-        let answers = self
-            .exchange(
-                RouteNetlinkMessage::GetRoute(message),
-                NLM_F_REQUEST | NLM_F_DUMP,
-            )
-            .map_err(|e| netlink_error("cannot read the routing table", e))?;
-        Ok(answers
-            .iter()
-            .filter_map(|a| match a {
-                RouteNetlinkMessage::NewRoute(r) => route_from_message(r),
-                _ => None,
-            })
-            .collect())
+        self.runtime.block_on(self.client.routes(ip))
     }
 
-    /// Interrupted address dumps are taken again until `deadline` (the operation's).
+    /// Interrupted dumps are taken again until `deadline` (the operation's), and no request
+    /// waits past it.
     pub fn set_deadline(&mut self, deadline: std::time::Instant) {
         self.dumps.deadline = Some(deadline);
-    }
-
-    /// The messages for `ip` among all addresses of its family, optionally of one interface
-    /// only (filtered in the kernel). The dump is scanned as bytes: with hundreds of addresses
-    /// on the interface, deserializing each cost more than the kernel's work.
-    fn addresses(&mut self, ip: IpAddr, ifindex: Option<u32>) -> Result<Vec<AddressMessage>> {
-        self.dumps
-            .addresses(ip, ifindex.unwrap_or(0))
-            .map_err(|e| netlink_error("cannot read addresses", e))
+        self.client.deadline = Some(deadline);
     }
 
     /// The address on one interface. IPv6 asks the kernel for exactly that address (a
     /// constant cost however many addresses the interface holds); IPv4 has no such request,
-    /// so it dumps that interface's addresses only.
+    /// so it dumps that interface's addresses only, scanned as bytes.
     pub fn address(&mut self, ifindex: u32, ip: IpAddr) -> Result<Option<Assigned>> {
         if ip.is_ipv6() {
-            let message = exact_address_message(ifindex, ip);
-            return match self.exchange(RouteNetlinkMessage::GetAddress(message), NLM_F_REQUEST) {
-                Ok(answers) => Ok(answers.iter().find_map(|a| match a {
-                    RouteNetlinkMessage::NewAddress(m)
-                        if m.header.index == ifindex && address_of(m) == Some(ip) =>
-                    {
-                        Some(assigned_from_message(m))
-                    }
-                    _ => None,
-                })),
-                Err(e)
-                    if matches!(
-                        e.raw_os_error(),
-                        Some(libc::EADDRNOTAVAIL) | Some(libc::ENODEV)
-                    ) =>
-                {
-                    Ok(None)
-                }
-                Err(e) => Err(netlink_error("cannot read the address", e)),
-            };
+            return self.runtime.block_on(self.client.address(ifindex, ip));
         }
         Ok(self
             .addresses(ip, Some(ifindex))?
@@ -220,140 +132,59 @@ impl Netlink {
             .collect())
     }
 
-    pub fn add_address(&mut self, request: &AddressRequest) -> Result<()> {
-        let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
-        self.exchange(
-            RouteNetlinkMessage::NewAddress(add_address_message(request)),
-            flags,
-        )
-        .map(drop)
-        .map_err(|e| {
-            netlink_error(
-                &format!("cannot add {}/{}", request.ip, request.prefix_len),
-                e,
-            )
-        })
+    /// The messages for `ip` among all addresses of its family, optionally of one interface
+    /// only (filtered in the kernel). The dump is scanned as bytes: with hundreds of addresses
+    /// on the interface, deserializing each cost more than the kernel's work.
+    fn addresses(&mut self, ip: IpAddr, ifindex: Option<u32>) -> Result<Vec<AddressMessage>> {
+        self.dumps
+            .addresses(ip, ifindex.unwrap_or(0))
+            .map_err(|e| netlink_error("cannot read addresses", e))
     }
 
-    /// Creates a macvlan on `lower` with `mac`, administratively up (bridge mode, so several
-    /// virtual interfaces on one lower device can reach each other).
+    /// Adds the address. For an operation, an address that appeared meanwhile is someone
+    /// else's: it fails, so that nothing this operation did not add is taken back later.
+    pub fn add_address(&mut self, request: &AddressRequest) -> Result<()> {
+        match self.runtime.block_on(self.client.add_address(request))? {
+            Added::New => Ok(()),
+            Added::AlreadyThere => Err(netlink_error(
+                &format!("cannot add {}/{}", request.ip, request.prefix_len),
+                io::Error::from_raw_os_error(libc::EEXIST),
+            )),
+        }
+    }
+
     pub fn add_macvlan(&mut self, lower: u32, name: &str, mac: MacAddr) -> Result<()> {
-        let message = LinkMacVlan::new(name, lower, MacVlanMode::Bridge)
-            .address(mac.octets().to_vec())
-            .up()
-            .build();
-        self.exchange(
-            RouteNetlinkMessage::NewLink(message),
-            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-        )
-        .map(drop)
-        .map_err(|e| netlink_error(&format!("cannot create the virtual interface {name}"), e))
+        self.runtime
+            .block_on(self.client.add_macvlan(lower, name, mac))
     }
 
     /// Deletes an interface; one already gone is not an error.
     pub fn delete_link(&mut self, index: u32, name: &str) -> Result<()> {
-        let mut message = LinkMessage::default();
-        message.header.index = index;
-        match self.exchange(
-            RouteNetlinkMessage::DelLink(message),
-            NLM_F_REQUEST | NLM_F_ACK,
-        ) {
-            Ok(_) => Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(()),
-            Err(e) => Err(netlink_error(
-                &format!("cannot delete the virtual interface {name}"),
-                e,
-            )),
-        }
+        self.runtime.block_on(self.client.delete_link(index, name))
     }
 
-    /// The neighbours this node knows on one interface, in the family of `ip`, with their
-    /// link-layer addresses (entries being resolved or failed are left out).
     pub fn neighbours(&mut self, ifindex: u32, ip: IpAddr) -> Result<Vec<(IpAddr, MacAddr)>> {
-        let mut message = NeighbourMessage::default();
-        message.header.family = family(ip);
-        // Strict checking wants the interface as an attribute; a header ifindex is refused.
-        message
-            .attributes
-            .push(NeighbourAttribute::IfIndex(ifindex));
-        let answers = self
-            .exchange(
-                RouteNetlinkMessage::GetNeighbour(message),
-                NLM_F_REQUEST | NLM_F_DUMP,
-            )
-            .map_err(|e| netlink_error("cannot read the neighbour table", e))?;
-        Ok(answers
-            .iter()
-            .filter_map(|a| match a {
-                RouteNetlinkMessage::NewNeighbour(n) if n.header.ifindex == ifindex => {
-                    neighbour_from_message(n)
-                }
-                _ => None,
-            })
-            .collect())
+        self.runtime.block_on(self.client.neighbours(ifindex, ip))
     }
 
-    /// The label of exactly `ip`/128 for every interface (ifindex 0), as `ip addrlabel add
-    /// prefix IP label N` makes it.
     pub fn address_label(&mut self, ip: Ipv6Addr) -> Result<Option<u32>> {
-        let mut message = AddrLabelMessage::default();
-        message.header.family = AddressFamily::Inet6;
-        let answers = self
-            .exchange(
-                RouteNetlinkMessage::GetAddrLabel(message),
-                NLM_F_REQUEST | NLM_F_DUMP,
-            )
-            .map_err(|e| netlink_error("cannot read the address labels", e))?;
-        Ok(answers.iter().find_map(|a| match a {
-            RouteNetlinkMessage::NewAddrLabel(m) => label_of(m, ip),
-            _ => None,
-        }))
+        self.runtime.block_on(self.client.address_label(ip))
     }
 
     pub fn add_address_label(&mut self, ip: Ipv6Addr, label: u32) -> Result<()> {
-        self.exchange(
-            RouteNetlinkMessage::NewAddrLabel(address_label_message(ip, label)),
-            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-        )
-        .map(drop)
-        .map_err(|e| netlink_error(&format!("cannot add address label {label} for {ip}"), e))
+        self.runtime
+            .block_on(self.client.add_address_label(ip, label))
     }
 
-    /// Removes the label of `ip`/128; one already gone (ESRCH) is not an error.
     pub fn delete_address_label(&mut self, ip: Ipv6Addr, label: u32) -> Result<()> {
-        match self.exchange(
-            RouteNetlinkMessage::DelAddrLabel(address_label_message(ip, label)),
-            NLM_F_REQUEST | NLM_F_ACK,
-        ) {
-            Ok(_) => Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
-            Err(e) => Err(netlink_error(
-                &format!("cannot remove address label {label} of {ip}"),
-                e,
-            )),
-        }
+        self.runtime
+            .block_on(self.client.delete_address_label(ip, label))
     }
 
     /// Deletes the address; one that is already gone is not an error.
     pub fn delete_address(&mut self, ifindex: u32, ip: IpAddr, prefix_len: u8) -> Result<()> {
-        match self.exchange(
-            RouteNetlinkMessage::DelAddress(address_message(ifindex, ip, prefix_len)),
-            NLM_F_REQUEST | NLM_F_ACK,
-        ) {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(libc::EADDRNOTAVAIL) | Some(libc::ENODEV)
-                ) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(netlink_error(
-                &format!("cannot delete {ip}/{prefix_len}"),
-                e,
-            )),
-        }
+        self.runtime
+            .block_on(self.client.delete_address(ifindex, ip, prefix_len))
     }
 }
 
@@ -912,11 +743,27 @@ type Messages = Box<
         > + Unpin,
 >;
 
-/// Requests on the watching connection.
+/// Requests over one rtnetlink connection, for the agent's operations (through [`Netlink`])
+/// and the resident's loop alike: every meaning of a kernel answer is decided here once.
 #[derive(Clone)]
-pub struct Watch {
+pub struct Client {
     handle: rtnetlink::Handle,
+    /// No request waits past it, and interrupted dumps are retried until it.
+    deadline: Option<std::time::Instant>,
 }
+
+/// The resident's requests, beside its notifications.
+pub type Watch = Client;
+
+/// What adding an address came to: EEXIST means it is already on that interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    New,
+    AlreadyThere,
+}
+
+/// Set in a dump's messages when what it lists changed while it was written.
+const NLM_F_DUMP_INTR: u16 = 0x10;
 
 /// The notifications of a watching connection.
 pub struct Notices {
@@ -958,7 +805,7 @@ pub fn watch(
         log::debug!("cannot filter address notifications in the kernel: {e}");
     }
     Ok((
-        Watch { handle },
+        Client::new(handle),
         Notices {
             messages: Box::new(messages),
         },
@@ -1009,13 +856,42 @@ pub fn notice(message: NetlinkMessage<RouteNetlinkMessage>) -> Option<Notice> {
 /// microseconds, so this only guards against a wedged connection.
 const WATCH_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
-impl Watch {
-    /// One request and its answers; a NACK becomes its errno.
+impl Client {
+    fn new(handle: rtnetlink::Handle) -> Client {
+        Client {
+            handle,
+            deadline: None,
+        }
+    }
+
+    /// One request and its answers; a NACK becomes its errno. A dump the kernel flags as
+    /// interrupted is taken again, DUMP_ATTEMPTS times or until the deadline.
     async fn exchange(
         &self,
         message: RouteNetlinkMessage,
         flags: u16,
     ) -> io::Result<Vec<RouteNetlinkMessage>> {
+        let mut attempt = 1;
+        loop {
+            let (answers, interrupted) = self.exchange_once(message.clone(), flags).await?;
+            let more_time = self
+                .deadline
+                .map_or(attempt < DUMP_ATTEMPTS, |d| std::time::Instant::now() < d);
+            if !interrupted || !more_time {
+                if interrupted {
+                    return Err(io::Error::from_raw_os_error(libc::EINTR));
+                }
+                return Ok(answers);
+            }
+            attempt += 1;
+        }
+    }
+
+    async fn exchange_once(
+        &self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+    ) -> io::Result<(Vec<RouteNetlinkMessage>, bool)> {
         let mut request = NetlinkMessage::from(message);
         request.header.flags = flags;
         let mut handle = self.handle.clone();
@@ -1024,21 +900,148 @@ impl Watch {
                 .request(request)
                 .map_err(|e| io::Error::other(e.to_string()))?;
             let mut answers = Vec::new();
+            let mut interrupted = false;
             while let Some(answer) = responses.next().await {
+                interrupted |= answer.header.flags & NLM_F_DUMP_INTR != 0;
                 match answer.payload {
                     NetlinkPayload::InnerMessage(inner) => answers.push(inner),
                     NetlinkPayload::Error(e) if e.code.is_some() => return Err(e.to_io()),
+                    // A dump that fails part-way reports its errno in NLMSG_DONE.
                     NetlinkPayload::Done(done) if done.code < 0 => {
                         return Err(io::Error::from_raw_os_error(-done.code))
                     }
                     _ => {}
                 }
             }
-            Ok(answers)
+            Ok((answers, interrupted))
         };
-        tokio::time::timeout(WATCH_REQUEST_TIMEOUT, exchange)
+        let patience = self.deadline.map_or(WATCH_REQUEST_TIMEOUT, |d| {
+            d.saturating_duration_since(std::time::Instant::now())
+        });
+        tokio::time::timeout(patience, exchange)
             .await
             .unwrap_or_else(|_| Err(io::Error::from(io::ErrorKind::TimedOut)))
+    }
+
+    async fn get_link(&self, message: LinkMessage) -> Result<Option<Link>> {
+        match self
+            .exchange(RouteNetlinkMessage::GetLink(message), NLM_F_REQUEST)
+            .await
+        {
+            Ok(answers) => Ok(answers.into_iter().find_map(|a| match a {
+                RouteNetlinkMessage::NewLink(link) => Some(link_from_message(&link)),
+                _ => None,
+            })),
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(None),
+            Err(e) => Err(netlink_error("cannot read the interface", e)),
+        }
+    }
+
+    /// The interface by its name or an alternative name (the kernel looks both up).
+    pub async fn link_by_name(&self, name: &str) -> Result<Option<Link>> {
+        self.get_link(link_by_name_message(name)).await
+    }
+
+    pub async fn routes(&self, ip: IpAddr) -> Result<Vec<Route>> {
+        let mut message = RouteMessage::default();
+        message.header.address_family = family(ip);
+        message.header.table = RouteHeader::RT_TABLE_MAIN;
+        let answers = self
+            .exchange(
+                RouteNetlinkMessage::GetRoute(message),
+                NLM_F_REQUEST | NLM_F_DUMP,
+            )
+            .await
+            .map_err(|e| netlink_error("cannot read the routing table", e))?;
+        Ok(answers
+            .iter()
+            .filter_map(|a| match a {
+                RouteNetlinkMessage::NewRoute(r) => route_from_message(r),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Creates a macvlan on `lower` with `mac`, administratively up (bridge mode, so several
+    /// virtual interfaces on one lower device can reach each other).
+    pub async fn add_macvlan(&self, lower: u32, name: &str, mac: MacAddr) -> Result<()> {
+        let message = LinkMacVlan::new(name, lower, MacVlanMode::Bridge)
+            .address(mac.octets().to_vec())
+            .up()
+            .build();
+        self.exchange(
+            RouteNetlinkMessage::NewLink(message),
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .await
+        .map(drop)
+        .map_err(|e| netlink_error(&format!("cannot create the virtual interface {name}"), e))
+    }
+
+    /// Deletes an interface; one already gone is not an error.
+    pub async fn delete_link(&self, index: u32, name: &str) -> Result<()> {
+        let mut message = LinkMessage::default();
+        message.header.index = index;
+        match self
+            .exchange(
+                RouteNetlinkMessage::DelLink(message),
+                NLM_F_REQUEST | NLM_F_ACK,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(()),
+            Err(e) => Err(netlink_error(
+                &format!("cannot delete the virtual interface {name}"),
+                e,
+            )),
+        }
+    }
+
+    /// The label of exactly `ip`/128 for every interface (ifindex 0), as `ip addrlabel add
+    /// prefix IP label N` makes it.
+    pub async fn address_label(&self, ip: Ipv6Addr) -> Result<Option<u32>> {
+        let mut message = AddrLabelMessage::default();
+        message.header.family = AddressFamily::Inet6;
+        let answers = self
+            .exchange(
+                RouteNetlinkMessage::GetAddrLabel(message),
+                NLM_F_REQUEST | NLM_F_DUMP,
+            )
+            .await
+            .map_err(|e| netlink_error("cannot read the address labels", e))?;
+        Ok(answers.iter().find_map(|a| match a {
+            RouteNetlinkMessage::NewAddrLabel(m) => label_of(m, ip),
+            _ => None,
+        }))
+    }
+
+    pub async fn add_address_label(&self, ip: Ipv6Addr, label: u32) -> Result<()> {
+        self.exchange(
+            RouteNetlinkMessage::NewAddrLabel(address_label_message(ip, label)),
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .await
+        .map(drop)
+        .map_err(|e| netlink_error(&format!("cannot add address label {label} for {ip}"), e))
+    }
+
+    /// Removes the label of `ip`/128; one already gone (ESRCH) is not an error.
+    pub async fn delete_address_label(&self, ip: Ipv6Addr, label: u32) -> Result<()> {
+        match self
+            .exchange(
+                RouteNetlinkMessage::DelAddrLabel(address_label_message(ip, label)),
+                NLM_F_REQUEST | NLM_F_ACK,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
+            Err(e) => Err(netlink_error(
+                &format!("cannot remove address label {label} of {ip}"),
+                e,
+            )),
+        }
     }
 
     /// Every interface of this namespace.
@@ -1113,8 +1116,9 @@ impl Watch {
         }))
     }
 
-    /// Adds the address; one that is already there with this prefix is not an error.
-    pub async fn add_address(&self, request: &AddressRequest) -> Result<()> {
+    /// Adds the address; EEXIST (it is on that interface already) is `AlreadyThere`, and
+    /// the caller decides what that means to it.
+    pub async fn add_address(&self, request: &AddressRequest) -> Result<Added> {
         let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
         match self
             .exchange(
@@ -1123,8 +1127,8 @@ impl Watch {
             )
             .await
         {
-            Ok(_) => Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
+            Ok(_) => Ok(Added::New),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(Added::AlreadyThere),
             Err(e) => Err(netlink_error(
                 &format!("cannot add {}/{}", request.ip, request.prefix_len),
                 e,
@@ -1157,10 +1161,12 @@ impl Watch {
         }
     }
 
-    /// The neighbours this node knows on one interface (see `Netlink::neighbours`).
+    /// The neighbours this node knows on one interface, in the family of `ip`, with their
+    /// link-layer addresses (entries being resolved or failed are left out).
     pub async fn neighbours(&self, ifindex: u32, ip: IpAddr) -> Result<Vec<(IpAddr, MacAddr)>> {
         let mut message = NeighbourMessage::default();
         message.header.family = family(ip);
+        // Strict checking wants the interface as an attribute; a header ifindex is refused.
         message
             .attributes
             .push(NeighbourAttribute::IfIndex(ifindex));
