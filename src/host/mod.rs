@@ -7,6 +7,7 @@ pub mod node;
 pub mod port;
 pub mod process;
 pub mod resident;
+pub mod sockdiag;
 pub mod state;
 pub mod system;
 pub mod tools;

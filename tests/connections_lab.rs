@@ -1,0 +1,81 @@
+//! Issue 17: the TCP connections of the floating address are reset when it leaves this node
+//! (the kernel's SOCK_DESTROY through sock_diag), so each client reconnects at once; nothing
+//! else is touched. Real kernels, in namespace labs; needs root.
+
+mod common;
+
+use common::*;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{IpAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+const VIP4: &str = "198.51.100.50";
+
+/// A connection from the client to `to` in node 0, with both ends: (client's, node's).
+fn connect(lab: &Lab, listener: &TcpListener, to: std::net::SocketAddr) -> (TcpStream, TcpStream) {
+    let client = lab.in_ns(Host::Client, move || {
+        TcpStream::connect_timeout(&to, Duration::from_secs(3)).unwrap()
+    });
+    let (node_end, _) = listener.accept().unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    (client, node_end)
+}
+
+fn listen(lab: &Lab, at: &str) -> TcpListener {
+    let at = at.to_string();
+    lab.in_ns(Host::Node(0), move || TcpListener::bind(at).unwrap())
+}
+
+#[test]
+fn resetting_the_address_connections_resets_exactly_those() {
+    if !root_or_skip("resetting_the_address_connections_resets_exactly_those") {
+        return;
+    }
+    let lab = Lab::new(1);
+    lab.ip(
+        Host::Node(0),
+        &["addr", "add", &format!("{VIP4}/24"), "dev", "eth0"],
+    );
+    let node_ip = Host::Node(0).ipv4().unwrap();
+    // Served on the VIP, and on every address (a dual-stack socket: the VIP's connections
+    // arrive as IPv4-mapped IPv6), and one on the node's own address.
+    let on_vip = listen(&lab, &format!("{VIP4}:8080"));
+    let everywhere = listen(&lab, "[::]:8081");
+    let own = listen(&lab, &format!("{node_ip}:8082"));
+    let (mut c1, _n1) = connect(&lab, &on_vip, format!("{VIP4}:8080").parse().unwrap());
+    let (mut c2, _n2) = connect(&lab, &everywhere, format!("{VIP4}:8081").parse().unwrap());
+    let (mut c3, mut n3) = connect(&lab, &own, format!("{node_ip}:8082").parse().unwrap());
+
+    let vip: IpAddr = VIP4.parse().unwrap();
+    let found = lab.in_ns(Host::Node(0), move || {
+        floatip::host::sockdiag::connections_of(vip, Duration::from_secs(2)).unwrap()
+    });
+    assert_eq!(found.len(), 2, "{found:?}");
+    let reset = lab.in_ns(Host::Node(0), move || {
+        floatip::host::sockdiag::reset_connections(vip, Duration::from_secs(2)).unwrap()
+    });
+    assert_eq!(reset.reset, 2, "{reset:?}");
+
+    let mut buffer = [0u8; 8];
+    for (what, client) in [
+        ("on the VIP", &mut c1),
+        ("via a dual-stack socket", &mut c2),
+    ] {
+        let got = client.read(&mut buffer);
+        assert!(
+            matches!(&got, Err(e) if e.kind() == ErrorKind::ConnectionReset),
+            "{what}: the client is told at once: {got:?}"
+        );
+    }
+    // The node's own connection and the listeners are untouched.
+    c3.write_all(b"ping").unwrap();
+    let mut got = [0u8; 4];
+    n3.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"ping");
+    let (mut again, mut served) = connect(&lab, &on_vip, format!("{VIP4}:8080").parse().unwrap());
+    again.write_all(b"back").unwrap();
+    served.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"back", "the client reconnects at once");
+}
