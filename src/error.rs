@@ -1,5 +1,6 @@
-//! One error type for every failure, each carrying the OCF status it maps to, so that `main`
-//! is the only place that turns an error into an exit code.
+//! One error type for every failure, each carrying the OCF status it maps to and, where the
+//! action decides the code, its kind (`agent::operate::exit_status` maps those), so that
+//! `main` is the only place that turns an error into an exit code.
 //!
 //! An error keeps its cause (the kernel's errno, a netlink NACK) next to the one-line reason
 //! shown to the user, so a caller can decide on the cause (`errno()`) rather than on text,
@@ -9,9 +10,27 @@ use crate::status::Status;
 use std::fmt;
 use std::sync::Arc;
 
+/// What kind of failure an error is, where that decides more than its own `status`: the
+/// same fact means another exit code to another action, and only `agent::operate::exit_status`
+/// decides it (never the reason's text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `status` says it all, whatever the action.
+    Settled,
+    /// This node's routes or interfaces do not place the address (what findif fails on):
+    /// another node's may.
+    Unplaced,
+    /// Something this node lacks: the configured nic, every standby adapter.
+    Absent,
+    /// The link that carries, or would carry, the address is down or has no carrier.
+    LinkDown,
+}
+
 #[derive(Debug, Clone)]
 pub struct Error {
+    /// The exit code, unless `kind` means another one to the action (see `Kind`).
     pub status: Status,
+    pub kind: Kind,
     /// The one line shown to the user: context first, the cause's text last.
     pub reason: String,
     cause: Option<Arc<std::io::Error>>,
@@ -19,7 +38,10 @@ pub struct Error {
 
 impl PartialEq for Error {
     fn eq(&self, other: &Error) -> bool {
-        self.status == other.status && self.reason == other.reason && self.errno() == other.errno()
+        self.status == other.status
+            && self.kind == other.kind
+            && self.reason == other.reason
+            && self.errno() == other.errno()
     }
 }
 
@@ -29,9 +51,34 @@ impl Error {
     pub fn new(status: Status, reason: impl Into<String>) -> Error {
         Error {
             status,
+            kind: Kind::Settled,
             reason: reason.into(),
             cause: None,
         }
+    }
+
+    fn of_kind(kind: Kind, status: Status, reason: impl Into<String>) -> Error {
+        Error {
+            kind,
+            ..Error::new(status, reason)
+        }
+    }
+
+    /// This node's routes do not place the address: findif's OCF_ERR_GENERIC, which a start
+    /// turns into OCF_ERR_INSTALLED (IPaddr2 4.17).
+    pub fn unplaced(reason: impl Into<String>) -> Error {
+        Error::of_kind(Kind::Unplaced, Status::ErrGeneric, reason)
+    }
+
+    /// Something this node lacks (OCF_ERR_INSTALLED); to a monitor, the address is not here.
+    pub fn absent(reason: impl Into<String>) -> Error {
+        Error::of_kind(Kind::Absent, Status::ErrInstalled, reason)
+    }
+
+    /// The link is down or without carrier (OCF_ERR_INSTALLED, as IPaddr2 4.17's start); to a
+    /// monitor, the address is not running (IPaddr2 since resource-agents PR #2166).
+    pub fn link_down(reason: impl Into<String>) -> Error {
+        Error::of_kind(Kind::LinkDown, Status::ErrInstalled, reason)
     }
 
     /// A bad or missing parameter (OCF_ERR_CONFIGURED).
@@ -71,6 +118,7 @@ impl Error {
         };
         Error {
             status,
+            kind: Kind::Settled,
             reason,
             cause: Some(Arc::new(cause)),
         }

@@ -10,7 +10,6 @@
 //! known without another lookup. `proto` (4.16, #1980) keeps only routes of one routing
 //! protocol, so that router-advertised or daemon-installed routes cannot win.
 
-use crate::error::{Error, Result};
 use std::net::IpAddr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,43 +102,23 @@ fn best_route<'a>(w: &Wanted, routes: &'a [Route]) -> Option<&'a Route> {
         .min_by_key(|r| (r.metric, std::cmp::Reverse(r.prefix_len), r.ifindex))
 }
 
-/// Decides interface and prefix. Failure is OCF_ERR_GENERIC, as findif returns it (and
-/// IPaddr2's ocft cases expect it): the parameters are well-formed, this node's routes just
-/// do not place the address, and another node's may. Not OCF_ERR_CONFIGURED, which would
-/// keep Pacemaker from trying the other nodes.
-pub fn place(w: &Wanted, routes: &[Route]) -> Result<Placement> {
+/// Decides interface and prefix; None when no covering route places the address. That is
+/// this node's fact, not the configuration's (another node's routes may place it), so the
+/// caller says it with `Error::unplaced`, naming what it asked for. A given prefix must be
+/// covered by the route, for IPv4 and IPv6 alike (today's findif: `ip route list match
+/// ip/prefix`), so it may be longer than the route's but not shorter.
+pub fn place(w: &Wanted, routes: &[Route]) -> Option<Placement> {
     let best = best_route(w, routes);
     if let (Some(ifindex), Some(prefix_len)) = (w.nic, w.prefix) {
         // Interface and prefix are given; a covering route only lends its metric.
-        return Ok(Placement {
+        return Some(Placement {
             ifindex,
             prefix_len,
             metric: best.map(|r| r.metric),
         });
     }
-    let Some(best) = best else {
-        let wanted = match w.prefix {
-            Some(p) => format!("{}/{p}", w.ip),
-            None => w.ip.to_string(),
-        };
-        let of_proto = match w.proto {
-            Some(p) => format!(" of proto {p}"),
-            None => String::new(),
-        };
-        return Err(Error::generic(match w.nic {
-            Some(_) => format!("no route{of_proto} on nic covers {wanted}: set cidr_netmask, or check the nic"),
-            None => format!("no interface found for {wanted} on this node: no link-scope route{of_proto} covers it; set nic and cidr_netmask"),
-        }));
-    };
-    if w.ip.is_ipv6() && w.nic.is_none() {
-        if let Some(p) = w.prefix.filter(|p| *p != best.prefix_len) {
-            return Err(Error::generic(format!(
-                "cidr_netmask {p} differs from the covering route {}/{} on this node: set nic to use another prefix",
-                best.destination, best.prefix_len
-            )));
-        }
-    }
-    Ok(Placement {
+    let best = best?;
+    Some(Placement {
         ifindex: w
             .nic
             .or(best.ifindex)
@@ -152,7 +131,6 @@ pub fn place(w: &Wanted, routes: &[Route]) -> Result<Placement> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ocf::Status;
 
     fn route(dst: &str, len: u8, ifindex: u32) -> Route {
         let destination: IpAddr = dst.parse().unwrap();
@@ -216,12 +194,7 @@ mod tests {
 
     #[test]
     fn default_and_unreachable_routes_are_ignored() {
-        let err = place(&wanted("203.0.113.9", None, None), &table()).unwrap_err();
-        assert_eq!(
-            err.status,
-            Status::ErrGeneric,
-            "node-local: another node may place it"
-        );
+        assert_eq!(place(&wanted("203.0.113.9", None, None), &table()), None);
     }
 
     #[test]
@@ -233,7 +206,7 @@ mod tests {
             28
         );
         // A /8 is wider than every covering route.
-        assert!(place(&wanted("198.51.100.2", None, Some(8)), &table()).is_err());
+        assert!(place(&wanted("198.51.100.2", None, Some(8)), &table()).is_none());
         // /16 is still covered by the 198.51.0.0/16 route on interface 3.
         assert_eq!(
             place(&wanted("198.51.100.2", None, Some(16)), &table())
@@ -244,15 +217,12 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_without_nic_must_match_the_route_prefix() {
-        assert_eq!(
-            place(&wanted("2001:db8:1234::2", None, Some(64)), &table())
-                .unwrap()
-                .ifindex,
-            2
-        );
-        assert!(place(&wanted("2001:db8:1234::2", None, Some(80)), &table()).is_err());
-        assert!(place(&wanted("2001:db8:1234::2", None, Some(48)), &table()).is_err());
+    fn an_ipv6_prefix_may_be_longer_than_the_route_but_not_shorter_as_ipv4() {
+        for len in [64, 80, 128] {
+            let p = place(&wanted("2001:db8:1234::2", None, Some(len)), &table()).unwrap();
+            assert_eq!((p.ifindex, p.prefix_len), (2, len));
+        }
+        assert!(place(&wanted("2001:db8:1234::2", None, Some(48)), &table()).is_none());
     }
 
     #[test]
@@ -265,7 +235,7 @@ mod tests {
                 metric: Some(0)
             }
         );
-        assert!(place(&wanted("2001:db8:1234::2", Some(3), None), &table()).is_err());
+        assert!(place(&wanted("2001:db8:1234::2", Some(3), None), &table()).is_none());
     }
 
     #[test]
@@ -319,8 +289,7 @@ mod tests {
             proto: Some(186),
             ..wanted("198.51.100.50", None, None)
         };
-        let err = place(&none, &routes).unwrap_err();
-        assert!(err.reason.contains("of proto 186"), "{}", err.reason);
+        assert_eq!(place(&none, &routes), None);
     }
 
     #[test]

@@ -377,7 +377,11 @@ fn link_down_fails_monitor_and_start() {
     assert_code(&agent(&lab, 0, "start", &params), 0, "start");
     lab.set_port(Host::Node(0), false);
     let monitor = agent(&lab, 0, "monitor", &params);
-    assert_code(&monitor, 1, "monitor with the cable cut");
+    assert_code(
+        &monitor,
+        7,
+        "monitor with the cable cut: not running (IPaddr2 since PR #2166)",
+    );
     assert_eq!(
         exit_reasons(&monitor),
         vec!["ocf-exit-reason:link down on NIC eth0 (no carrier)"]
@@ -473,7 +477,6 @@ fn bad_parameters_get_one_reason_and_change_nothing() {
             5,
             "nic eth9 does not exist",
         ),
-        (&[("ip", "203.0.113.9")], 1, "no interface found"),
         (&[("ip", VIP4), ("arp_count", "-1")], 6, "invalid arp_count"),
         (
             &[("ip", VIP4), ("mac", "01:00:5e:00:00:01")],
@@ -522,6 +525,16 @@ fn bad_parameters_get_one_reason_and_change_nothing() {
             &format!("stop {params:?}"),
         );
     }
+    // No route places it here: a start says this node cannot host it (5, IPaddr2 4.17),
+    // validate-all keeps findif's 1.
+    let unplaced = [("OCF_RESKEY_ip", "203.0.113.9")];
+    for (action, code) in [("start", 5), ("validate-all", 1)] {
+        let run = agent(&lab, 0, action, &unplaced);
+        assert_code(&run, code, action);
+        assert_eq!(exit_reasons(&run).len(), 1, "{}", run.stderr);
+        assert!(exit_reasons(&run)[0].contains("no interface found"));
+    }
+    assert_code(&agent(&lab, 0, "stop", &unplaced), 0, "stop");
     assert_eq!(
         lab.addresses(Host::Node(0), "eth0"),
         before,

@@ -28,7 +28,6 @@ const VIP4: &str = "198.51.100.50";
 const VIP6: &str = "2001:db8:100::50";
 
 const OK: i32 = 0;
-const ERR_GENERIC: i32 = 1;
 const ERR_INSTALLED: i32 = 5;
 const ERR_CONFIGURED: i32 = 6;
 
@@ -220,13 +219,13 @@ fn string_cases(name: &'static str) -> Vec<Case> {
             c("198.51.100.255").with(&[("cidr_netmask", "24")]),
             c("198.51.100.0").codes(
                 OK,
-                ERR_GENERIC,
-                "network address of this node's route: a placement failure, as findif's",
+                ERR_INSTALLED,
+                "network address of this node's route: this node cannot place it (IPaddr2 4.17's start)",
             ),
             c("198.51.100.255").codes(
                 OK,
-                ERR_GENERIC,
-                "broadcast address of this node's route: a placement failure, as findif's",
+                ERR_INSTALLED,
+                "broadcast address of this node's route: this node cannot place it (IPaddr2 4.17's start)",
             ),
             c("127.0.0.1"),
             c("127.1.2.3"),
@@ -352,8 +351,8 @@ fn string_cases(name: &'static str) -> Vec<Case> {
             c("0x2"),
             c("bird").codes(
                 OK,
-                ERR_GENERIC,
-                "no route of that protocol places it (findif's 1)",
+                ERR_INSTALLED,
+                "no route of that protocol places it here (IPaddr2 4.17's start)",
             ),
         ],
         other => panic!("string parameter {other}: add its malformed values to the table"),

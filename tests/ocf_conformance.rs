@@ -1,6 +1,8 @@
 //! OCF conformance with the tools cluster administrators use: the meta-data against the OCF
 //! 1.1 schema and the old DTD, the meta-data against the parser's table, Debian's ocft cases
-//! for IPaddr2 (ocf/FloatIPv4, ocf/FloatIPv6) and ocf-tester, run in namespace labs.
+//! for IPaddr2 (ocf/FloatIPv4, ocf/FloatIPv6: stock, resource-agents 4.12) and the same cases
+//! with the exit codes of IPaddr2 4.17 and later (ocf/FloatIPv4-4.17, ocf/FloatIPv6-4.17), and
+//! ocf-tester, run in namespace labs.
 
 mod common;
 
@@ -179,9 +181,94 @@ fn have(tool: &str) -> bool {
     found
 }
 
-/// Runs one of our ocft configs in a lab node that has eth0 and eth1 and no address of its
-/// own (the cases add and remove the base address themselves).
-fn run_ocft(config: &str) {
+/// The stock cases (by their `# CASE No.N`) whose 4.12 code IPaddr2 4.17 and later changed, so
+/// floatip, which follows today's codes, answers otherwise; each has its 4.17 expectation
+/// next to the stock one in the `-4.17` file.
+const STOCK_V4_CHANGED: &[usize] = &[
+    8,  // wrong ip: no route, start 5 (was 1)
+    9,  // nic eth1 without a route on it: 5
+    10, // cidr_netmask 16 wider than every route: 5
+    12, // no base address, nic eth0: no route, 5
+    15, // no base address, cidr_netmask 24: 5
+    19, // no base address, broadcast: 5
+];
+const STOCK_V6_CHANGED: &[usize] = &[
+    6,  // wrong ip: 5
+    10, // no base address, nic eth0: 5
+    11, // nic eth1 without a route on it: 5
+    13, // cidr_netmask 80 inside the /64: today's findif places it, so it starts (0)
+    14, // cidr_netmask 48 wider than the /64: 5
+    15, // no base address, cidr_netmask 64: 5
+];
+
+/// `text` with only the cases `keep` says yes to (by their `# CASE No.N`); the preamble (agent,
+/// variables, setup, case blocks) stays.
+fn select_cases(text: &str, keep: impl Fn(usize) -> bool) -> String {
+    let mut out = String::new();
+    let mut current: Option<usize> = None;
+    for line in text.lines() {
+        if let Some(n) = line.strip_prefix("# CASE No.") {
+            current = Some(n.trim().parse().expect("a case number"));
+        }
+        if current.is_none_or(&keep) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// ocft's output without its colour escapes (ESC [ ... m).
+fn without_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Each case first puts the base address back as SETUP-AGENT adds it (`ip addr replace`
+/// changes nothing when it is there): a case that fails stops at once, and these fail before
+/// the step that adds it again, which would leave the next case without its route.
+fn each_case_from_the_base_address(text: &str) -> String {
+    let setup = text
+        .lines()
+        .skip_while(|l| !l.starts_with("SETUP-AGENT"))
+        .nth(1)
+        .expect("a SETUP-AGENT step")
+        .replacen("ip addr add", "ip addr replace", 1);
+    let mut out = String::new();
+    for line in text.lines() {
+        out.push_str(line);
+        out.push('\n');
+        if line.starts_with("CASE \"") {
+            out.push_str(&format!("\tBash {}\n", setup.trim()));
+        }
+    }
+    out
+}
+
+/// What a run of ocft must show: every case OK, or every case failing because the agent
+/// answered with the code that differs from the stock expectation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    AllPass,
+    AllDiffer,
+}
+
+/// Runs an ocft config (the text of one of ours, saved as `name`) in a lab node that has eth0
+/// and eth1 and no address of its own (the cases add and remove the base address
+/// themselves); `cases` of them must run.
+fn run_ocft(name: &str, text: &str, cases: usize, expect: Expect) {
     let lab = Lab::new(1);
     lab.add_nic(0, "eth1");
     lab.ip(
@@ -192,7 +279,6 @@ fn run_ocft(config: &str) {
     let configs = lab.state_dir().join("ocft-configs");
     std::fs::create_dir_all(&configs).unwrap();
     // Only the AgentRoot line differs from ocf/: it points at the binary under test.
-    let text = std::fs::read_to_string(repo().join("ocf").join(config)).unwrap();
     let adapted: String = text
         .lines()
         .map(|l| {
@@ -204,11 +290,11 @@ fn run_ocft(config: &str) {
         })
         .collect::<Vec<_>>()
         .join("\n");
-    std::fs::write(configs.join(config), adapted + "\n").unwrap();
+    std::fs::write(configs.join(name), adapted + "\n").unwrap();
     let make = Command::new("ocft")
         .args(["make", "-d"])
         .arg(&configs)
-        .arg(config)
+        .arg(name)
         .output()
         .unwrap();
     assert!(
@@ -221,45 +307,104 @@ fn run_ocft(config: &str) {
         .exec_command(
             Host::Node(0),
             "ocft",
-            &["test", config],
+            &["test", name],
             &[("FLOATIP_STATE_DIR", state.to_str().unwrap())],
         )
         .output()
         .unwrap();
-    let text = format!(
+    let text = without_colours(&format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
-    let _ = Command::new("ocft").args(["clean", config]).output();
-    let cases: Vec<&str> = text
+    ));
+    let _ = Command::new("ocft").args(["clean", name]).output();
+    let ran: Vec<&str> = text
         .lines()
-        .filter(|l| l.starts_with(&format!("{config}: ")))
+        .filter(|l| l.starts_with(&format!("{name}: ")))
         .collect();
     eprintln!("{text}");
-    assert!(
-        cases.len() >= 20,
-        "ocft ran too few cases ({}):\n{text}",
-        cases.len()
+    assert_eq!(ran.len(), cases, "ocft ran {} cases:\n{text}", ran.len());
+    match expect {
+        Expect::AllPass => {
+            let failed: Vec<&&str> = ran.iter().filter(|l| l.contains("FAILED")).collect();
+            assert!(
+                failed.is_empty() && !text.contains("FAILED"),
+                "ocft failures:\n{text}"
+            );
+        }
+        Expect::AllDiffer => {
+            // The stock case expects OCF_ERR_GENERIC; today's codes answer 5, or 0 for the
+            // IPv6 prefix that now starts.
+            for line in &ran {
+                assert!(
+                    line.contains("FAILED. Agent returns unexpected value: 'OCF_ERR_INSTALLED'")
+                        || line.contains("FAILED. Agent returns unexpected value: 'OCF_SUCCESS'"),
+                    "a stock case listed as changed by 4.17 is not: {line}\n{text}"
+                );
+            }
+        }
+    }
+}
+
+/// The stock file's cases that still hold pass; those 4.17 changed fail with today's code
+/// (and only those); the 4.17 file passes whole.
+fn run_ocft_family(stock: &str, changed: &[usize]) {
+    let text = std::fs::read_to_string(repo().join("ocf").join(stock)).unwrap();
+    let total = text.lines().filter(|l| l.starts_with("# CASE No.")).count();
+    run_ocft(
+        &format!("{stock}-stock"),
+        &select_cases(&text, |n| !changed.contains(&n)),
+        total - changed.len(),
+        Expect::AllPass,
     );
-    let failed: Vec<&&str> = cases.iter().filter(|l| l.contains("FAILED")).collect();
-    assert!(
-        failed.is_empty() && !text.contains("FAILED"),
-        "ocft failures:\n{text}"
+    run_ocft(
+        &format!("{stock}-changed"),
+        &each_case_from_the_base_address(&select_cases(&text, |n| changed.contains(&n))),
+        changed.len(),
+        Expect::AllDiffer,
     );
+    let today = format!("{stock}-4.17");
+    let text = std::fs::read_to_string(repo().join("ocf").join(&today)).unwrap();
+    run_ocft(&today, &text, total, Expect::AllPass);
 }
 
 #[test]
 fn ocft_ipaddr2v4_cases_pass() {
     if root_or_skip("ocft_ipaddr2v4_cases_pass") && have("ocft") {
-        run_ocft("FloatIPv4");
+        run_ocft_family("FloatIPv4", STOCK_V4_CHANGED);
     }
 }
 
 #[test]
 fn ocft_ipaddr2v6_cases_pass() {
     if root_or_skip("ocft_ipaddr2v6_cases_pass") && have("ocft") {
-        run_ocft("FloatIPv6");
+        run_ocft_family("FloatIPv6", STOCK_V6_CHANGED);
+    }
+}
+
+#[test]
+fn the_417_files_change_only_the_listed_cases() {
+    for (stock, changed) in [
+        ("FloatIPv4", STOCK_V4_CHANGED),
+        ("FloatIPv6", STOCK_V6_CHANGED),
+    ] {
+        let text = |name: &str| std::fs::read_to_string(repo().join("ocf").join(name)).unwrap();
+        let (old, new) = (text(stock), text(&format!("{stock}-4.17")));
+        let total = old.lines().filter(|l| l.starts_with("# CASE No.")).count();
+        for n in 0..total {
+            // The case's own lines, without the preamble (whose header differs).
+            let one = |t: &str| {
+                let marker = format!("# CASE No.{n}\n");
+                let from = t.find(&marker).expect("the case");
+                let rest = &t[from + marker.len()..];
+                rest[..rest.find("# CASE No.").unwrap_or(rest.len())].to_string()
+            };
+            assert_eq!(
+                one(&old) != one(&new),
+                changed.contains(&n),
+                "{stock} case {n}: changed in the 4.17 file only if listed"
+            );
+        }
     }
 }
 

@@ -99,13 +99,14 @@ fn proto_keeps_static_and_router_advertised_routes_from_placing_the_address() {
         assert_code(&agent(&lab, 0, "stop", &kernel), 0, "stop");
         assert!(!on(&lab, 0, "eth0", with));
     }
-    // proto by number, and a protocol no route has: this node cannot place it (1, as findif).
+    // proto by number, and a protocol no route has: this node cannot place it (findif fails,
+    // which IPaddr2 4.17's start answers with 5).
     let by_number = [("ip", VIP4), ("proto", "2")];
     assert_code(&agent(&lab, 0, "start", &by_number), 0, "proto=2 is kernel");
     assert!(on(&lab, 0, "eth0", "198.51.100.50/24"));
     assert_code(&agent(&lab, 0, "stop", &by_number), 0, "stop");
     let run = agent(&lab, 0, "start", &[("ip", VIP4), ("proto", "bird")]);
-    assert_code(&run, 1, "no route of that protocol here (findif's code)");
+    assert_code(&run, 5, "no route of that protocol here (IPaddr2 4.17)");
     assert!(
         exit_reasons(&run)[0].contains("of proto 12"),
         "{:?}",
@@ -534,9 +535,9 @@ fn layer_3_devices_take_the_address_and_say_once_that_nothing_is_announced() {
     drop(tun);
 }
 
-/// Start and validate-all over what this node lacks (5), what its routes cannot place (1, as
-/// findif returns it), what is wrong with the configuration everywhere (6) and what happens
-/// at the moment (1); stop succeeds after each.
+/// Start and validate-all over what this node lacks (5), what its routes cannot place (start
+/// 5 as IPaddr2 4.17, validate-all 1 as findif returns it), what is wrong with the
+/// configuration everywhere (6) and what happens at the moment (1); stop succeeds after each.
 #[test]
 fn exit_codes_of_node_local_and_configuration_faults() {
     if !root_or_skip("exit_codes_of_node_local_and_configuration_faults") {
@@ -553,14 +554,14 @@ fn exit_codes_of_node_local_and_configuration_faults() {
         (
             "no route places it here",
             vec![("ip", "203.0.113.200")],
-            1,
+            5,
             1,
             "no interface found",
         ),
         (
             "no route of that proto",
             vec![("ip", VIP4), ("proto", "static")],
-            1,
+            5,
             1,
             "of proto 4",
         ),
@@ -574,28 +575,28 @@ fn exit_codes_of_node_local_and_configuration_faults() {
         (
             "nic without cidr_netmask and no route on it",
             vec![("ip", "203.0.113.200"), ("nic", "eth0")],
-            1,
+            5,
             1,
             "no route on eth0",
         ),
         (
             "this node's route makes it the network address",
             vec![("ip", "198.51.100.0")],
-            1,
+            5,
             1,
             "network address",
         ),
         (
-            "IPv6 prefix differs from this node's route",
-            vec![("ip", "2001:db8:100::50"), ("cidr_netmask", "80")],
+            "IPv6 prefix shorter than this node's route",
+            vec![("ip", "2001:db8:100::50"), ("cidr_netmask", "48")],
+            5,
             1,
-            1,
-            "differs from the covering route",
+            "no interface found for 2001:db8:100::50/48",
         ),
         (
             "the label does not fit this node's interface name",
             vec![("ip", "203.0.113.50"), ("iflabel", "abcdefgh")],
-            1,
+            5,
             1,
             "enp0s31f6x:abcdefgh",
         ),
@@ -642,7 +643,7 @@ fn exit_codes_of_node_local_and_configuration_faults() {
         assert_code(&agent(&lab, 0, "stop", params), 0, &format!("stop: {what}"));
     }
     // This node's link is down: start 5 (IPaddr2 4.17), validate-all judges no link state,
-    // a recurring monitor of a running address 1 (a restart may help), a probe 7.
+    // a monitor of a running address 7, recurring or a probe (IPaddr2 since PR #2166).
     let params = [("ip", VIP4), ("nic", "eth0"), ("cidr_netmask", "24")];
     lab.set_port(n0, false);
     let start = agent(&lab, 0, "start", &params);
@@ -652,11 +653,13 @@ fn exit_codes_of_node_local_and_configuration_faults() {
     lab.set_port(n0, true);
     assert_code(&agent(&lab, 0, "start", &params), 0, "start");
     lab.set_port(n0, false);
-    assert_code(
-        &agent(&lab, 0, "monitor", &recurring(&params)),
-        1,
-        "monitor, cable cut",
+    let monitor = agent(&lab, 0, "monitor", &recurring(&params));
+    assert_code(&monitor, 7, "monitor, cable cut");
+    assert_eq!(
+        exit_reasons(&monitor),
+        ["ocf-exit-reason:link down on NIC eth0 (no carrier)"]
     );
+    assert_code(&agent(&lab, 0, "monitor", &params), 7, "probe, cable cut");
     lab.set_port(n0, true);
     assert_code(&agent(&lab, 0, "stop", &params), 0, "stop");
     assert_code(&agent(&lab, 0, "monitor", &params), 7, "probe");

@@ -18,7 +18,7 @@ pub use seams::{
     Records, Wire,
 };
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::ocf::Status;
 use crate::packet::MacAddr;
 use crate::params::{
@@ -89,7 +89,7 @@ impl Target {
 /// A configured nic that does not exist is something this node lacks (OCF_ERR_INSTALLED).
 fn configured_link<H: Links>(host: &mut H, nic: &str) -> Result<Link> {
     host.link_by_name(nic)?
-        .ok_or_else(|| Error::installed(format!("nic {nic} does not exist on this node")))
+        .ok_or_else(|| Error::absent(format!("nic {nic} does not exist on this node")))
 }
 
 /// Places the address: on the configured interface, on the first usable standby adapter,
@@ -128,12 +128,8 @@ fn place_on<H: Links>(host: &mut H, p: &Params, link: Link) -> Result<Target> {
         });
     }
     let routes = host.routes(p.ip)?;
-    let placement = place(&wanted(p, Some(link.index)), &routes).map_err(|e| {
-        Error::new(
-            e.status,
-            e.reason.replace("on nic", &format!("on {}", link.name)),
-        )
-    })?;
+    let placement =
+        place(&wanted(p, Some(link.index)), &routes).ok_or_else(|| no_route(p, Some(&link)))?;
     Ok(Target {
         link,
         prefix_len: placement.prefix_len,
@@ -142,9 +138,31 @@ fn place_on<H: Links>(host: &mut H, p: &Params, link: Link) -> Result<Target> {
     })
 }
 
+/// No covering route (of `proto`, if set) places the address, on `nic` when one was given:
+/// this node's routes, not the configuration, so another node may place it (findif's failure).
+fn no_route(p: &Params, nic: Option<&Link>) -> Error {
+    let wanted = match p.prefix {
+        Some(len) => format!("{}/{len}", p.ip),
+        None => p.ip.to_string(),
+    };
+    let of_proto = match p.proto {
+        Some(proto) => format!(" of proto {proto}"),
+        None => String::new(),
+    };
+    Error::unplaced(match nic {
+        Some(link) => format!(
+            "no route{of_proto} on {} covers {wanted}: set cidr_netmask, or check the nic",
+            link.name
+        ),
+        None => format!(
+            "no interface found for {wanted} on this node: no link-scope route{of_proto} covers it; set nic and cidr_netmask"
+        ),
+    })
+}
+
 fn place_by_routes<H: Links>(host: &mut H, p: &Params) -> Result<Target> {
     let routes = host.routes(p.ip)?;
-    let placement = place(&wanted(p, None), &routes)?;
+    let placement = place(&wanted(p, None), &routes).ok_or_else(|| no_route(p, None))?;
     let link = host.link_by_index(placement.ifindex)?.ok_or_else(|| {
         Error::generic(format!(
             "interface {} vanished while placing {}",
@@ -163,7 +181,9 @@ fn place_by_routes<H: Links>(host: &mut H, p: &Params) -> Result<Target> {
 fn choose_standby<H: Links>(host: &mut H, p: &Params, nics: &[String]) -> Result<Target> {
     standby_adapters(host, nics)?;
     let mut why = Vec::new();
-    let mut unplaced = false;
+    // The kind that says most about this node: a placement failure (findif's) over a down
+    // link (IPaddr2 4.17's) over a missing adapter.
+    let mut kind = Kind::Absent;
     for name in nics {
         let Some(link) = host.link_by_name(name)? else {
             why.push(format!("{name} does not exist"));
@@ -171,6 +191,9 @@ fn choose_standby<H: Links>(host: &mut H, p: &Params, nics: &[String]) -> Result
         };
         if let Some(problem) = link_problem(&link) {
             why.push(problem);
+            if kind == Kind::Absent {
+                kind = Kind::LinkDown;
+            }
             continue;
         }
         match place_on(host, p, link) {
@@ -179,7 +202,7 @@ fn choose_standby<H: Links>(host: &mut H, p: &Params, nics: &[String]) -> Result
                 return Ok(target);
             }
             Err(e) => {
-                unplaced = true;
+                kind = Kind::Unplaced;
                 why.push(e.reason);
             }
         }
@@ -189,12 +212,10 @@ fn choose_standby<H: Links>(host: &mut H, p: &Params, nics: &[String]) -> Result
         nics.join(","),
         why.join("; ")
     );
-    // Every adapter missing or down: this node lacks them (as a missing nic, and IPaddr2
-    // 4.17's down link). One the routes could not place: a placement failure, as findif's.
-    Err(if unplaced {
-        Error::generic(reason)
-    } else {
-        Error::installed(reason)
+    Err(match kind {
+        Kind::Unplaced => Error::unplaced(reason),
+        Kind::LinkDown => Error::link_down(reason),
+        _ => Error::absent(reason),
     })
 }
 
@@ -270,19 +291,28 @@ fn candidate_links<H: Links + Records>(host: &mut H, p: &Params) -> Result<Vec<L
 }
 
 /// Where the managed address is now, for monitor and reload: the first candidate interface
-/// holding it.
+/// holding it that is up with carrier, else the first holding it (so that, with standby
+/// adapters, "link down" means no usable listed adapter holds it).
 fn find_managed<H: Host>(host: &mut H, p: &Params) -> Result<Option<(Target, Assigned)>> {
     let recorded = matching_record(host, p);
     let wanted = expected_prefix(p, recorded.as_ref());
     let mut found_elsewhere = None;
+    let mut unusable = None;
     for link in candidate_links(host, p)? {
         if let Some(a) = host.address(link.index, p.ip)? {
             if wanted.is_none_or(|w| w == a.prefix_len) {
                 let prefix_len = a.prefix_len;
-                return Ok(Some((Target::found(link, prefix_len), a)));
+                if link.usable() {
+                    return Ok(Some((Target::found(link, prefix_len), a)));
+                }
+                unusable.get_or_insert((Target::found(link, prefix_len), a));
+                continue;
             }
             found_elsewhere.get_or_insert((link.name.clone(), a.prefix_len));
         }
+    }
+    if unusable.is_some() {
+        return Ok(unusable);
     }
     if let (Some((name, len)), Some(w)) = (found_elsewhere, wanted) {
         warn!(
@@ -326,7 +356,7 @@ fn kernel_label(p: &Params, target: &Target) -> Result<Option<String>> {
             "invalid iflabel \"{label}\": {full} exceeds the kernel's 15-character label limit"
         );
         return Err(if name_is_node_local(p, target) {
-            Error::generic(format!("{reason} (the interface's name on this node)"))
+            Error::unplaced(format!("{reason} (the interface's name on this node)"))
         } else {
             Error::configured(reason)
         });
@@ -340,7 +370,7 @@ fn kernel_label(p: &Params, target: &Target) -> Result<Option<String>> {
 fn check_host_address(p: &Params, prefix_len: u8) -> Result<()> {
     if let IpAddr::V4(v4) = p.ip {
         if let Some(why) = network_or_broadcast(v4, prefix_len) {
-            return Err(Error::generic(format!(
+            return Err(Error::unplaced(format!(
                 "invalid ip \"{v4}\": {why} (the prefix of this node's route)"
             )));
         }
@@ -416,7 +446,7 @@ pub fn start<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
         // This node's link (as IPaddr2 4.17's DOWN/LOWERLAYERDOWN check): another node's may
         // be up.
         if let Some(problem) = link_problem(&placed.link) {
-            return Err(Error::installed(problem));
+            return Err(Error::link_down(problem));
         }
     }
     // Where the address lives apart from the interface that carries it on the segment (a
@@ -1020,8 +1050,10 @@ pub fn monitor<H: Host>(host: &mut H, p: &Params, meta: &Meta, deep: bool) -> Re
         )));
     }
     if p.check_link_status {
+        // No usable interface holds it (find_managed prefers a usable holder among standby
+        // adapters): to a monitor it is not running here (operate's exit_status).
         if let Some(problem) = link_problem(link) {
-            return Err(Error::generic(problem));
+            return Err(Error::link_down(problem));
         }
     }
     if p.nics.len() > 1 {

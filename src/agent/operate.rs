@@ -4,7 +4,7 @@
 //! policy is unit-tested with a fake node over the fake host; `host::node` is the real one.
 
 use super::{monitor, reload, start, stop, validate_environment, Host};
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::ocf::{Action, Status};
 use crate::params::{self, Meta, Params, RawParams};
 use log::{debug, info, warn};
@@ -58,7 +58,33 @@ pub trait Node {
 /// removes the address, whatever another operation holds.
 pub const STOP_LOCK_SHARE: u32 = 3;
 
+/// Runs the operation; a failure leaves with the exit code `exit_status` gives its kind for
+/// this action.
 pub fn operate<N: Node>(node: &mut N, op: &Operation) -> Result<Status> {
+    run(node, op).map_err(|mut e| {
+        e.status = exit_status(e.kind, e.status, op.action);
+        e
+    })
+}
+
+/// The exit code of a failure: the error's own, unless its kind means another one to this
+/// action. The one place where what went wrong becomes a code that depends on the action
+/// (IPaddr2's today, and floatip's deliberate differences, README "Actions and exit codes").
+pub fn exit_status(kind: Kind, status: Status, action: Action) -> Status {
+    match (kind, action) {
+        // IPaddr2 4.17 (resource-agents 4a228f3d8): when findif cannot place the address, a
+        // start says this node cannot host it (5), so Pacemaker tries another node;
+        // validate-all keeps findif's own code.
+        (Kind::Unplaced, Action::Start) => Status::ErrInstalled,
+        // To a monitor, an address whose link is down is not running here (IPaddr2 since
+        // resource-agents PR #2166, so that migration-threshold applies), nor is one whose
+        // nic vanished (floatip: IPaddr2 says 1, but a restart here cannot help).
+        (Kind::LinkDown | Kind::Absent, Action::Monitor) => Status::NotRunning,
+        _ => status,
+    }
+}
+
+fn run<N: Node>(node: &mut N, op: &Operation) -> Result<Status> {
     let action = op.action;
     if matches!(action, Action::Notify | Action::MetaData | Action::Usage) {
         // A floating address has nothing to do on a clone notification, which must succeed.
@@ -116,24 +142,34 @@ pub fn operate<N: Node>(node: &mut N, op: &Operation) -> Result<Status> {
         Action::Start => start(host, &p, meta).map(|()| Status::Success),
         Action::Stop => stop(host, &p, meta).map(|()| Status::Success),
         Action::ReloadAgent => reload(host, &p, meta).map(|()| Status::Success),
-        Action::Monitor => {
-            let observed = match monitor(host, &p, meta, deep) {
-                // A configured nic that is missing means the address cannot be here.
-                Err(e) if e.status == Status::ErrInstalled => Ok(Status::NotRunning),
-                other => other,
-            };
-            match observed {
-                // Expected for a probe; worth a reason when a running resource is lost.
-                Ok(Status::NotRunning) if !probe => Err(Error::not_running(format!(
-                    "{} is not assigned on this node",
-                    p.ip
-                ))),
-                other => other,
+        Action::Monitor => match monitor(host, &p, meta, deep) {
+            Ok(Status::NotRunning) => not_running(&p, probe, None),
+            Err(e) if exit_status(e.kind, e.status, action) == Status::NotRunning => {
+                not_running(&p, probe, Some(e))
             }
-        }
+            other => other,
+        },
         Action::ValidateAll => validate_environment(host, &p, meta).map(|()| Status::Success),
         Action::Notify | Action::MetaData | Action::Usage => Ok(Status::Success),
     }
+}
+
+/// A monitor's "not running": expected of a probe, which says why in the log only; worth a
+/// reason when a recurring monitor loses a running resource.
+fn not_running(p: &Params, probe: bool, why: Option<Error>) -> Result<Status> {
+    let reason = match &why {
+        // The link's own words, as every other agent's "link down" reads.
+        Some(e) if e.kind == Kind::LinkDown => e.reason.clone(),
+        Some(e) => format!("{} is not assigned on this node: {}", p.ip, e.reason),
+        None => format!("{} is not assigned on this node", p.ip),
+    };
+    if probe {
+        if why.is_some() {
+            info!("{reason}");
+        }
+        return Ok(Status::NotRunning);
+    }
+    Err(Error::not_running(reason))
 }
 
 /// Whether a recurring monitor sends (refresh rounds) or hands the resident a plan: the same

@@ -924,7 +924,10 @@ fn monitor_codes() {
     );
     host.link_mut(ETH0).carrier = false;
     let err = monitor(&mut host, &p, &meta(), false).unwrap_err();
-    assert_eq!(err.status, Status::ErrGeneric);
+    assert_eq!(
+        operate::exit_status(err.kind, err.status, crate::ocf::Action::Monitor),
+        Status::NotRunning
+    );
     assert!(err.reason.contains("link down on NIC"));
     let lenient = params(&[("ip", "198.51.100.50"), ("check_link_status", "false")]);
     assert_eq!(
@@ -1413,8 +1416,8 @@ fn exit_codes_of_node_local_and_configuration_faults() {
             Status::ErrGeneric,
         ),
         (
-            "IPv6 prefix differs from this node's route",
-            &[("ip", "2001:db8:100::50"), ("cidr_netmask", "80")],
+            "IPv6 prefix shorter than this node's route",
+            &[("ip", "2001:db8:100::50"), ("cidr_netmask", "48")],
             |h| *h = FakeHost::lab().with_ipv6(),
             Status::ErrGeneric,
         ),
@@ -2528,4 +2531,181 @@ fn validate_all_below_level_10_and_notify_touch_nothing() {
     assert_eq!(operate(&mut node, &notify).unwrap(), Status::Success);
     assert!(!node.opened_host);
     assert!(node.calls.iter().all(|c| !c.starts_with("lock")));
+}
+
+// ---------------------------------------------------------------- issue 16: today's IPaddr2 codes
+
+use crate::error::Kind;
+
+/// Every (kind, action) pair: a kind changes the code only where IPaddr2's today (or one of
+/// floatip's deliberate differences) says so; everywhere else the error's own code stands.
+#[test]
+fn exit_status_covers_every_kind_and_action() {
+    use super::operate::exit_status;
+    let actions = [
+        Action::Start,
+        Action::Stop,
+        Action::Monitor,
+        Action::ReloadAgent,
+        Action::ValidateAll,
+        Action::Notify,
+        Action::MetaData,
+        Action::Usage,
+    ];
+    for action in actions {
+        for kind in [Kind::Settled, Kind::Unplaced, Kind::Absent, Kind::LinkDown] {
+            let own = match kind {
+                Kind::Unplaced => Error::unplaced("x"),
+                Kind::Absent => Error::absent("x"),
+                Kind::LinkDown => Error::link_down("x"),
+                Kind::Settled => Error::configured("x"),
+            };
+            assert_eq!(own.kind, kind);
+            let want = match (kind, action) {
+                (Kind::Unplaced, Action::Start) => Status::ErrInstalled,
+                (Kind::LinkDown | Kind::Absent, Action::Monitor) => Status::NotRunning,
+                _ => own.status,
+            };
+            assert_eq!(
+                exit_status(kind, own.status, action),
+                want,
+                "{kind:?} in {}",
+                action.name()
+            );
+        }
+    }
+    // The codes the kinds carry on their own: what validate-all and the other actions say.
+    assert_eq!(Error::unplaced("x").status, Status::ErrGeneric, "findif's");
+    assert_eq!(Error::absent("x").status, Status::ErrInstalled);
+    assert_eq!(Error::link_down("x").status, Status::ErrInstalled);
+}
+
+#[test]
+fn a_start_no_route_places_is_not_installed_and_validate_all_keeps_findifs_code() {
+    for pairs in [
+        &[("ip", "203.0.113.50")][..],
+        &[("ip", "198.51.100.50"), ("proto", "static")],
+        &[("ip", "203.0.113.50"), ("nic", "eth0")],
+        &[("ip", "198.51.100.0")],
+        &[("ip", "2001:db8:100::50"), ("cidr_netmask", "48")],
+    ] {
+        let mut node = FakeNode::new(FakeHost::lab().with_ipv6());
+        let start = run_op(&mut node, Action::Start, pairs, &meta()).unwrap_err();
+        assert_eq!(start.status, Status::ErrInstalled, "{pairs:?}: {start}");
+        assert!(node.host.addresses.is_empty());
+        let validate = run_op(&mut node, Action::ValidateAll, pairs, &meta()).unwrap_err();
+        assert_eq!(validate.status, Status::ErrGeneric, "{pairs:?}: {validate}");
+        assert_eq!(validate.reason, start.reason);
+    }
+}
+
+#[test]
+fn the_reason_names_the_nic_the_routes_do_not_cover_without_rewriting_text() {
+    let mut node = FakeNode::new(FakeHost::lab().with_eth1());
+    node.host.routes.retain(|r| r.ifindex != Some(ETH1));
+    let e = run_op(
+        &mut node,
+        Action::Start,
+        &[
+            ("ip", "198.51.100.50"),
+            ("nic", "eth1"),
+            ("proto", "kernel"),
+        ],
+        &meta(),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, Kind::Unplaced);
+    assert!(
+        e.reason
+            .starts_with("no route of proto 2 on eth1 covers 198.51.100.50:"),
+        "{}",
+        e.reason
+    );
+}
+
+#[test]
+fn a_down_link_is_not_installed_to_start_and_not_running_to_a_monitor() {
+    let p = [("ip", "198.51.100.50")];
+    let mut node = FakeNode::new(FakeHost::lab());
+    node.host.link_mut(ETH0).carrier = false;
+    let start = run_op(&mut node, Action::Start, &p, &meta()).unwrap_err();
+    assert_eq!(start.status, Status::ErrInstalled);
+    assert_eq!(start.reason, "link down on NIC eth0 (no carrier)");
+    node.host.link_mut(ETH0).carrier = true;
+    assert_eq!(
+        run_op(&mut node, Action::Start, &p, &meta()).unwrap(),
+        Status::Success
+    );
+    node.host.link_mut(ETH0).up = false;
+    let monitor = run_op(&mut node, Action::Monitor, &p, &recurring()).unwrap_err();
+    assert_eq!(monitor.status, Status::NotRunning);
+    assert_eq!(
+        monitor.reason,
+        "link down on NIC eth0 (administratively down)"
+    );
+    assert_eq!(
+        run_op(&mut node, Action::Monitor, &p, &meta()).unwrap(),
+        Status::NotRunning,
+        "a probe: 7 as well"
+    );
+    // check_link_status=false: the link is not looked at.
+    let lenient = [("ip", "198.51.100.50"), ("check_link_status", "false")];
+    assert_eq!(
+        run_op(&mut node, Action::Monitor, &lenient, &recurring()).unwrap(),
+        Status::Success
+    );
+    // A nic that vanished: not running (floatip's deliberate 7; IPaddr2 says 1).
+    let gone = run_op(
+        &mut node,
+        Action::Monitor,
+        &[("ip", "198.51.100.50"), ("nic", "eth9")],
+        &recurring(),
+    )
+    .unwrap_err();
+    assert_eq!(gone.status, Status::NotRunning);
+    assert_eq!(gone.reason, "198.51.100.50 is not assigned on this node");
+}
+
+#[test]
+fn with_standby_adapters_link_down_means_no_usable_listed_adapter_holds_it() {
+    let p = [("ip", "198.51.100.50"), ("nic", "eth0,eth1")];
+    let mut node = FakeNode::new(FakeHost::lab().with_eth1());
+    run_op(&mut node, Action::Start, &p, &meta()).unwrap();
+    // A moment when both hold it (a move half done): the usable one counts.
+    node.host.put(ETH1, vip(), 24);
+    node.host.link_mut(ETH0).carrier = false;
+    assert_eq!(
+        run_op(&mut node, Action::Monitor, &p, &recurring()).unwrap(),
+        Status::Success
+    );
+    // Only the down adapter holds it: not running.
+    node.host.addresses.remove(&(ETH1, vip()));
+    let e = run_op(&mut node, Action::Monitor, &p, &recurring()).unwrap_err();
+    assert_eq!(e.status, Status::NotRunning);
+    assert!(e.reason.contains("link down on NIC eth0"), "{}", e.reason);
+    // Every adapter down: start finds none (5), validate-all too.
+    node.host.link_mut(ETH1).up = false;
+    let start = run_op(&mut node, Action::Start, &p, &meta()).unwrap_err();
+    assert_eq!(
+        (start.kind, start.status),
+        (Kind::LinkDown, Status::ErrInstalled)
+    );
+}
+
+#[test]
+fn an_ipv6_prefix_longer_than_the_nodes_route_starts_without_nic() {
+    let p = params(&[
+        ("ip", "2001:db8:100::50"),
+        ("cidr_netmask", "80"),
+        ("nodad", "true"),
+    ]);
+    let mut host = FakeHost::lab().with_ipv6();
+    start(&mut host, &p, &meta()).unwrap();
+    assert_eq!(host.holds(ETH0, vip6()), Some(80));
+    assert_eq!(
+        monitor(&mut host, &p, &meta(), false).unwrap(),
+        Status::Success
+    );
+    stop(&mut host, &p, &meta()).unwrap();
+    assert!(host.addresses.is_empty());
 }

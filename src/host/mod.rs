@@ -297,7 +297,11 @@ impl Processes for SystemHost {
         let executor = process::executor_pidfd();
         // The agent's open socket goes to the resident (see Port::adopt for why).
         let socket = self.port.as_ref().map(|p| (p.link_index(), p.as_fd()));
-        let cluster = process::this_nodes_cluster();
+        // Under Pacemaker the executor's parent is the cluster, found at once; by hand the
+        // resident searches for it (see Launch::find_cluster).
+        let cluster = executor
+            .as_ref()
+            .and_then(|_| process::this_nodes_cluster());
         let log_targets = LogTargets::from_env(
             |name| std::env::var(name).ok(),
             executor.is_some() || cluster.is_some(),
@@ -308,6 +312,7 @@ impl Processes for SystemHost {
             socket_ifindex: socket.map(|(index, _)| index),
             executor: executor.is_some(),
             cluster,
+            find_cluster: executor.is_none(),
             crm_resource: std::env::var_os("FLOATIP_CRM_RESOURCE")
                 .filter(|p| !p.is_empty())
                 .map(PathBuf::from),

@@ -383,6 +383,12 @@ async fn serve(
     inherited: Option<(u32, OwnedFd)>,
     executor: Option<OwnedFd>,
 ) -> Result<String> {
+    let cluster = launch.cluster.or_else(|| {
+        launch
+            .find_cluster
+            .then(process::this_nodes_cluster)
+            .flatten()
+    });
     let (watch, mut notices, connection) = netlink::watch(launch.plan.ip)?;
     tokio::spawn(connection);
     // Subscribed before the first look, so no change between the two is missed.
@@ -403,12 +409,12 @@ async fn serve(
         crm_resource: launch.crm_resource.clone(),
         send_failure: None,
         has_executor: executor.is_some(),
-        cluster: launch.cluster,
+        cluster,
         found_executor: None,
         outcomes: Vec::new(),
         later: later_tx,
     };
-    match (&executor, launch.cluster) {
+    match (&executor, cluster) {
         (Some(_), Some(c)) => debug!(
             "stands down when pacemakerd {} ends, or the executor that started it ends and pacemakerd respawns none",
             c.pid
@@ -418,7 +424,7 @@ async fn serve(
         (None, None) => debug!("not started by Pacemaker: no stand-down"),
     }
     // The cluster that was there when the agent looked may be gone already.
-    let cluster_fd = launch.cluster.map(|c| process::cluster_pidfd(&c));
+    let cluster_fd = cluster.map(|c| process::cluster_pidfd(&c));
     let first = match cluster_fd {
         Some(None) => resident.machine.handle(resident.now(), Event::ClusterGone),
         _ => first,

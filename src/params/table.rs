@@ -126,9 +126,9 @@ pub const PARAMETERS: &[ParamSpec] = &[
              adapter holding the address loses carrier, the address moves at once to the \
              next usable adapter on its segment, which announces it with its own MAC; it \
              moves back to a more preferred adapter only after that one has kept carrier \
-             for failback_delay milliseconds. When no usable adapter is left, monitor fails \
-             with \"link down on NIC\" and Pacemaker recovers the resource (at once with \
-             link_watch). So that the node's replies leave through the adapter that holds \
+             for failback_delay milliseconds. When no usable adapter holds the address, \
+             monitor reports it not running (7) with the reason \"link down on NIC\" and \
+             Pacemaker recovers the resource (at once with link_watch). So that the node's replies leave through the adapter that holds \
              the address, start sets ignore_routes_with_linkdown=1 on each listed adapter \
              (net.ipv4.conf.<adapter> or net.ipv6.conf.<adapter>; never the host-wide \
              setting), and for IPv4 also arp_ignore=1 and arp_announce=2; these stay set \
@@ -149,9 +149,9 @@ pub const PARAMETERS: &[ParamSpec] = &[
              warning in the log recommending the numeric form.",
             "When empty, the prefix length is taken from the route that the interface \
              lookup (see nic) finds for ip.",
-            "When nic is empty, the given prefix length is checked against that route: for \
-             IPv4 it must be equal to or longer than the prefix of the covering route; for \
-             IPv6 it must be exactly the same.",
+            "When nic is empty, the given prefix length is checked against that route: it \
+             must be equal to or longer than the prefix of the covering route, for IPv4 and \
+             IPv6 alike (as today's IPaddr2; 4.12 wanted exactly the route's for IPv6).",
             "An IPv6 address is added with the metric of the route that placed it, also \
              when nic and cidr_netmask are given (IPaddr2 4.15), so that its prefix route is \
              that route rather than a second one with the kernel's metric 256.",
@@ -515,12 +515,13 @@ pub const PARAMETERS: &[ParamSpec] = &[
         shortdesc: "Require link up with carrier on nic",
         longdesc: &[
             "When true (the default), start refuses to add the address unless nic is up and \
-             has carrier, and every monitor checks the same. If the link goes down while \
-             the address is present (and, with standby adapters, no usable adapter is \
-             left), monitor fails with the reason \"link down on NIC\", so that Pacemaker \
-             recovers the resource, possibly on another node. Set it to false for \
-             interfaces that do not report carrier reliably; the address is then managed \
-             regardless of link state.",
+             has carrier (OCF_ERR_INSTALLED, as IPaddr2 4.17), and every monitor checks the \
+             same. If the link goes down while the address is present (and, with standby \
+             adapters, no usable adapter holds it), monitor reports the resource not \
+             running (OCF_NOT_RUNNING, as IPaddr2 today) with the reason \"link down on \
+             NIC\", so that Pacemaker recovers it, possibly on another node. Set it to false \
+             for interfaces that do not report carrier reliably; the address is then \
+             managed regardless of link state.",
         ],
         help: "require the nic up with carrier",
         ..BASE

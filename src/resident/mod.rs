@@ -40,6 +40,10 @@ pub struct Launch {
     /// cluster node, this is the only tie.
     #[serde(default)]
     pub cluster: Option<ClusterId>,
+    /// Started outside Pacemaker's executor: the resident looks for this node's pacemakerd
+    /// itself (a scan of every process, kept off start's path: it grows with their number).
+    #[serde(default)]
+    pub find_cluster: bool,
     /// The crm_resource to run for link_watch (FLOATIP_CRM_RESOURCE), else `crm_resource`
     /// from PATH.
     pub crm_resource: Option<PathBuf>,
@@ -178,6 +182,7 @@ mod tests {
                 start_time: 1234,
             }),
             crm_resource: None,
+            find_cluster: false,
             debug: false,
             log: LogTargets {
                 syslog: None,

@@ -1,0 +1,222 @@
+//! Issue 16: the exit codes of today's IPaddr2 (resource-agents main) and floatip's three
+//! deliberate differences, each shown on a real kernel in a namespace lab. Needs root; skips
+//! without it unless CI is set.
+
+mod common;
+
+use common::*;
+
+const VIP4: &str = "198.51.100.50";
+const VIP6: &str = "2001:db8:100::50";
+
+fn recurring<'a>(params: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut v = params.to_vec();
+    v.push(("OCF_RESKEY_CRM_meta_interval", "10000"));
+    v
+}
+
+fn on(lab: &Lab, ifname: &str, cidr: &str) -> bool {
+    lab.addresses(Host::Node(0), ifname)
+        .iter()
+        .any(|a| a == cidr)
+}
+
+/// One exit reason, containing `part`.
+fn says(run: &AgentRun, part: &str) {
+    let reasons = exit_reasons(run);
+    assert_eq!(reasons.len(), 1, "{}", run.stderr);
+    assert!(reasons[0].contains(part), "{reasons:?}, want {part:?}");
+}
+
+/// A start that no route on this node places is 5 (IPaddr2 4.17: this node cannot host it,
+/// try another), for every way findif fails; validate-all keeps findif's 1.
+#[test]
+fn a_start_this_nodes_routes_cannot_place_is_not_installed() {
+    if !root_or_skip("a_start_this_nodes_routes_cannot_place_is_not_installed") {
+        return;
+    }
+    let lab = Lab::new(1);
+    lab.add_nic(0, "eth1");
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[("ip", "203.0.113.50")], "no interface found"),
+        (&[("ip", VIP4), ("nic", "eth1")], "no route on eth1"),
+        (
+            &[("ip", VIP4), ("cidr_netmask", "16")],
+            "no interface found",
+        ),
+        (&[("ip", VIP4), ("proto", "static")], "of proto 4"),
+        (
+            &[("ip", VIP6), ("cidr_netmask", "48")],
+            "no interface found",
+        ),
+    ];
+    for (params, reason) in cases {
+        let start = agent(&lab, 0, "start", params);
+        assert_code(&start, 5, &format!("start {params:?}"));
+        says(&start, reason);
+        let validate = agent(&lab, 0, "validate-all", params);
+        assert_code(&validate, 1, &format!("validate-all {params:?}"));
+        says(&validate, reason);
+        assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+        assert!(!lab
+            .addresses(Host::Node(0), "eth0")
+            .iter()
+            .any(|a| a.starts_with("198.51.100.50/") || a.starts_with("2001:db8:100::50/")));
+    }
+}
+
+/// The link is down: start 5 (4.17), a recurring monitor 7 (PR #2166), a probe 7; with
+/// standby adapters, "down" means that no usable listed adapter holds the address.
+#[test]
+fn a_down_link_is_5_to_start_and_7_to_a_monitor() {
+    if !root_or_skip("a_down_link_is_5_to_start_and_7_to_a_monitor") {
+        return;
+    }
+    let lab = Lab::new(1);
+    let n0 = Host::Node(0);
+    for params in [&[("ip", VIP4)][..], &[("ip", VIP6), ("nodad", "true")][..]] {
+        lab.set_port(n0, false);
+        let start = agent(&lab, 0, "start", params);
+        assert_code(&start, 5, "start with the cable cut");
+        says(&start, "link down on NIC eth0 (no carrier)");
+        lab.set_port(n0, true);
+        assert_code(&agent(&lab, 0, "start", params), 0, "start");
+        lab.set_port(n0, false);
+        let monitor = agent(&lab, 0, "monitor", &recurring(params));
+        assert_code(&monitor, 7, "recurring monitor with the cable cut");
+        says(&monitor, "link down on NIC eth0 (no carrier)");
+        let probe = agent(&lab, 0, "monitor", params);
+        assert_code(&probe, 7, "probe with the cable cut");
+        assert!(exit_reasons(&probe).is_empty(), "{}", probe.stderr);
+        lab.set_port(n0, true);
+        assert_code(
+            &agent(&lab, 0, "monitor", &recurring(params)),
+            0,
+            "up again",
+        );
+        assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+    }
+}
+
+#[test]
+fn with_standby_adapters_a_monitor_is_7_only_when_no_usable_one_holds_it() {
+    if !root_or_skip("with_standby_adapters_a_monitor_is_7_only_when_no_usable_one_holds_it") {
+        return;
+    }
+    let lab = Lab::new(1);
+    let n0 = Host::Node(0);
+    lab.add_nic(0, "eth1");
+    lab.ip(n0, &["addr", "add", "198.51.100.11/24", "dev", "eth1"]);
+    let params = [
+        ("ip", VIP4),
+        ("nic", "eth0,eth1"),
+        ("failback_delay", "100"),
+    ];
+    assert_code(&agent(&lab, 0, "start", &params), 0, "start");
+    assert!(on(&lab, "eth0", "198.51.100.50/24"));
+    // The resident moves it to eth1: still running.
+    lab.set_port(n0, false);
+    assert!(
+        wait_until(std::time::Duration::from_secs(5), || on(
+            &lab,
+            "eth1",
+            "198.51.100.50/24"
+        )),
+        "the address moved to eth1"
+    );
+    assert_code(
+        &agent(&lab, 0, "monitor", &recurring(&params)),
+        0,
+        "held by the usable eth1",
+    );
+    // Both cut: no usable adapter holds it.
+    lab.set_nic_port(n0, "eth1", false);
+    let monitor = agent(&lab, 0, "monitor", &recurring(&params));
+    assert_code(&monitor, 7, "both cables cut");
+    says(&monitor, "link down on NIC");
+    let start = agent(&lab, 0, "start", &params);
+    assert_code(&start, 5, "start with both adapters down");
+    lab.set_port(n0, true);
+    lab.set_nic_port(n0, "eth1", true);
+    assert_code(&agent(&lab, 0, "stop", &params), 0, "stop");
+}
+
+/// Today's findif lets an IPv6 prefix be longer than the covering route's, as IPv4's.
+#[test]
+fn an_ipv6_prefix_longer_than_the_route_starts_without_nic() {
+    if !root_or_skip("an_ipv6_prefix_longer_than_the_route_starts_without_nic") {
+        return;
+    }
+    let lab = Lab::new(1);
+    for (params, cidr) in [
+        (
+            [("ip", VIP6), ("cidr_netmask", "80"), ("nodad", "true")],
+            "2001:db8:100::50/80",
+        ),
+        (
+            [("ip", VIP4), ("cidr_netmask", "28"), ("arp_count", "1")],
+            "198.51.100.50/28",
+        ),
+    ] {
+        assert_code(&agent(&lab, 0, "validate-all", &params), 0, "validate-all");
+        assert_code(&agent(&lab, 0, "start", &params), 0, "start");
+        assert!(
+            on(&lab, "eth0", cidr),
+            "{:?}",
+            lab.addresses(Host::Node(0), "eth0")
+        );
+        assert_code(
+            &agent(&lab, 0, "monitor", &recurring(&params)),
+            0,
+            "monitor",
+        );
+        assert_code(&agent(&lab, 0, "stop", &params), 0, "stop");
+        assert!(!on(&lab, "eth0", cidr));
+    }
+}
+
+/// floatip's three deliberate differences from today's IPaddr2 (README: "Exit codes against
+/// IPaddr2's").
+#[test]
+fn the_three_deliberate_differences() {
+    if !root_or_skip("the_three_deliberate_differences") {
+        return;
+    }
+    let lab = Lab::new(1);
+    let n0 = Host::Node(0);
+    // 1. A syntactically invalid ip, cidr_netmask or broadcast is wrong on every node: 6 to
+    //    start too (IPaddr2's start says 5 for any findif failure).
+    for (params, names) in [
+        (&[("ip", "198.51.100.500")][..], "invalid ip"),
+        (
+            &[("ip", VIP4), ("cidr_netmask", "33")][..],
+            "invalid cidr_netmask",
+        ),
+        (
+            &[("ip", VIP4), ("broadcast", "not_broadcast")][..],
+            "invalid broadcast",
+        ),
+    ] {
+        for action in ["start", "validate-all"] {
+            let run = agent(&lab, 0, action, params);
+            assert_code(&run, 6, &format!("{action} {params:?}"));
+            says(&run, names);
+        }
+    }
+    // 2. validate-all with a nic this node lacks: 5 (findif says 6), as start.
+    let absent = [("ip", VIP4), ("nic", "eth7")];
+    for action in ["validate-all", "start"] {
+        let run = agent(&lab, 0, action, &absent);
+        assert_code(&run, 5, action);
+        says(&run, "nic eth7 does not exist on this node");
+    }
+    // 3. A recurring monitor whose nic vanished: 7 (IPaddr2 says 1).
+    lab.add_nic(0, "eth1");
+    let on_eth1 = [("ip", VIP4), ("nic", "eth1"), ("cidr_netmask", "24")];
+    assert_code(&agent(&lab, 0, "start", &on_eth1), 0, "start on eth1");
+    lab.ip(n0, &["link", "del", "eth1"]);
+    let monitor = agent(&lab, 0, "monitor", &recurring(&on_eth1));
+    assert_code(&monitor, 7, "recurring monitor, eth1 gone");
+    says(&monitor, "198.51.100.50 is not assigned on this node");
+    assert_code(&agent(&lab, 0, "stop", &on_eth1), 0, "stop");
+}
