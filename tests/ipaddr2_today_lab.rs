@@ -114,7 +114,8 @@ fn with_standby_adapters_a_monitor_is_7_only_when_no_usable_one_holds_it() {
     ];
     assert_code(&agent(&lab, 0, "start", &params), 0, "start");
     assert!(on(&lab, "eth0", "198.51.100.50/24"));
-    // The resident moves it to eth1: still running.
+    // The resident moves it to eth1 (once it heard eth1 on eth0's segment): still running.
+    wait_resident_ready(&lab, 0, "vip");
     lab.set_port(n0, false);
     assert!(
         wait_until(std::time::Duration::from_secs(5), || on(
@@ -219,4 +220,72 @@ fn the_three_deliberate_differences() {
     assert_code(&monitor, 7, "recurring monitor, eth1 gone");
     says(&monitor, "198.51.100.50 is not assigned on this node");
     assert_code(&agent(&lab, 0, "stop", &on_eth1), 0, "stop");
+}
+
+/// Upstream's newest ocft case "Attachment to loopback interface": `ip=127.0.0.3` without
+/// nic starts, monitors and stops with 0, on the lab node's own lo (as /8, the loopback
+/// network), and nothing is announced; on another nic it stays refused.
+#[test]
+fn a_loopback_address_is_attached_to_lo() {
+    if !root_or_skip("a_loopback_address_is_attached_to_lo") {
+        return;
+    }
+    let lab = Lab::new(1);
+    let n0 = Host::Node(0);
+    let lo_before = lab.addresses(n0, "lo");
+    assert!(
+        lo_before.iter().any(|a| a == "127.0.0.1/8"),
+        "{lo_before:?}"
+    );
+    for params in [
+        &[("ip", "127.0.0.3")][..],
+        &[("ip", "127.0.0.3"), ("broadcast", "127.255.255.255")],
+        &[("ip", "127.0.0.3"), ("nic", "lo")],
+    ] {
+        let capture = lab.capture(n0, "eth0");
+        assert_code(&agent(&lab, 0, "validate-all", params), 0, "validate-all");
+        let start = agent(&lab, 0, "start", params);
+        assert_code(&start, 0, "start");
+        assert!(
+            on(&lab, "lo", "127.0.0.3/8"),
+            "{:?}",
+            lab.addresses(n0, "lo")
+        );
+        let shown = lab.ip(n0, &["-o", "-4", "addr", "show", "dev", "lo"]);
+        assert!(shown.contains("127.0.0.3/8 brd 127.255.255.255"), "{shown}");
+        for monitor in [params.to_vec(), recurring(params)] {
+            assert_code(&agent(&lab, 0, "monitor", &monitor), 0, "monitor");
+        }
+        let mut deep = recurring(params);
+        deep.push(("OCF_CHECK_LEVEL", "10"));
+        assert_code(&agent(&lab, 0, "monitor", &deep), 0, "deep monitor");
+        assert!(residents(&lab, 0).is_empty(), "nothing to announce later");
+        // The node reaches it, as any local address.
+        lab.sh_ok(n0, "ping -n -c 1 -w 5 -I 127.0.0.3 127.0.0.1");
+        assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+        assert_eq!(lab.addresses(n0, "lo"), lo_before, "lo as it was");
+        assert_code(&agent(&lab, 0, "monitor", params), 7, "probe after stop");
+        let frames = capture.stop();
+        let loopback_arp = frames
+            .iter()
+            .any(|(_, f)| parse_arp(f).is_some_and(|(_, sender, _)| sender.octets()[0] == 127));
+        assert!(!loopback_arp, "nothing about 127.x on eth0's wire");
+    }
+    // A loopback address elsewhere than lo, or lo's own address: 6, and lo is left alone.
+    for (params, reason) in [
+        (
+            &[("ip", "127.0.0.3"), ("nic", "eth0")][..],
+            "goes on lo only",
+        ),
+        (&[("ip", "127.0.0.1")][..], "lo's own address"),
+        (&[("ip", "::1")][..], "lo's own address"),
+    ] {
+        for action in ["start", "validate-all"] {
+            let run = agent(&lab, 0, action, params);
+            assert_code(&run, 6, &format!("{action} {params:?}"));
+            says(&run, reason);
+        }
+        assert_code(&agent(&lab, 0, "stop", params), 0, "stop");
+        assert_eq!(lab.addresses(n0, "lo"), lo_before, "lo as it was");
+    }
 }

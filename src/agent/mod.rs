@@ -92,9 +92,12 @@ fn configured_link<H: Links>(host: &mut H, nic: &str) -> Result<Link> {
         .ok_or_else(|| Error::absent(format!("nic {nic} does not exist on this node")))
 }
 
-/// Places the address: on the configured interface, on the first usable standby adapter,
-/// or on the interface the routes point to.
+/// Places the address: a loopback one on lo, others on the configured interface, on the
+/// first usable standby adapter, or on the interface the routes point to.
 fn locate<H: Links>(host: &mut H, p: &Params) -> Result<Target> {
+    if params::is_loopback(p.ip) {
+        return on_loopback(host, p);
+    }
     match p.nics.as_slice() {
         [] => place_by_routes(host, p),
         [nic] => {
@@ -103,6 +106,19 @@ fn locate<H: Links>(host: &mut H, p: &Params) -> Result<Target> {
         }
         nics => choose_standby(host, p, nics),
     }
+}
+
+/// A loopback address goes on lo with the loopback network's prefix (unless cidr_netmask
+/// says otherwise), as IPaddr2's findif places 127.x by the local table's route; lo announces
+/// nothing. The main table, which `place` reads, has no route for it.
+fn on_loopback<H: Links>(host: &mut H, p: &Params) -> Result<Target> {
+    let link = configured_link(host, params::LOOPBACK_NIC)?;
+    Ok(Target {
+        link,
+        prefix_len: p.prefix.unwrap_or(params::LOOPBACK_PREFIX),
+        route_metric: None,
+        found_by_routes: false,
+    })
 }
 
 /// What the parameters ask of placement, on `nic` if given.

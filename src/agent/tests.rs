@@ -2709,3 +2709,68 @@ fn an_ipv6_prefix_longer_than_the_nodes_route_starts_without_nic() {
     stop(&mut host, &p, &meta()).unwrap();
     assert!(host.addresses.is_empty());
 }
+
+// ---------------------------------------------------------------- issue 16: loopback attachment
+
+/// IPaddr2's "Attachment to loopback interface": a 127.x address without nic goes on lo as
+/// /8 (the loopback network), nothing is announced and no resident is needed; monitor and
+/// stop find it there.
+#[test]
+fn a_loopback_address_goes_on_lo_and_nothing_is_announced() {
+    let lo_vip: IpAddr = "127.0.0.3".parse().unwrap();
+    for pairs in [
+        &[("ip", "127.0.0.3")][..],
+        &[("ip", "127.0.0.3"), ("nic", "lo")],
+        &[("ip", "127.0.0.3"), ("broadcast", "127.255.255.255")],
+    ] {
+        let p = params(pairs);
+        let mut host = FakeHost::lab();
+        start(&mut host, &p, &meta()).unwrap();
+        assert_eq!(host.holds(LO, lo_vip), Some(8), "{pairs:?}");
+        assert_eq!(
+            host.requests[0].broadcast,
+            Some("127.255.255.255".parse().unwrap())
+        );
+        assert_eq!(host.sent_rounds(), 0, "lo cannot announce");
+        assert!(host.resident.is_none(), "nothing to send later either");
+        for deep in [false, true] {
+            assert_eq!(
+                monitor(&mut host, &p, &recurring(), deep).unwrap(),
+                Status::Success
+            );
+        }
+        assert_eq!(host.count(|e| matches!(e, Effect::Probed(..))), 0);
+        stop(&mut host, &p, &meta()).unwrap();
+        assert!(host.addresses.is_empty());
+        assert_eq!(
+            monitor(&mut host, &p, &meta(), false).unwrap(),
+            Status::NotRunning
+        );
+    }
+    // cidr_netmask says otherwise.
+    let mut host = FakeHost::lab();
+    start(
+        &mut host,
+        &params(&[("ip", "127.0.0.3"), ("cidr_netmask", "24")]),
+        &meta(),
+    )
+    .unwrap();
+    assert_eq!(host.holds(LO, lo_vip), Some(24));
+}
+
+#[test]
+fn a_loopback_address_elsewhere_than_lo_is_a_configuration_error() {
+    for pairs in [
+        &[("ip", "127.0.0.3"), ("nic", "eth0")][..],
+        &[("ip", "127.0.0.1")],
+        &[("ip", "::1")],
+    ] {
+        let mut node = FakeNode::new(FakeHost::lab());
+        for action in [Action::Start, Action::ValidateAll] {
+            let e = run_op(&mut node, action, pairs, &meta()).unwrap_err();
+            assert_eq!(e.status, Status::ErrConfigured, "{pairs:?}: {e}");
+            assert!(e.reason.starts_with("invalid ip"), "{}", e.reason);
+        }
+        assert!(node.host.addresses.is_empty());
+    }
+}

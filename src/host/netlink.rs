@@ -20,7 +20,9 @@ use rtnetlink::packet_core::{
     DefaultNla, NetlinkMessage, NetlinkPayload, Parseable, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP,
     NLM_F_EXCL, NLM_F_REQUEST,
 };
-use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, CacheInfo};
+use rtnetlink::packet_route::address::{
+    AddressAttribute, AddressFlags, AddressMessage, AddressScope, CacheInfo,
+};
 use rtnetlink::packet_route::addrlabel::{AddrLabelAttribute, AddrLabelMessage};
 use rtnetlink::packet_route::link::{
     LinkAttribute, LinkFlags, LinkLayerType, LinkMessage, MacVlanMode,
@@ -650,6 +652,10 @@ fn address_message(ifindex: u32, ip: IpAddr, prefix_len: u8) -> AddressMessage {
 /// RTM_NEWADDR as `ip address add` would send it for these options.
 pub fn add_address_message(r: &AddressRequest) -> AddressMessage {
     let mut m = address_message(r.ifindex, r.ip, r.prefix_len);
+    if matches!(r.ip, IpAddr::V4(v4) if v4.is_loopback()) {
+        // As iproute2's default scope: the kernel refuses 127.x on lo at universe scope.
+        m.header.scope = AddressScope::Host;
+    }
     if let Some(label) = &r.label {
         m.attributes.push(AddressAttribute::Label(label.clone()));
     }
@@ -1320,6 +1326,22 @@ mod tests {
                 .any(|a| matches!(a, AddressAttribute::RoutePriority(_))),
             "no metric: the kernel's default"
         );
+    }
+
+    #[test]
+    fn a_loopback_address_is_added_at_host_scope_as_iproute2_does() {
+        assert_eq!(
+            add_address_message(&request("127.0.0.3", None))
+                .header
+                .scope,
+            AddressScope::Host
+        );
+        for other in ["198.51.100.50", "2001:db8:100::50"] {
+            assert_eq!(
+                add_address_message(&request(other, None)).header.scope,
+                AddressScope::Universe
+            );
+        }
     }
 
     #[test]

@@ -296,8 +296,10 @@ pub fn parse_ip(value: &OsStr) -> Result<IpAddr> {
 fn ipv4_unusable(ip: Ipv4Addr) -> Option<&'static str> {
     if ip.is_unspecified() || ip.octets()[0] == 0 {
         Some("addresses in 0.0.0.0/8 cannot be assigned")
-    } else if ip.is_loopback() {
-        Some("a loopback address cannot float between nodes")
+    } else if ip == Ipv4Addr::LOCALHOST {
+        // Another 127.x goes on lo beside it (IPaddr2's loopback attachment); this one is
+        // lo's own, which a stop would take away from every local service.
+        Some("127.0.0.1 is lo's own address")
     } else if ip.is_multicast() {
         Some("a multicast address cannot be assigned to an interface")
     } else if ip.is_broadcast() {
@@ -311,7 +313,7 @@ fn ipv6_unusable(ip: Ipv6Addr) -> Option<&'static str> {
     if ip.is_unspecified() {
         Some("the unspecified address cannot be assigned")
     } else if ip.is_loopback() {
-        Some("a loopback address cannot float between nodes")
+        Some("::1 is lo's own address, the only IPv6 loopback address")
     } else if ip.is_multicast() {
         Some("a multicast address cannot be assigned to an interface")
     } else if ip.to_ipv4_mapped().is_some() {
@@ -319,6 +321,18 @@ fn ipv6_unusable(ip: Ipv6Addr) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// The loopback network's prefix: Linux gives lo 127.0.0.1/8, whose local route covers
+/// 127.0.0.0/8 (what IPaddr2's findif reads from the local table for a 127.x address).
+pub const LOOPBACK_PREFIX: u8 = 8;
+
+/// The interface loopback addresses go on.
+pub const LOOPBACK_NIC: &str = "lo";
+
+/// True for 127.0.0.0/8: it goes on lo, where nothing is announced.
+pub fn is_loopback(ip: IpAddr) -> bool {
+    matches!(ip, IpAddr::V4(v4) if v4.is_loopback())
 }
 
 /// True for fe80::/10, which is only meaningful together with an interface.
@@ -665,10 +679,29 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
             return Err(bad("ip", ip_value, &why));
         }
     }
+    let loopback = is_loopback(ip);
+    if let (IpAddr::V4(v4), true, None) = (ip, loopback, prefix) {
+        // Its prefix is known without routes: the loopback network's.
+        if let Some(why) = network_or_broadcast(v4, LOOPBACK_PREFIX) {
+            return Err(bad("ip", ip_value, &why));
+        }
+    }
+    if let Some(other) = nics.iter().find(|n| loopback && *n != LOOPBACK_NIC) {
+        return Err(bad(
+            "ip",
+            ip_value,
+            &format!("a loopback address goes on lo only, not on nic {other}"),
+        ));
+    }
 
     let lvs_support = boolean(raw, "lvs_support")?;
     if lvs_support && ipv6 {
         return Err(Error::configured("lvs_support is for IPv4 addresses only"));
+    }
+    if lvs_support && loopback {
+        return Err(Error::configured(
+            "lvs_support keeps an address on lo at stop; ip is a loopback address, on lo already",
+        ));
     }
 
     // True by default since IPaddr2 4.15; accepted for IPv4 since 4.15.1, where it does
@@ -748,6 +781,13 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
     };
     let network_namespace = raw.get("network_namespace").map(check_netns).transpose()?;
     let vmac = raw.get("vmac").map(|v| parse_vmac(v, ip)).transpose()?;
+    if let (Some(_), Some(v), true) = (vmac, raw.get("vmac"), loopback) {
+        return Err(bad(
+            "vmac",
+            v,
+            "a loopback address lives on lo, which has no MAC to move",
+        ));
+    }
     if let (Some(_), Some(v)) = (vmac, raw.get("vmac")) {
         if nics.len() > 1 {
             // The macvlan sits on one lower adapter; moving it to a standby is not built, and
@@ -1318,6 +1358,23 @@ mod tests {
         assert_eq!(labelled.label.as_deref(), Some("vip"));
     }
 
+    #[test]
+    fn a_loopback_address_is_accepted_on_lo_or_without_nic() {
+        for pairs in [
+            &[("ip", "127.0.0.3")][..],
+            &[("ip", "127.0.0.3"), ("nic", "lo")],
+            &[("ip", "127.0.0.3"), ("broadcast", "127.255.255.255")],
+            &[
+                ("ip", "127.1.2.3"),
+                ("nic", "lo:vip"),
+                ("cidr_netmask", "16"),
+            ],
+        ] {
+            assert!(is_loopback(ok(pairs).ip), "{pairs:?}");
+        }
+        assert!(!is_loopback("::2".parse().unwrap()));
+    }
+
     /// Every value a user could mistype: the code and a reason that names the parameter.
     #[test]
     fn bad_input_table() {
@@ -1329,7 +1386,16 @@ mod tests {
             (&[("ip", " 198.51.100.50")], "invalid ip"),
             (&[("ip", "198.51.100.50; reboot")], "invalid ip"),
             (&[("ip", "$(reboot)")], "invalid ip"),
-            (&[("ip", "127.0.0.2")], "loopback"),
+            (&[("ip", "127.0.0.2"), ("nic", "eth0")], "loopback"),
+            (&[("ip", "127.0.0.2"), ("nic", "lo,eth0")], "loopback"),
+            (&[("ip", "127.0.0.2"), ("lvs_support", "true")], "loopback"),
+            (&[("ip", "127.0.0.2"), ("vmac", "auto")], "loopback"),
+            (&[("ip", "127.0.0.1")], "lo's own"),
+            (&[("ip", "127.0.0.0")], "network address of 127.0.0.0/8"),
+            (
+                &[("ip", "127.255.255.255")],
+                "broadcast address of 127.255.255.255/8",
+            ),
             (&[("ip", "::1")], "loopback"),
             (&[("ip", "224.0.0.5")], "multicast"),
             (&[("ip", "ff02::1")], "multicast"),

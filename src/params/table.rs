@@ -85,12 +85,16 @@ pub const PARAMETERS: &[ParamSpec] = &[
              prefix length belongs in cidr_netmask. IPv6 addresses are normalised to their \
              RFC 5952 text form (lower case, longest run of zero groups compressed), so \
              different spellings of the same address are treated alike.",
-            "The following are refused: loopback addresses, multicast addresses, the \
-             unspecified address (0.0.0.0 or ::), IPv4-mapped IPv6 addresses \
+            "The following are refused: lo's own addresses (127.0.0.1 and ::1), multicast \
+             addresses, the unspecified address (0.0.0.0 or ::), IPv4-mapped IPv6 addresses \
              (::ffff:a.b.c.d), and the network address or (for IPv4) the broadcast address \
              of the address's own prefix. An IPv6 link-local address (fe80::/10) is only \
              accepted together with an explicit nic, because it cannot be tied to an \
              interface through the routing table.",
+            "Another IPv4 loopback address (127.0.0.0/8), such as 127.0.0.3, goes on lo \
+             as IPaddr2 attaches it: with the loopback network's prefix /8 unless \
+             cidr_netmask says otherwise, and nothing announced. nic must then be empty or \
+             lo; lvs_support and vmac are refused with it.",
             "No two FloatIP resources may manage the same address in the same network \
              namespace: ip and network_namespace form one unique group.",
         ],
