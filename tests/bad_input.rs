@@ -150,9 +150,18 @@ fn integer_cases(name: &'static str) -> Vec<Case> {
         "lvs_ipv6_addrlabel_value" => &["4294967295", "4294967296"],
         "failback_delay" => &["3600001"],
         "arp_repeat_delay" => &["3601"],
+        // `ip address add ... metric N` takes any u32.
+        "metric" => &["4294967296"],
         other => panic!("integer parameter {other}: add its out-of-range values to the table"),
     };
     cases.extend(out_of_range.iter().map(|v| Case::new(name, *v)));
+    if name == "metric" {
+        // Well-formed, but there is no prefix route to give it to, or the standby adapters
+        // would move the address without it.
+        cases.push(Case::new(name, "50").with(&[("noprefixroute", "true")]));
+        cases.push(Case::new(name, "50").with(&[("nic", "eth0,eth1")]));
+        cases.push(Case::new(name, "4294967295").codes(OK, OK, "the largest metric"));
+    }
     cases
 }
 

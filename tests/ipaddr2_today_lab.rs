@@ -289,3 +289,160 @@ fn a_loopback_address_is_attached_to_lo() {
         assert_eq!(lab.addresses(n0, "lo"), lo_before, "lo as it was");
     }
 }
+
+/// `ip route list exact PREFIX` lines (IPv6 with `-6`).
+fn routes_exact(lab: &Lab, family: &str, prefix: &str) -> Vec<String> {
+    lab.ip(Host::Node(0), &[family, "route", "list", "exact", prefix])
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `ip -o monitor address` in the node while `f` runs: the lines it printed.
+fn address_events(lab: &Lab, f: impl FnOnce()) -> String {
+    use std::io::Read;
+    let mut monitor = lab
+        .exec_command(Host::Node(0), "ip", &["-o", "monitor", "address"], &[])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    f();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    monitor.kill().unwrap();
+    monitor.wait().unwrap();
+    let mut out = String::new();
+    monitor
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    out
+}
+
+/// `metric` is the prefix route's metric, IPv4 and IPv6; it wins over the placing route's
+/// metric; reload-agent changes it in place (the address is replaced, never deleted), and
+/// neither a reload nor a stop takes or leaves another address's route.
+#[test]
+fn metric_sets_the_prefix_route_and_reload_changes_it_in_place() {
+    if !root_or_skip("metric_sets_the_prefix_route_and_reload_changes_it_in_place") {
+        return;
+    }
+    let lab = Lab::new(1);
+    let n0 = Host::Node(0);
+    lab.add_nic(0, "eth1");
+    lab.wait_dad(n0, "eth0");
+    let metrics = |family: &str, prefix: &str| -> Vec<u32> {
+        let mut m: Vec<u32> = routes_exact(&lab, family, prefix)
+            .iter()
+            .filter(|r| r.contains("proto kernel"))
+            .filter_map(|r| {
+                let words: Vec<&str> = r.split_whitespace().collect();
+                let at = words.iter().position(|w| *w == "metric")?;
+                words.get(at + 1)?.parse().ok()
+            })
+            .collect();
+        m.sort();
+        m
+    };
+    // Replaces run while `ip monitor` watches: the address is never deleted.
+    let reload_to = |params: &[(&str, &str)], from: &str, to: &str| {
+        let events = address_events(&lab, || {
+            let reload = agent(&lab, 0, "reload-agent", params);
+            assert_code(&reload, 0, "reload-agent");
+            assert!(
+                reload
+                    .stderr
+                    .contains(&format!("now has metric {to} (was {from})")),
+                "{}",
+                reload.stderr
+            );
+        });
+        assert!(
+            !events.lines().any(|l| l.starts_with("Deleted")),
+            "the address was never removed: {events}"
+        );
+    };
+
+    // IPv6 beside the node's own 2001:db8:100::10/64, whose route has the kernel's 256.
+    let p6 = "2001:db8:100::/64";
+    assert_eq!(metrics("-6", p6), [256]);
+    let v6 = |m: Option<&'static str>| {
+        let mut p = vec![("ip", VIP6), ("nodad", "true")];
+        p.extend(m.map(|m| ("metric", m)));
+        p
+    };
+    // Without metric it shares the placing route (256); with one, a route of its own.
+    assert_code(&agent(&lab, 0, "start", &v6(None)), 0, "start");
+    assert_eq!(metrics("-6", p6), [256]);
+    // To 300 and 400: the kernel replaces the first route it finds (the node's 256); floatip
+    // puts that back and takes the old one.
+    reload_to(&v6(Some("300")), "256", "300");
+    assert_eq!(metrics("-6", p6), [256, 300]);
+    reload_to(&v6(Some("400")), "300", "400");
+    assert_eq!(metrics("-6", p6), [256, 400]);
+    reload_to(&v6(Some("50")), "400", "50");
+    assert_eq!(metrics("-6", p6), [50, 256]);
+    assert_code(
+        &agent(&lab, 0, "monitor", &recurring(&v6(Some("50")))),
+        0,
+        "monitor",
+    );
+    // The kernel would keep the 50 route (another address of the prefix stays): stop takes it.
+    assert_code(&agent(&lab, 0, "stop", &v6(Some("50"))), 0, "stop");
+    assert_eq!(
+        metrics("-6", p6),
+        [256],
+        "the node's route alone, as before"
+    );
+    assert_code(
+        &agent(&lab, 0, "start", &v6(Some("70"))),
+        0,
+        "start with metric 70",
+    );
+    assert_eq!(
+        metrics("-6", p6),
+        [70, 256],
+        "metric wins over the placing route's"
+    );
+    assert_code(&agent(&lab, 0, "stop", &v6(Some("70"))), 0, "stop");
+    assert_eq!(metrics("-6", p6), [256]);
+
+    // IPv4 alone in its subnet on eth1, so that it is the primary with a route of its own.
+    let p4 = "203.0.113.0/24";
+    let v4 = |m: &'static str| {
+        vec![
+            ("ip", "203.0.113.50"),
+            ("nic", "eth1"),
+            ("cidr_netmask", "24"),
+            ("metric", m),
+        ]
+    };
+    assert_code(
+        &agent(&lab, 0, "start", &v4("50")),
+        0,
+        "start with metric 50",
+    );
+    assert_eq!(metrics("-4", p4), [50]);
+    reload_to(&v4("60"), "50", "60");
+    assert_eq!(metrics("-4", p4), [60]);
+    assert_code(
+        &agent(&lab, 0, "monitor", &recurring(&v4("60"))),
+        0,
+        "monitor",
+    );
+    assert_code(&agent(&lab, 0, "stop", &v4("60")), 0, "stop");
+    assert_eq!(metrics("-4", p4), Vec::<u32>::new());
+
+    // noprefixroute: no route to give a metric to (6).
+    let run = agent(
+        &lab,
+        0,
+        "start",
+        &[("ip", VIP4), ("metric", "50"), ("noprefixroute", "true")],
+    );
+    assert_code(&run, 6, "metric with noprefixroute");
+    says(&run, "invalid metric");
+}

@@ -14,8 +14,8 @@ mod seams;
 mod tests;
 
 pub use seams::{
-    AddressRequest, Addresses, Assigned, Clock, Host, Link, LinkLayer, Links, Processes, Record,
-    Records, Wire,
+    AddressRequest, Addresses, Assigned, Clock, Host, Link, LinkLayer, Links, PrefixRoutes,
+    Processes, Record, Records, Wire,
 };
 
 use crate::error::{Error, Kind, Result};
@@ -25,7 +25,7 @@ use crate::params::{
     self, broadcast_address, network_or_broadcast, virtual_interface_name, Lifetime, Meta, Params,
 };
 use crate::resident::{AddressTemplate, Plan};
-use crate::resolve::{place, Wanted};
+use crate::resolve::{covers, place, RouteKind, Wanted};
 use log::{debug, info, warn};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -33,6 +33,9 @@ use std::time::Duration;
 /// How long an address may stay tentative before monitor calls it a failure: DAD takes
 /// DupAddrDetectTransmits x RetransTimer (1 s by default) after a random delay of up to 1 s.
 pub const DAD_GRACE: Duration = Duration::from_secs(5);
+
+/// rtm_protocol of the routes the kernel makes for addresses (RTPROT_KERNEL).
+const RTPROT_KERNEL: u8 = 2;
 
 /// Rounds sent when another machine is seen claiming the address (a short burst).
 pub const DEFENCE_ROUNDS: u32 = 3;
@@ -684,6 +687,26 @@ fn take_back_or_refuse_other_holders<H: Host>(host: &mut H, p: &Params, link: &L
     Ok(())
 }
 
+/// The address as start adds it (and reload replaces it) on `target`.
+fn address_request(p: &Params, target: &Target, label: Option<String>) -> AddressRequest {
+    AddressRequest {
+        ifindex: target.link.index,
+        ip: p.ip,
+        prefix_len: target.prefix_len,
+        label,
+        broadcast: broadcast_of(p, target.prefix_len),
+        nodad: p.nodad,
+        noprefixroute: p.noprefixroute,
+        preferred_lft: p.preferred_lft,
+        // `metric` first; else, for IPv6 (IPaddr2 4.15), the placing route's, so the prefix
+        // route is that route, not a second one with the kernel's default metric that would
+        // shadow or duplicate it.
+        route_metric: p
+            .route_metric
+            .or(target.route_metric.filter(|_| p.is_ipv6())),
+    }
+}
+
 fn add<H: Host>(
     host: &mut H,
     p: &Params,
@@ -692,19 +715,7 @@ fn add<H: Host>(
     label: Option<String>,
 ) -> Result<()> {
     let link = &target.link;
-    host.add_address(&AddressRequest {
-        ifindex: link.index,
-        ip: p.ip,
-        prefix_len: target.prefix_len,
-        label,
-        broadcast: broadcast_of(p, target.prefix_len),
-        nodad: p.nodad,
-        noprefixroute: p.noprefixroute,
-        preferred_lft: p.preferred_lft,
-        // IPv6 (IPaddr2 4.15): the prefix route is the placing route, not a second one
-        // with the kernel's default metric that would shadow or duplicate it.
-        route_metric: target.route_metric.filter(|_| p.is_ipv6()),
-    })?;
+    host.add_address(&address_request(p, target, label))?;
     info!("added {}/{} to {}", p.ip, target.prefix_len, link.name);
     if p.is_ipv6() && !p.nodad {
         if link.usable() {
@@ -964,9 +975,21 @@ pub fn stop<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
         if wanted.is_some_and(|w| w != a.prefix_len) {
             continue;
         }
+        let priority = if p.is_ipv6() {
+            host.route_priority(link.index, p.ip)?
+        } else {
+            None
+        };
         host.delete_address(link.index, p.ip, a.prefix_len)?;
         removed = true;
         info!("removed {}/{} from {}", p.ip, a.prefix_len, link.name);
+        if let Some(priority) = priority {
+            // What is left of its route is no longer the address's: a warning, not a failed
+            // stop, which would get the node fenced over a route.
+            if let Err(e) = drop_own_prefix_route(host, p.ip, &link, a.prefix_len, priority) {
+                warn!("{}", e.reason);
+            }
+        }
     }
     // The label goes with the address, as in IPaddr2, and only where this resource ran: a
     // stop on a node it never started on leaves an administrator's label alone.
@@ -1164,6 +1187,131 @@ fn announce_now<H: Host>(
     host.start_resident(&plan)
 }
 
+/// The metric the kernel gives an IPv6 prefix route for an address's priority (0: its
+/// default, IP6_RT_PRIO_ADDRCONF).
+const IPV6_DEFAULT_PREFIX_METRIC: u32 = 256;
+
+fn ipv6_route_metric(priority: u32) -> u32 {
+    if priority == 0 {
+        IPV6_DEFAULT_PREFIX_METRIC
+    } else {
+        priority
+    }
+}
+
+/// The metrics of the kernel's own prefix routes (proto kernel) of exactly `ip`/`prefix_len`
+/// via `link`.
+fn kernel_prefix_routes<H: Links>(
+    host: &mut H,
+    ip: IpAddr,
+    link: &Link,
+    prefix_len: u8,
+) -> Result<Vec<u32>> {
+    Ok(host
+        .routes(ip)?
+        .iter()
+        .filter(|r| r.kind == RouteKind::Unicast && r.protocol == RTPROT_KERNEL)
+        .filter(|r| r.ifindex == Some(link.index) && r.prefix_len == prefix_len)
+        .filter(|r| covers(r.destination, prefix_len, ip))
+        .map(|r| r.metric)
+        .collect())
+}
+
+/// The kernel keeps an IPv6 address's prefix route when it deletes the address while
+/// another address of the prefix is on the interface, whatever that one's own metric
+/// (check_cleanup_prefix_route): the route of a `metric` no remaining address has would stay
+/// behind. It goes, and only it (proto kernel, that metric).
+fn drop_own_prefix_route<H: Host>(
+    host: &mut H,
+    ip: IpAddr,
+    link: &Link,
+    prefix_len: u8,
+    priority: u32,
+) -> Result<()> {
+    let metric = ipv6_route_metric(priority);
+    if !kernel_prefix_routes(host, ip, link, prefix_len)?.contains(&metric) {
+        return Ok(());
+    }
+    let wanted = host.prefix_priorities(link.index, ip, prefix_len)?;
+    if wanted.iter().any(|p| ipv6_route_metric(*p) == metric) {
+        return Ok(());
+    }
+    host.delete_prefix_route(link.index, ip, prefix_len, metric)?;
+    info!(
+        "removed the prefix route of {ip}/{prefix_len} on {} with metric {metric}, which no address there has any more",
+        link.name
+    );
+    Ok(())
+}
+
+/// reload-agent's `metric`: the running address's prefix route takes the new metric in place
+/// (the address is replaced, never removed, so nothing that uses it notices). Only a set
+/// metric is applied: without it the metric start gives an IPv6 address is its placing
+/// route's, which cannot be told apart from the address's own route while it is there, so
+/// a removed metric waits for the next start.
+fn apply_metric<H: Host>(host: &mut H, p: &Params, target: &Target) -> Result<()> {
+    let Some(metric) = p.route_metric else {
+        return Ok(());
+    };
+    let link = &target.link;
+    let Some(now) = host.route_priority(link.index, p.ip)? else {
+        return Ok(());
+    };
+    if now == metric {
+        return Ok(());
+    }
+    let ipv6 = p.is_ipv6() && !p.noprefixroute;
+    let before = if ipv6 {
+        kernel_prefix_routes(host, p.ip, link, target.prefix_len)?
+    } else {
+        Vec::new()
+    };
+    let label = kernel_label(p, target)?;
+    host.replace_address(&address_request(p, target, label))?;
+    if ipv6 {
+        settle_ipv6_prefix_routes(host, p.ip, target, &before, now)?;
+    }
+    info!(
+        "the prefix route of {}/{} on {} now has metric {metric} (was {now})",
+        p.ip, target.prefix_len, link.name
+    );
+    Ok(())
+}
+
+/// After an IPv6 address's priority changed in place: the kernel replaces the first prefix
+/// route it finds on the interface (modify_prefix_route), which may be another address's
+/// (the node's own, say) while the address's old one stays. What the other addresses had is
+/// put back, and the old route goes unless an address still has its metric.
+fn settle_ipv6_prefix_routes<H: Host>(
+    host: &mut H,
+    ip: IpAddr,
+    target: &Target,
+    before: &[u32],
+    old_priority: u32,
+) -> Result<()> {
+    let (link, prefix_len) = (&target.link, target.prefix_len);
+    let after = kernel_prefix_routes(host, ip, link, prefix_len)?;
+    let wanted: Vec<u32> = host
+        .prefix_priorities(link.index, ip, prefix_len)?
+        .into_iter()
+        .map(ipv6_route_metric)
+        .collect();
+    for metric in before {
+        if wanted.contains(metric) && !after.contains(metric) {
+            host.add_prefix_route(link.index, ip, prefix_len, *metric)?;
+            warn!(
+                "put back the prefix route of {ip}/{prefix_len} on {} with metric {metric}, which the kernel took when the metric changed",
+                link.name
+            );
+        }
+    }
+    let old = ipv6_route_metric(old_priority);
+    if after.contains(&old) && !wanted.contains(&old) {
+        host.delete_prefix_route(link.index, ip, prefix_len, old)?;
+    }
+    Ok(())
+}
+
 /// reload-agent: the running resident process takes the new plan (a reloadable parameter
 /// takes effect without moving the address); one is started or ended if the new parameters
 /// need one where the old did not, or the reverse.
@@ -1176,6 +1324,7 @@ pub fn reload<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
         );
         return Ok(());
     };
+    apply_metric(host, p, &target)?;
     let plan = resident_plan(host, p, meta, &target, 0)?;
     // A running process takes the plan even when it brings no lasting work: it finishes
     // what it owes (a pending second wave) and then exits by itself.
@@ -1188,12 +1337,14 @@ pub fn reload<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
         }
     }
     info!(
-        "reloaded: arp_count={} arp_interval={}ms arp_bg={} arp_count_refresh={} arp_probe_wait={}ms conflict_defend={} arp_refresh_interval={}s arp_repeat_delay={}s failback_delay={}ms link_watch={}",
+        "reloaded: arp_count={} arp_interval={}ms arp_bg={} arp_count_refresh={} arp_probe_wait={}ms metric={} conflict_defend={} arp_refresh_interval={}s arp_repeat_delay={}s failback_delay={}ms link_watch={}",
         p.announce.count,
         p.announce.interval_ms,
         p.announce.background,
         p.announce.refresh_count,
         p.announce.probe_wait_ms,
+        p.route_metric
+            .map_or_else(|| "unset".to_string(), |m| m.to_string()),
         p.announce.defend,
         p.announce.refresh_interval_s,
         p.announce.repeat_delay_s,

@@ -50,6 +50,38 @@ pub trait Addresses {
     fn delete_address_label(&mut self, ip: Ipv6Addr, label: u32) -> Result<()>;
 }
 
+/// The prefix routes addresses bring, by metric (`metric`, reload-agent, and what the
+/// kernel leaves of an IPv6 address's route at stop).
+pub trait PrefixRoutes {
+    /// The priority (IFA_RT_PRIORITY) the address `ip` on `ifindex` gives its prefix route:
+    /// 0 for the kernel's default; None when the address is not there.
+    fn route_priority(&mut self, ifindex: u32, ip: IpAddr) -> Result<Option<u32>>;
+    /// Changes the address `request` describes, which is on its interface, in place
+    /// (RTM_NEWADDR with NLM_F_REPLACE): its prefix route takes `route_metric`, and the address
+    /// is never removed.
+    fn replace_address(&mut self, request: &AddressRequest) -> Result<()>;
+    /// The priorities of the IPv6 addresses on `ifindex` whose prefix route is exactly
+    /// `ip`/`prefix_len`.
+    fn prefix_priorities(&mut self, ifindex: u32, ip: IpAddr, prefix_len: u8) -> Result<Vec<u32>>;
+    /// Adds the prefix route `ip`/`prefix_len` via `ifindex` with `metric` as the kernel adds
+    /// it for an address (proto kernel); one already there is fine.
+    fn add_prefix_route(
+        &mut self,
+        ifindex: u32,
+        ip: IpAddr,
+        prefix_len: u8,
+        metric: u32,
+    ) -> Result<()>;
+    /// Deletes that prefix route (proto kernel, that metric); one already gone is fine.
+    fn delete_prefix_route(
+        &mut self,
+        ifindex: u32,
+        ip: IpAddr,
+        prefix_len: u8,
+        metric: u32,
+    ) -> Result<()>;
+}
+
 /// Frames on the segment.
 pub trait Wire {
     /// Sends one announcement round for `ip` from `link`.
@@ -91,6 +123,6 @@ pub trait Clock {
 }
 
 /// Everything an operation may use.
-pub trait Host: Links + Addresses + Wire + Processes + Records + Clock {}
+pub trait Host: Links + Addresses + PrefixRoutes + Wire + Processes + Records + Clock {}
 
-impl<T: Links + Addresses + Wire + Processes + Records + Clock> Host for T {}
+impl<T: Links + Addresses + PrefixRoutes + Wire + Processes + Records + Clock> Host for T {}

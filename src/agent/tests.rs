@@ -2774,3 +2774,274 @@ fn a_loopback_address_elsewhere_than_lo_is_a_configuration_error() {
         assert!(node.host.addresses.is_empty());
     }
 }
+
+// ---------------------------------------------------------------- issue 16: metric
+
+/// The fake's prefix-route priority is the last request's for that address: what start added
+/// it with, or what reload replaced it with (`requests` keeps both, in order). A replace of an
+/// IPv6 address does to the routes what Linux does: it swaps the first kernel route of the
+/// prefix on the interface, whoever's it is (modify_prefix_route).
+impl PrefixRoutes for FakeHost {
+    fn route_priority(&mut self, ifindex: u32, ip: IpAddr) -> Result<Option<u32>> {
+        if !self.addresses.contains_key(&(ifindex, ip)) {
+            return Ok(None);
+        }
+        Ok(Some(self.priority_of(ifindex, ip)))
+    }
+    fn replace_address(&mut self, request: &AddressRequest) -> Result<()> {
+        let (ifindex, ip, len) = (request.ifindex, request.ip, request.prefix_len);
+        if !self.addresses.contains_key(&(ifindex, ip)) {
+            return Err(Error::generic("no such address to replace"));
+        }
+        self.requests.push(request.clone());
+        if ip.is_ipv6() {
+            let new = ipv6_route_metric(request.route_metric.unwrap_or(0));
+            let mut ours: Vec<u32> = self.fake_prefix_routes(ifindex, ip, len);
+            ours.sort();
+            if let Some(first) = ours.first().copied().filter(|m| *m != new) {
+                self.delete_prefix_route(ifindex, ip, len, first)?;
+                self.add_prefix_route(ifindex, ip, len, new)?;
+            }
+        }
+        Ok(())
+    }
+    fn prefix_priorities(&mut self, ifindex: u32, ip: IpAddr, prefix_len: u8) -> Result<Vec<u32>> {
+        let holders: Vec<IpAddr> = self
+            .addresses
+            .iter()
+            .filter(|((i, a), held)| {
+                *i == ifindex && held.prefix_len == prefix_len && covers(ip, prefix_len, *a)
+            })
+            .map(|((_, a), _)| *a)
+            .collect();
+        Ok(holders
+            .into_iter()
+            .map(|a| self.priority_of(ifindex, a))
+            .collect())
+    }
+    fn add_prefix_route(
+        &mut self,
+        ifindex: u32,
+        ip: IpAddr,
+        prefix_len: u8,
+        metric: u32,
+    ) -> Result<()> {
+        if !self
+            .fake_prefix_routes(ifindex, ip, prefix_len)
+            .contains(&metric)
+        {
+            self.routes.push(Route {
+                metric,
+                ..route(&ip.to_string(), prefix_len, ifindex, ip.is_ipv4())
+            });
+        }
+        Ok(())
+    }
+    fn delete_prefix_route(
+        &mut self,
+        ifindex: u32,
+        ip: IpAddr,
+        prefix_len: u8,
+        metric: u32,
+    ) -> Result<()> {
+        self.routes.retain(|r| {
+            !(r.ifindex == Some(ifindex)
+                && r.prefix_len == prefix_len
+                && r.metric == metric
+                && r.protocol == RTPROT_KERNEL
+                && covers(r.destination, prefix_len, ip))
+        });
+        Ok(())
+    }
+}
+
+impl FakeHost {
+    fn priority_of(&self, ifindex: u32, ip: IpAddr) -> u32 {
+        self.requests
+            .iter()
+            .rev()
+            .find(|r| r.ifindex == ifindex && r.ip == ip)
+            .and_then(|r| r.route_metric)
+            .unwrap_or(0)
+    }
+
+    fn fake_prefix_routes(&self, ifindex: u32, ip: IpAddr, prefix_len: u8) -> Vec<u32> {
+        self.routes
+            .iter()
+            .filter(|r| r.ifindex == Some(ifindex) && r.prefix_len == prefix_len)
+            .filter(|r| r.protocol == RTPROT_KERNEL && covers(r.destination, prefix_len, ip))
+            .map(|r| r.metric)
+            .collect()
+    }
+}
+
+#[test]
+fn metric_is_the_prefix_routes_priority_and_wins_over_the_placing_routes() {
+    // IPv6 takes the placing route's metric (a router-advertised 1024 here) unless metric
+    // says otherwise.
+    let mut host = FakeHost::lab();
+    host.routes.push(Route {
+        metric: 1024,
+        protocol: 9,
+        ..route("2001:db8:100::", 64, ETH0, false)
+    });
+    let v6 = [("ip", "2001:db8:100::50"), ("nodad", "true")];
+    start(&mut host, &params(&v6), &meta()).unwrap();
+    assert_eq!(host.requests[0].route_metric, Some(1024));
+    stop(&mut host, &params(&v6), &meta()).unwrap();
+    let with_metric = [v6[0], v6[1], ("metric", "50")];
+    start(&mut host, &params(&with_metric), &meta()).unwrap();
+    assert_eq!(host.requests[1].route_metric, Some(50), "metric wins");
+    // IPv4: none without metric (the kernel's 0), the metric with it.
+    let mut host = FakeHost::lab();
+    start(&mut host, &params(&[("ip", "198.51.100.50")]), &meta()).unwrap();
+    assert_eq!(host.requests[0].route_metric, None);
+    let mut host = FakeHost::lab();
+    let v4 = [("ip", "198.51.100.50"), ("metric", "0")];
+    start(&mut host, &params(&v4), &meta()).unwrap();
+    assert_eq!(host.requests[0].route_metric, Some(0));
+}
+
+#[test]
+fn reload_changes_the_metric_in_place_and_only_when_it_differs() {
+    let mut host = FakeHost::lab();
+    let at = |m: &'static str| params(&[("ip", "198.51.100.50"), ("metric", m)]);
+    start(&mut host, &at("50"), &meta()).unwrap();
+    host.effects.clear();
+    reload(&mut host, &at("60"), &meta()).unwrap();
+    assert_eq!(host.requests.len(), 2, "one replace");
+    let replaced = &host.requests[1];
+    assert_eq!(
+        (replaced.ifindex, replaced.prefix_len, replaced.route_metric),
+        (ETH0, 24, Some(60))
+    );
+    assert_eq!(
+        replaced.broadcast, host.requests[0].broadcast,
+        "as start added it"
+    );
+    assert!(
+        !host
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::Added(..) | Effect::Deleted(..))),
+        "never removed and added again: {:?}",
+        host.effects
+    );
+    assert_eq!(host.route_priority(ETH0, vip()).unwrap(), Some(60));
+    // The same metric again, or none: nothing to change.
+    reload(&mut host, &at("60"), &meta()).unwrap();
+    reload(&mut host, &params(&[("ip", "198.51.100.50")]), &meta()).unwrap();
+    assert_eq!(host.requests.len(), 2);
+    // Not here: the next start applies it.
+    stop(&mut host, &at("60"), &meta()).unwrap();
+    reload(&mut host, &at("70"), &meta()).unwrap();
+    assert_eq!(host.requests.len(), 2);
+}
+
+#[test]
+fn metric_without_a_prefix_route_or_with_standby_adapters_is_a_configuration_error() {
+    for (pairs, why) in [
+        (
+            &[
+                ("ip", "198.51.100.50"),
+                ("metric", "50"),
+                ("noprefixroute", "true"),
+            ][..],
+            "noprefixroute",
+        ),
+        (
+            &[
+                ("ip", "198.51.100.50"),
+                ("metric", "50"),
+                ("nic", "eth0,eth1"),
+            ][..],
+            "standby adapters",
+        ),
+        (
+            &[("ip", "198.51.100.50"), ("metric", "4294967296")][..],
+            "0 to 4294967295",
+        ),
+    ] {
+        let mut node = FakeNode::new(FakeHost::lab().with_eth1());
+        for action in [Action::Start, Action::ValidateAll, Action::ReloadAgent] {
+            let e = run_op(&mut node, action, pairs, &meta()).unwrap_err();
+            assert_eq!(e.status, Status::ErrConfigured, "{pairs:?}");
+            assert!(e.reason.starts_with("invalid metric"), "{}", e.reason);
+            assert!(e.reason.contains(why), "{}", e.reason);
+        }
+        assert!(node.host.addresses.is_empty());
+    }
+    assert_eq!(
+        params(&[("ip", "198.51.100.50"), ("metric", "4294967295")]).route_metric,
+        Some(u32::MAX)
+    );
+}
+
+/// A lab for the IPv6 prefix-route cases: the node's own 2001:db8:100::10/64 on eth0 with
+/// the kernel's route (metric 256), and the floating address started with `metric`, its
+/// route added as the kernel adds it.
+fn ipv6_with_metric(metric: Option<&'static str>) -> (FakeHost, Vec<(&'static str, &'static str)>) {
+    let mut host = FakeHost::lab();
+    host.routes.push(Route {
+        metric: 256,
+        ..route("2001:db8:100::", 64, ETH0, false)
+    });
+    host.put(ETH0, "2001:db8:100::10".parse().unwrap(), 64);
+    let mut pairs = vec![("ip", "2001:db8:100::50"), ("nodad", "true")];
+    pairs.extend(metric.map(|m| ("metric", m)));
+    start(&mut host, &params(&pairs), &meta()).unwrap();
+    let priority = host.priority_of(ETH0, vip6());
+    host.add_prefix_route(ETH0, vip6(), 64, ipv6_route_metric(priority))
+        .unwrap();
+    (host, pairs)
+}
+
+fn kernel_metrics(host: &FakeHost) -> Vec<u32> {
+    let mut m = host.fake_prefix_routes(ETH0, vip6(), 64);
+    m.sort();
+    m
+}
+
+#[test]
+fn an_ipv6_metric_change_keeps_the_other_addresses_route_and_drops_the_old_one() {
+    // The kernel swaps the first route it finds: the node's 256 before the address's 300.
+    let (mut host, _) = ipv6_with_metric(Some("300"));
+    assert_eq!(kernel_metrics(&host), [256, 300]);
+    let to =
+        |m: &'static str| params(&[("ip", "2001:db8:100::50"), ("nodad", "true"), ("metric", m)]);
+    reload(&mut host, &to("400"), &meta()).unwrap();
+    assert_eq!(kernel_metrics(&host), [256, 400]);
+    // From the shared route (no metric: the placing route's 256) to a metric of its own.
+    let (mut host, _) = ipv6_with_metric(None);
+    assert_eq!(kernel_metrics(&host), [256]);
+    reload(&mut host, &to("50"), &meta()).unwrap();
+    assert_eq!(
+        kernel_metrics(&host),
+        [50, 256],
+        "the node's route is put back"
+    );
+    reload(&mut host, &to("60"), &meta()).unwrap();
+    assert_eq!(kernel_metrics(&host), [60, 256]);
+}
+
+#[test]
+fn an_ipv6_stop_takes_the_route_of_its_own_metric_and_leaves_a_shared_one() {
+    let (mut host, pairs) = ipv6_with_metric(Some("50"));
+    assert_eq!(kernel_metrics(&host), [50, 256]);
+    stop(&mut host, &params(&pairs), &meta()).unwrap();
+    assert_eq!(kernel_metrics(&host), [256], "the node's own route stays");
+    // Shared with the node's address: nothing to take.
+    let (mut host, pairs) = ipv6_with_metric(None);
+    stop(&mut host, &params(&pairs), &meta()).unwrap();
+    assert_eq!(kernel_metrics(&host), [256]);
+    // Another floating address with the same metric keeps the route it shares.
+    let (mut host, pairs) = ipv6_with_metric(Some("50"));
+    let other: IpAddr = "2001:db8:100::51".parse().unwrap();
+    host.put(ETH0, other, 64);
+    host.requests.push(AddressRequest {
+        ip: other,
+        ..host.requests[0].clone()
+    });
+    stop(&mut host, &params(&pairs), &meta()).unwrap();
+    assert_eq!(kernel_metrics(&host), [50, 256]);
+}

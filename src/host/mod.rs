@@ -14,7 +14,8 @@ pub mod tools;
 pub mod trace;
 
 use crate::agent::{
-    AddressRequest, Addresses, Assigned, Clock, Link, Links, Processes, Record, Records, Wire,
+    AddressRequest, Addresses, Assigned, Clock, Link, Links, PrefixRoutes, Processes, Record,
+    Records, Wire,
 };
 use crate::error::{Error, Result};
 use crate::packet::MacAddr;
@@ -227,6 +228,42 @@ impl Links for SystemHost {
             }
             None => Ok(()),
         }
+    }
+}
+
+impl PrefixRoutes for SystemHost {
+    fn route_priority(&mut self, ifindex: u32, ip: IpAddr) -> Result<Option<u32>> {
+        self.netlink.route_priority(ifindex, ip)
+    }
+
+    fn replace_address(&mut self, request: &AddressRequest) -> Result<()> {
+        self.netlink.replace_address(request)
+    }
+
+    fn prefix_priorities(&mut self, ifindex: u32, ip: IpAddr, prefix_len: u8) -> Result<Vec<u32>> {
+        self.netlink.prefix_priorities(ifindex, ip, prefix_len)
+    }
+
+    fn add_prefix_route(
+        &mut self,
+        ifindex: u32,
+        ip: IpAddr,
+        prefix_len: u8,
+        metric: u32,
+    ) -> Result<()> {
+        self.netlink
+            .add_prefix_route(ifindex, ip, prefix_len, metric)
+    }
+
+    fn delete_prefix_route(
+        &mut self,
+        ifindex: u32,
+        ip: IpAddr,
+        prefix_len: u8,
+        metric: u32,
+    ) -> Result<()> {
+        self.netlink
+            .delete_prefix_route(ifindex, ip, prefix_len, metric)
     }
 }
 

@@ -14,11 +14,11 @@ use crate::domain::{AddressRequest, Assigned, Link, LinkLayer};
 use crate::error::{Error, Result};
 use crate::packet::MacAddr;
 use crate::params::Lifetime;
-use crate::resolve::{Route, RouteKind};
+use crate::resolve::{covers, Route, RouteKind};
 use futures::StreamExt;
 use rtnetlink::packet_core::{
     DefaultNla, NetlinkMessage, NetlinkPayload, Parseable, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP,
-    NLM_F_EXCL, NLM_F_REQUEST,
+    NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
 };
 use rtnetlink::packet_route::address::{
     AddressAttribute, AddressFlags, AddressMessage, AddressScope, CacheInfo,
@@ -31,7 +31,7 @@ use rtnetlink::packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
 };
 use rtnetlink::packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteScope, RouteType,
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
 use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::LinkMacVlan;
@@ -153,6 +153,79 @@ impl Netlink {
                 io::Error::from_raw_os_error(libc::EEXIST),
             )),
         }
+    }
+
+    /// The priority the address gives its prefix route (IFA_RT_PRIORITY; the kernel sends
+    /// none for 0, its default); None when the address is not on that interface.
+    pub fn route_priority(&mut self, ifindex: u32, ip: IpAddr) -> Result<Option<u32>> {
+        let message = if ip.is_ipv6() {
+            self.runtime
+                .block_on(self.client.address_message(ifindex, ip))?
+        } else {
+            self.addresses(ip, Some(ifindex))?
+                .into_iter()
+                .find(|m| m.header.index == ifindex)
+        };
+        Ok(message.map(|m| route_priority_of(&m)))
+    }
+
+    /// Changes the address in place (NLM_F_REPLACE): the kernel gives its prefix route the
+    /// request's metric (fib_modify_prefix_metric, modify_prefix_route) and keeps the address.
+    pub fn replace_address(&mut self, request: &AddressRequest) -> Result<()> {
+        self.runtime.block_on(self.client.replace_address(request))
+    }
+
+    /// The route priorities of the IPv6 addresses on `ifindex` that have a prefix route of
+    /// exactly `ip`/`prefix_len` (not NOPREFIXROUTE): each wants one with its metric.
+    pub fn prefix_priorities(
+        &mut self,
+        ifindex: u32,
+        ip: IpAddr,
+        prefix_len: u8,
+    ) -> Result<Vec<u32>> {
+        let messages = self
+            .runtime
+            .block_on(self.client.addresses_on(ifindex, ip))?;
+        Ok(messages
+            .iter()
+            .filter(|m| m.header.index == ifindex && m.header.prefix_len == prefix_len)
+            .filter(|m| address_of(m).is_some_and(|a| covers(ip, prefix_len, a)))
+            .filter(|m| !address_flags(m).contains(AddressFlags::Noprefixroute))
+            .map(route_priority_of)
+            .collect())
+    }
+
+    /// Adds the prefix route `ip`/`prefix_len` via `ifindex` with `metric` as the kernel adds
+    /// one for an address (proto kernel); one already there is fine.
+    pub fn add_prefix_route(
+        &mut self,
+        ifindex: u32,
+        ip: IpAddr,
+        prefix_len: u8,
+        metric: u32,
+    ) -> Result<()> {
+        let message = prefix_route_message(ifindex, ip, prefix_len, metric);
+        self.runtime.block_on(self.client.change_route(
+            RouteNetlinkMessage::NewRoute(message),
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+            libc::EEXIST,
+        ))
+    }
+
+    /// Deletes that prefix route (proto kernel, that metric only); one already gone is fine.
+    pub fn delete_prefix_route(
+        &mut self,
+        ifindex: u32,
+        ip: IpAddr,
+        prefix_len: u8,
+        metric: u32,
+    ) -> Result<()> {
+        let message = prefix_route_message(ifindex, ip, prefix_len, metric);
+        self.runtime.block_on(self.client.change_route(
+            RouteNetlinkMessage::DelRoute(message),
+            NLM_F_REQUEST | NLM_F_ACK,
+            libc::ESRCH,
+        ))
     }
 
     pub fn add_macvlan(&mut self, lower: u32, name: &str, mac: MacAddr) -> Result<()> {
@@ -463,16 +536,64 @@ fn address_of(m: &AddressMessage) -> Option<IpAddr> {
     })
 }
 
-fn assigned_from_message(m: &AddressMessage) -> Assigned {
+fn route_priority_of(m: &AddressMessage) -> u32 {
+    m.attributes
+        .iter()
+        .find_map(|a| match a {
+            AddressAttribute::RoutePriority(p) => Some(*p),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+fn address_flags(m: &AddressMessage) -> AddressFlags {
     // IFA_FLAGS carries all 32 bits; the header's byte is the legacy subset.
-    let flags = m
-        .attributes
+    m.attributes
         .iter()
         .find_map(|a| match a {
             AddressAttribute::Flags(f) => Some(*f),
             _ => None,
         })
-        .unwrap_or_else(|| AddressFlags::from_bits_retain(u32::from(m.header.flags.bits())));
+        .unwrap_or_else(|| AddressFlags::from_bits_retain(u32::from(m.header.flags.bits())))
+}
+
+/// RTM_NEWROUTE / RTM_DELROUTE for the prefix route of `ip`/`prefix_len` via `ifindex` as the
+/// kernel makes one for an address: main table, proto kernel, unicast, that metric. (Deleting
+/// by protocol and metric leaves a router-advertised or static route of the prefix alone.)
+pub fn prefix_route_message(ifindex: u32, ip: IpAddr, prefix_len: u8, metric: u32) -> RouteMessage {
+    let mut m = RouteMessage::default();
+    m.header.address_family = family(ip);
+    m.header.destination_prefix_length = prefix_len;
+    m.header.table = RouteHeader::RT_TABLE_MAIN;
+    m.header.protocol = RouteProtocol::Kernel;
+    m.header.scope = if ip.is_ipv4() {
+        RouteScope::Link
+    } else {
+        RouteScope::Universe
+    };
+    m.header.kind = RouteType::Unicast;
+    let network = match ip {
+        IpAddr::V4(v4) => RouteAddress::Inet(std::net::Ipv4Addr::from(
+            u32::from(v4)
+                & u32::MAX
+                    .checked_shl(32 - u32::from(prefix_len))
+                    .unwrap_or(0),
+        )),
+        IpAddr::V6(v6) => RouteAddress::Inet6(Ipv6Addr::from(
+            u128::from(v6)
+                & u128::MAX
+                    .checked_shl(128 - u32::from(prefix_len))
+                    .unwrap_or(0),
+        )),
+    };
+    m.attributes.push(RouteAttribute::Destination(network));
+    m.attributes.push(RouteAttribute::Oif(ifindex));
+    m.attributes.push(RouteAttribute::Priority(metric));
+    m
+}
+
+fn assigned_from_message(m: &AddressMessage) -> Assigned {
+    let flags = address_flags(m);
     let updated = m.attributes.iter().find_map(|a| match a {
         AddressAttribute::CacheInfo(c) => Some(c.tstamp),
         _ => None,
@@ -1089,6 +1210,14 @@ impl Client {
     /// each would otherwise read (and keep the heap for) all of them. IPv4 has no such
     /// request, so it reads that interface's addresses only (filtered in the kernel).
     pub async fn address(&self, ifindex: u32, ip: IpAddr) -> Result<Option<Assigned>> {
+        Ok(self
+            .address_message(ifindex, ip)
+            .await?
+            .map(|m| assigned_from_message(&m)))
+    }
+
+    /// The kernel's message for the address on one interface (see `address`).
+    async fn address_message(&self, ifindex: u32, ip: IpAddr) -> Result<Option<AddressMessage>> {
         let (message, flags) = if ip.is_ipv6() {
             (exact_address_message(ifindex, ip), NLM_F_REQUEST)
         } else {
@@ -1112,11 +1241,11 @@ impl Client {
             }
             Err(e) => return Err(netlink_error("cannot read addresses", e)),
         };
-        Ok(answers.iter().find_map(|a| match a {
+        Ok(answers.into_iter().find_map(|a| match a {
             RouteNetlinkMessage::NewAddress(m)
-                if m.header.index == ifindex && address_of(m) == Some(ip) =>
+                if m.header.index == ifindex && address_of(&m) == Some(ip) =>
             {
-                Some(assigned_from_message(m))
+                Some(m)
             }
             _ => None,
         }))
@@ -1140,6 +1269,70 @@ impl Client {
                 e,
             )),
         }
+    }
+
+    /// The addresses on one interface in the family of `ip` (filtered in the kernel).
+    pub async fn addresses_on(&self, ifindex: u32, ip: IpAddr) -> Result<Vec<AddressMessage>> {
+        let mut message = AddressMessage::default();
+        message.header.family = family(ip);
+        message.header.index = ifindex;
+        let answers = match self
+            .exchange(
+                RouteNetlinkMessage::GetAddress(message),
+                NLM_F_REQUEST | NLM_F_DUMP,
+            )
+            .await
+        {
+            Ok(answers) => answers,
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => return Ok(Vec::new()),
+            Err(e) => return Err(netlink_error("cannot read addresses", e)),
+        };
+        Ok(answers
+            .into_iter()
+            .filter_map(|a| match a {
+                RouteNetlinkMessage::NewAddress(m) => Some(m),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Adds or deletes a route; `fine` is the errno that means it already is as asked.
+    pub async fn change_route(
+        &self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+        fine: i32,
+    ) -> Result<()> {
+        let what = match &message {
+            RouteNetlinkMessage::NewRoute(_) => "cannot add the prefix route",
+            _ => "cannot delete the prefix route",
+        };
+        match self.exchange(message, flags).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(fine) => Ok(()),
+            Err(e) => Err(netlink_error(what, e)),
+        }
+    }
+
+    /// Changes the address in place: NLM_F_REPLACE without NLM_F_EXCL, so the kernel
+    /// modifies the address it has (its prefix route's metric, its lifetimes) rather than
+    /// refusing it as there already.
+    pub async fn replace_address(&self, request: &AddressRequest) -> Result<()> {
+        self.exchange(
+            RouteNetlinkMessage::NewAddress(add_address_message(request)),
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE,
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            netlink_error(
+                &format!(
+                    "cannot change {}/{} in place",
+                    request.ip, request.prefix_len
+                ),
+                e,
+            )
+        })
     }
 
     /// Deletes the address; one that is already gone is not an error.
@@ -1325,6 +1518,23 @@ mod tests {
                 .iter()
                 .any(|a| matches!(a, AddressAttribute::RoutePriority(_))),
             "no metric: the kernel's default"
+        );
+    }
+
+    #[test]
+    fn a_prefix_route_is_the_kernels_own_for_the_network_of_the_address() {
+        let m = prefix_route_message(2, "2001:db8:100::50".parse().unwrap(), 64, 300);
+        assert_eq!(m.header.protocol, RouteProtocol::Kernel);
+        assert_eq!(m.header.table, RouteHeader::RT_TABLE_MAIN);
+        assert_eq!(m.header.kind, RouteType::Unicast);
+        assert_eq!(m.header.destination_prefix_length, 64);
+        assert_eq!(
+            m.attributes,
+            [
+                RouteAttribute::Destination(RouteAddress::Inet6("2001:db8:100::".parse().unwrap())),
+                RouteAttribute::Oif(2),
+                RouteAttribute::Priority(300),
+            ]
         );
     }
 

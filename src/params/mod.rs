@@ -136,6 +136,9 @@ pub struct Params {
     pub announce: Announce,
     pub nodad: bool,
     pub noprefixroute: bool,
+    /// `metric`: the priority of the address's prefix route (IFA_RT_PRIORITY), over the one
+    /// an IPv6 address takes from its placing route.
+    pub route_metric: Option<u32>,
     pub preferred_lft: Lifetime,
     pub network_namespace: Option<String>,
     pub check_link_status: bool,
@@ -191,6 +194,8 @@ pub const REFRESH_INTERVAL_MAX_S: u32 = 3_600;
 pub const PROBE_WAIT_MAX_MS: u32 = 10_000;
 pub const FAILBACK_DELAY_MAX_MS: u64 = 3_600_000;
 pub const REPEAT_DELAY_MAX_S: u32 = 3_600;
+/// `metric`: what `ip address add ... metric N` accepts, IFA_RT_PRIORITY's whole u32.
+pub const METRIC_MAX: u32 = u32::MAX;
 
 /// Shows a user's value inside a reason: escaped, non-UTF-8 bytes replaced, and cut short so
 /// the reason stays one readable line.
@@ -770,6 +775,28 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
 
     let nodad = boolean(raw, "nodad")?;
     let noprefixroute = boolean(raw, "noprefixroute")?;
+    let route_metric = match raw.get("metric") {
+        Some(v) => {
+            let metric = parse_int("metric", v, 0, u64::from(METRIC_MAX))? as u32;
+            if noprefixroute {
+                return Err(bad(
+                    "metric",
+                    v,
+                    "noprefixroute=true adds no prefix route to give it to; drop one of them",
+                ));
+            }
+            if nics.len() > 1 {
+                // The resident moves the address between adapters without it.
+                return Err(bad(
+                    "metric",
+                    v,
+                    "not carried to standby adapters (nic lists several); list one nic, or drop metric",
+                ));
+            }
+            Some(metric)
+        }
+        None => None,
+    };
     let preferred_lft = match raw.get("preferred_lft") {
         Some(v) => parse_lifetime(v)?,
         None if raw.values.contains_key("preferred_lft") => {
@@ -812,6 +839,7 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
         announce,
         nodad,
         noprefixroute,
+        route_metric,
         preferred_lft,
         network_namespace,
         check_link_status,

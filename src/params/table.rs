@@ -479,6 +479,39 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        name: "metric",
+        kind: Integer,
+        unset: "placing route's (IPv6)",
+        reloadable: true,
+        upstream: FLOATIP_ONLY,
+        shortdesc: "Metric of the address's prefix route",
+        longdesc: &[
+            "The metric (priority) of the prefix route that comes with the address, as ip \
+             address add ... metric N sets it (IFA_RT_PRIORITY), for IPv4 and IPv6: a whole \
+             number from 0 to 4294967295. It wins over the metric an IPv6 address otherwise \
+             takes from the route that placed it (see cidr_netmask). For IPv6, 0 is the \
+             kernel's own default, 256. The kernel gives an IPv4 prefix route only to the \
+             first address of its subnet on the interface (a secondary address shares that \
+             one's), so for IPv4 it matters when the address is alone in its subnet there, \
+             for example with nic and cidr_netmask on an interface without an address of \
+             that subnet.",
+            "When unset, an IPv6 address takes the metric of the route that placed it and \
+             an IPv4 address the kernel's, 0. With noprefixroute=true there is no prefix \
+             route, so setting metric is a configuration error; so it is with standby \
+             adapters (nic=eth0,eth1), between which the address moves without it.",
+            "A reload-agent with a new metric changes the route of the running address in \
+             place (the address is replaced, never removed); a removed metric applies at \
+             the next start. For IPv6, where Linux keeps an address's route at its deletion \
+             while another address of the prefix stays on the interface, and replaces the \
+             first route of the prefix there on an in-place change, stop removes the route \
+             of the address's metric when no address there has that metric any more, and \
+             reload puts back a route the kernel took from another address. \
+             FloatIP-specific (resource-agents issue #2210).",
+        ],
+        help: "metric of the address's prefix route (IPv4 and IPv6)",
+        ..BASE
+    },
+    ParamSpec {
         name: "preferred_lft",
         default: Some("forever"),
         shortdesc: "Preferred lifetime (forever or seconds)",
@@ -699,6 +732,8 @@ mod tests {
                 (Kind::Boolean, Some(d)) => assert!(d == "true" || d == "false", "{}", p.name),
                 (Kind::Integer, Some(d)) => assert!(d.parse::<u64>().is_ok(), "{}", p.name),
                 (Kind::String, _) => {}
+                // Unset means something of its own, which the documents say.
+                (Kind::Integer, None) if !p.unset.is_empty() => {}
                 (_, None) => panic!("{}: a boolean or integer without a default", p.name),
             }
         }
@@ -736,6 +771,7 @@ mod tests {
                 "arp_sender",
                 "send_arp_opts",
                 "arp_probe_wait",
+                "metric",
                 "link_watch",
                 "failback_delay",
                 "conflict_defend",
