@@ -36,6 +36,7 @@ VIP4=198.51.100.100
 VIP6=2001:db8:100::100
 GVIP=198.51.100.101
 DVIP=198.51.100.102
+DVIP2=198.51.100.104   # the conflict that is there before the resource starts
 DEEP_INTERVAL=5   # s, the OCF_CHECK_LEVEL=10 monitor of the degraded case
 BAD_IP=300.1.1.1
 RSC_T=60      # s, for a resource to reach a state
@@ -287,6 +288,52 @@ t_degraded_crm() {
     figure "deep-monitor degraded case, create to delete: $(( ($(lab__now_ms) - t0) / 1000 )) s"
 }
 
+# Another machine already answers when the resource starts, so the first result of its deep
+# monitor is 190.  Pacemaker (2.1.5 and 3.0.0) then leaves that operation's record pending
+# in the CIB until its result changes: crm_mon shows "Started node1 (Monitoring)", and
+# Pacemaker 3.0's crm_resource --wait (pcs's --wait too) does not return meanwhile, where
+# 2.1.5's does.  floatip's part is the same as in t_degraded: no recovery, the address kept.
+t_degraded_at_start() {
+    local lab=$1 n mark mark2 t0 line settle
+    section "another machine already answers for $DVIP2 when primitive dvip2 starts (deep monitor every ${DEEP_INTERVAL}s)"
+    check "a zombie ($(lab_zombie_mac)) holds $DVIP2 on the segment" lab_zombie_add "$lab" "$DVIP2"
+    mark=$(fip_log_mark "$lab")
+    # shellcheck disable=SC2086
+    check "crm configure primitive dvip2 ... op monitor interval=${DEEP_INTERVAL}s OCF_CHECK_LEVEL=10" \
+        crm_quiet "$lab" node1 configure primitive dvip2 "$FIP_AGENT" params ip="$DVIP2" cidr_netmask=24 \
+        $OPS op monitor interval="${DEEP_INTERVAL}s" timeout=20s OCF_CHECK_LEVEL=10
+    n=$(lab_wait_rsc "$lab" dvip2 any "$RSC_T") && ok "dvip2 Started on $n" || { bad "dvip2 Started"; lab_zombie_del "$lab"; return 1; }
+    check "its first deep monitor is degraded: crm_mon -1 shows 'returned '$PCMK_DEGRADED' ($DVIP2 is also answered by $(lab_zombie_mac) ...'" \
+        wait_crm_mon_text "$lab" "$n" "dvip2 ${DEEP_INTERVAL}s-interval monitor on $n returned '$PCMK_DEGRADED' ($DVIP2 is also answered by $(lab_zombie_mac)" $(( DEEP_INTERVAL + 30 ))
+    line=$(lab_crm_mon "$lab" "$n" 2>/dev/null | grep -E '^ *\* dvip2[[:space:]]' | head -n1 | sed 's/^ *\* //; s/[[:space:]]\+/ /g')
+    figure "first deep monitor degraded, crm_mon -1: $line"
+    t0=$(lab__now_ms)
+    if lab_exec "$lab" "$n" timeout 15 crm_resource --wait --timeout=10s >/dev/null 2>&1; then
+        settle="returned after $(( $(lab__now_ms) - t0 )) ms"
+    else
+        settle="had not returned after 10 s"
+    fi
+    figure "first deep monitor degraded, crm_resource --wait: $settle"
+    check "dvip2 was started once and never stopped" equals \
+        "$(fip_log_since "$lab" "$mark" | grep -cE "Result of (start|stop) operation for dvip2 on ")" 1
+    check "crm_mon XML: dvip2 role Started on $n, not failed" equals "$(lab_rsc_nodes "$lab" dvip2 "$n")" "$n"
+    check "fail-count of dvip2 on $n is 0" failcount_is "$lab" dvip2 "$n" 0
+    check "$DVIP2 is on $n only" equals "$(lab_addr_nodes "$lab" "$DVIP2")" "$n"
+    mark2=$(fip_log_mark "$lab")
+    check "the zombie leaves" lab_zombie_del "$lab"
+    check "the next deep monitor returns ok (pacemaker.log of $n)" wait_since "$lab" "$mark2" \
+        "Result of monitor operation for dvip2 on $n: $PCMK_OK .*key=dvip2_monitor_${DEEP_INTERVAL}000" "$n" $(( DEEP_INTERVAL + 30 ))
+    check "then crm_mon -1 shows plain 'dvip2 ($FIP_AGENT): Started $n'" \
+        wait_crm_mon_has "$lab" "$n" "$(started_line dvip2 "$n")\$" 15
+    check "and the cluster settles (crm_resource --wait)" lab_settle "$lab" 30
+    check "crm resource stop dvip2" crm_quiet "$lab" node1 resource stop dvip2
+    check "dvip2 Stopped, $DVIP2 on no node" wait_addr_nodes "$lab" "$DVIP2" "" 30
+    lab_wait_rsc "$lab" dvip2 stopped "$RSC_T" >/dev/null; lab_settle "$lab" 60
+    check "crm configure delete dvip2" crm_quiet "$lab" node1 configure delete dvip2
+    lab_crm "$lab" node1 resource cleanup dvip2 >/dev/null 2>&1
+    lab_settle "$lab" 60
+}
+
 scenario_two() {
     echo "=== 2-node cluster, stack $LAB_STACK, agent $FIP_AGENT"
     local f0=$FAIL lab
@@ -306,6 +353,7 @@ scenario_two() {
     [[ -n $(lab_rsc_nodes "$lab" vip) ]] && t_cut_two "$lab"
     t_bad_param "$lab"
     t_degraded_crm "$lab"
+    t_degraded_at_start "$lab"
     section "teardown"
     teardown_and_verify "$lab" "$f0"
 }

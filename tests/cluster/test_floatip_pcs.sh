@@ -161,7 +161,7 @@ t_move() {
     fi
     check "after move: $VIP4 on $b only" equals "$(lab_addr_nodes "$lab" "$VIP4")" "$b"
     check "client saw 10 gratuitous ARP frames from $b (5 rounds of request + reply)" equals "$SW_ANN" 10
-    check "pcs (0.11) removed its location constraint once vip had moved" no_location_constraint "$lab" vip
+    check "pcs (0.11 and 0.12) removed its location constraint once vip had moved" no_location_constraint "$lab" vip
     lab_settle "$lab" 60
     check "vip stays on $b" equals "$(lab_rsc_nodes "$lab" vip)" "$b"
     VIP_NODE=$b
