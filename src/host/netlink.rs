@@ -1192,17 +1192,7 @@ impl Client {
     pub async fn link_by_index(&self, index: u32) -> Result<Option<Link>> {
         let mut message = LinkMessage::default();
         message.header.index = index;
-        match self
-            .exchange(RouteNetlinkMessage::GetLink(message), NLM_F_REQUEST)
-            .await
-        {
-            Ok(answers) => Ok(answers.into_iter().find_map(|a| match a {
-                RouteNetlinkMessage::NewLink(link) => Some(link_from_message(&link)),
-                _ => None,
-            })),
-            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(None),
-            Err(e) => Err(netlink_error("cannot read the interface", e)),
-        }
+        self.get_link(message).await
     }
 
     /// The address on one interface. IPv6 asks for exactly that address, as
