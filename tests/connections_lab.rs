@@ -79,3 +79,53 @@ fn resetting_the_address_connections_resets_exactly_those() {
     served.read_exact(&mut got).unwrap();
     assert_eq!(&got, b"back", "the client reconnects at once");
 }
+
+/// stop resets the clients' connections to the address (reset_connections, default true), so
+/// a client waiting for an answer learns at once; turned off, it is left waiting.
+#[test]
+fn stop_resets_the_connections_of_its_address_unless_told_not_to() {
+    if !root_or_skip("stop_resets_the_connections_of_its_address_unless_told_not_to") {
+        return;
+    }
+    for (reset, params) in [
+        (true, vec![("ip", VIP4), ("cidr_netmask", "24")]),
+        (
+            false,
+            vec![
+                ("ip", VIP4),
+                ("cidr_netmask", "24"),
+                ("reset_connections", "false"),
+            ],
+        ),
+    ] {
+        let lab = Lab::new(1);
+        assert_code(&agent(&lab, 0, "start", &params), 0, "start");
+        let on_vip = listen(&lab, &format!("{VIP4}:8080"));
+        let (mut client, _node_end) =
+            connect(&lab, &on_vip, format!("{VIP4}:8080").parse().unwrap());
+        client
+            .set_read_timeout(Some(Duration::from_millis(1500)))
+            .unwrap();
+        let stop = agent(&lab, 0, "stop", &params);
+        assert_code(&stop, 0, "stop");
+        let mut buffer = [0u8; 8];
+        let got = client.read(&mut buffer);
+        if reset {
+            assert!(
+                matches!(&got, Err(e) if e.kind() == ErrorKind::ConnectionReset),
+                "the waiting client is told at once: {got:?}"
+            );
+            assert!(
+                stop.stderr
+                    .contains("reset 1 TCP connection(s) to 198.51.100.50"),
+                "{}",
+                stop.stderr
+            );
+        } else {
+            assert!(
+                matches!(&got, Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut),
+                "left waiting: {got:?}"
+            );
+        }
+    }
+}

@@ -14,8 +14,8 @@ mod seams;
 mod tests;
 
 pub use seams::{
-    AddressRequest, Addresses, Assigned, Clock, Host, Link, LinkLayer, Links, PrefixRoutes,
-    Processes, Record, Records, Wire,
+    AddressRequest, Addresses, Assigned, Clock, Connections, Host, Link, LinkLayer, Links,
+    PrefixRoutes, Processes, Record, Records, Wire,
 };
 
 use crate::error::{Error, Kind, Result};
@@ -965,6 +965,11 @@ pub fn stop<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
     let deadline = Deadline::for_operation(meta);
     let patience = deadline.remaining(host);
     host.end_residents(patience)?;
+    // With lvs_support the address stays on lo and goes on serving its connections.
+    let resets = p.reset_connections && !p.lvs_support;
+    if resets {
+        reset_connections(host, p.ip);
+    }
     let recorded = matching_record(host, p);
     let wanted = expected_prefix(p, recorded.as_ref());
     let mut removed = false;
@@ -991,6 +996,10 @@ pub fn stop<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
             }
         }
     }
+    if resets && removed {
+        // A client that reconnected between the first reset and the removal.
+        reset_connections(host, p.ip);
+    }
     // The label goes with the address, as in IPaddr2, and only where this resource ran: a
     // stop on a node it never started on leaves an administrator's label alone.
     if removed || recorded.is_some() {
@@ -1012,6 +1021,16 @@ pub fn stop<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
     }
     forget_quietly(host);
     Ok(())
+}
+
+/// reset_connections: the address's TCP connections are reset so that each client reconnects
+/// at once to wherever the address goes. Best effort: a stop never fails over it.
+fn reset_connections<H: Connections>(host: &mut H, ip: IpAddr) {
+    match host.reset_connections(ip) {
+        Ok(0) => {}
+        Ok(n) => info!("reset {n} TCP connection(s) to {ip}; their clients reconnect at once"),
+        Err(e) => warn!("{}; its TCP connections are left to time out", e.reason),
+    }
 }
 
 /// Every interface still holding the address after stop removed its own, as "name as /len";

@@ -94,6 +94,13 @@ pub trait Wire {
     fn probe(&mut self, link: &Link, ip: IpAddr, wait: Duration) -> Result<Option<MacAddr>>;
 }
 
+/// The address's TCP connections.
+pub trait Connections {
+    /// Resets every connected TCP socket whose local address is `ip` (listening ones are
+    /// left alone); how many were reset.
+    fn reset_connections(&mut self, ip: IpAddr) -> Result<usize>;
+}
+
 /// This resource's resident process (see `resident`).
 pub trait Processes {
     /// Starts the resident process with `plan`, ending any other of this resource first; it
@@ -123,6 +130,12 @@ pub trait Clock {
 }
 
 /// Everything an operation may use.
-pub trait Host: Links + Addresses + PrefixRoutes + Wire + Processes + Records + Clock {}
+pub trait Host:
+    Links + Addresses + PrefixRoutes + Wire + Processes + Records + Connections + Clock
+{
+}
 
-impl<T: Links + Addresses + PrefixRoutes + Wire + Processes + Records + Clock> Host for T {}
+impl<T> Host for T where
+    T: Links + Addresses + PrefixRoutes + Wire + Processes + Records + Connections + Clock
+{
+}

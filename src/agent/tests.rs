@@ -32,6 +32,7 @@ enum Effect {
     LinkDownRoutesIgnored(String),
     AddressLabelAdded(Ipv6Addr, u32),
     AddressLabelRemoved(Ipv6Addr, u32),
+    ConnectionsReset,
 }
 
 /// A host in memory: links, routes, addresses, a clock that moves only when slept on, and the
@@ -56,6 +57,8 @@ struct FakeHost {
     /// A delete that reports success and leaves the address (a kernel that lies).
     delete_is_ignored: bool,
     announce_fails: bool,
+    /// The kernel cannot reset connections (no SOCK_DESTROY).
+    reset_fails: bool,
     refresh_fails: bool,
     other_owner: Option<MacAddr>,
     /// Every address request, in order (the effects keep only interface and prefix).
@@ -431,6 +434,56 @@ impl Processes for FakeHost {
         self.machine = None;
         Ok(())
     }
+}
+
+impl Connections for FakeHost {
+    fn reset_connections(&mut self, _ip: IpAddr) -> Result<usize> {
+        self.effects.push(Effect::ConnectionsReset);
+        if self.reset_fails {
+            return Err(Error::generic("this kernel cannot reset TCP connections"));
+        }
+        Ok(1)
+    }
+}
+
+/// Issue 17: stop resets the address's connections before the address goes and once more
+/// right after; never with lvs_support (the address stays on lo, serving), never when
+/// turned off, and a kernel that cannot is no failed stop.
+#[test]
+fn stop_resets_the_connections_before_and_after_removing_the_address() {
+    let mut host = FakeHost::lab();
+    host.put(ETH0, vip(), 24);
+    stop(&mut host, &params(&[("ip", "198.51.100.50")]), &meta()).unwrap();
+    let reset_at: Vec<usize> = host
+        .effects
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| **e == Effect::ConnectionsReset)
+        .map(|(i, _)| i)
+        .collect();
+    let deleted = host
+        .position(|e| matches!(e, Effect::Deleted(ETH0, 24)))
+        .unwrap();
+    assert_eq!(reset_at.len(), 2, "{:?}", host.effects);
+    assert!(reset_at[0] < deleted && deleted < reset_at[1]);
+    // Nothing removed (not here): the first reset only.
+    let mut host = FakeHost::lab();
+    stop(&mut host, &params(&[("ip", "198.51.100.50")]), &meta()).unwrap();
+    assert_eq!(host.count(|e| *e == Effect::ConnectionsReset), 1);
+    for off in [
+        &[("ip", "198.51.100.50"), ("reset_connections", "false")][..],
+        &[("ip", "198.51.100.50"), ("lvs_support", "true")][..],
+    ] {
+        let mut host = FakeHost::lab();
+        host.put(ETH0, vip(), 24);
+        stop(&mut host, &params(off), &meta()).unwrap();
+        assert_eq!(host.count(|e| *e == Effect::ConnectionsReset), 0, "{off:?}");
+    }
+    let mut host = FakeHost::lab();
+    host.put(ETH0, vip(), 24);
+    host.reset_fails = true;
+    stop(&mut host, &params(&[("ip", "198.51.100.50")]), &meta()).unwrap();
+    assert!(host.addresses.is_empty(), "the address goes all the same");
 }
 
 impl Records for FakeHost {

@@ -14,8 +14,8 @@ pub mod tools;
 pub mod trace;
 
 use crate::agent::{
-    AddressRequest, Addresses, Assigned, Clock, Link, Links, PrefixRoutes, Processes, Record,
-    Records, Wire,
+    AddressRequest, Addresses, Assigned, Clock, Connections, Link, Links, PrefixRoutes, Processes,
+    Record, Records, Wire,
 };
 use crate::error::{Error, Result};
 use crate::packet::MacAddr;
@@ -404,6 +404,19 @@ impl Processes for SystemHost {
 
     fn end_residents(&mut self, patience: Duration) -> Result<()> {
         end_residents_of(&self.state, &self.wanted(), patience)
+    }
+}
+
+impl Connections for SystemHost {
+    fn reset_connections(&mut self, ip: IpAddr) -> Result<usize> {
+        let outcome = sockdiag::reset_connections(ip, self.patience())?;
+        if outcome.unsupported > 0 {
+            return Err(Error::generic(format!(
+                "this kernel cannot reset TCP connections (SOCK_DESTROY, CONFIG_INET_DIAG_DESTROY): {} of {ip}'s were not reset",
+                outcome.unsupported
+            )));
+        }
+        Ok(outcome.reset)
     }
 }
 

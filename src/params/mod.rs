@@ -149,6 +149,8 @@ pub struct Params {
     pub failback_delay_ms: u64,
     /// Tell Pacemaker at once when no listed adapter can carry the address.
     pub link_watch: bool,
+    /// stop resets the address's TCP connections (SOCK_DESTROY).
+    pub reset_connections: bool,
     /// `proto`: only routes of this routing protocol (rtm_protocol) place the address.
     pub proto: Option<u8>,
     /// IPv6 with lvs_ipv6_addrlabel: the address label given to ip/128, so that source
@@ -846,6 +848,7 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
         probe_before_start: boolean(raw, "run_arping")?,
         failback_delay_ms: integer(raw, "failback_delay", 0, FAILBACK_DELAY_MAX_MS)?,
         link_watch: boolean(raw, "link_watch")?,
+        reset_connections: boolean(raw, "reset_connections")?,
         proto,
         address_label,
         ignored,

@@ -584,6 +584,29 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        name: "reset_connections",
+        kind: Boolean,
+        default: Some("true"),
+        reloadable: true,
+        upstream: FLOATIP_ONLY,
+        shortdesc: "Reset the address's TCP connections when it leaves this node",
+        longdesc: &[
+            "When true, stop resets every TCP connection whose local address is ip (the \
+             kernel's SOCK_DESTROY, as ss -K does; listening sockets are left alone), before \
+             the address is removed and once more right after, so that a client that \
+             reconnected in between is not left on this node. Each client is told at once \
+             and reconnects to wherever the address is next, instead of waiting for an \
+             application timeout or TCP keepalive (two hours by default): once the address \
+             has left, nothing on this node can answer those connections anyway. Default: \
+             true, because a connection to an address that moved is dead either way and a \
+             reset only makes the client find out now. Set false to leave connections for \
+             the application to close (they fail at their next packet). A kernel without \
+             SOCK_DESTROY (CONFIG_INET_DIAG_DESTROY) is logged and stop goes on.",
+        ],
+        help: "reset the address's TCP connections at stop (clients reconnect at once)",
+        ..BASE
+    },
+    ParamSpec {
         name: "failback_delay",
         kind: Integer,
         default: Some("2000"),
@@ -773,6 +796,7 @@ mod tests {
                 "arp_probe_wait",
                 "metric",
                 "link_watch",
+                "reset_connections",
                 "failback_delay",
                 "conflict_defend",
                 "arp_refresh_interval",
