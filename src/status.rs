@@ -13,7 +13,7 @@ pub enum Status {
     ErrInstalled = 5,
     ErrConfigured = 6,
     NotRunning = 7,
-    /// OCF 1.1: running, but not at full capacity (Pacemaker 2.1 knows it and does not
+    /// OCF 1.1: running, but not at full capacity (Pacemaker 2.1 and 3.0 know it and do not
     /// recover): a monitor that hears another machine answer for the address.
     Degraded = 190,
 }
