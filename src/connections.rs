@@ -200,6 +200,37 @@ fn parse_socket(body: &[u8]) -> Option<Socket> {
     })
 }
 
+/// Length of a tickle: a TCP header without options.
+pub const TICKLE_LEN: usize = 20;
+
+/// A tickle for a client whose connection to `local` (the floating address) ended on another
+/// node: an ACK with deliberately wrong sequence and acknowledgement numbers. The client
+/// answers an out-of-window segment with its own ACK (RFC 5961 § 4: a challenge ACK); this
+/// node, which has no socket for it, answers that with a reset, and the client reconnects at
+/// once instead of waiting on a peer that is gone. Sent through a raw socket, so the kernel
+/// routes it (the client may be behind a router) and puts the IP header in front.
+pub fn tickle(local: SocketAddr, remote: SocketAddr) -> [u8; TICKLE_LEN] {
+    use pnet_packet::tcp::{ipv4_checksum, ipv6_checksum, MutableTcpPacket, TcpFlags};
+    let mut buffer = [0u8; TICKLE_LEN];
+    let mut tcp = MutableTcpPacket::new(&mut buffer).expect("buffer fits a TCP header");
+    tcp.set_source(local.port());
+    tcp.set_destination(remote.port());
+    // Zero is as wrong as any number: the segment only has to be outside the window.
+    tcp.set_sequence(0);
+    tcp.set_acknowledgement(0);
+    tcp.set_data_offset(5);
+    tcp.set_flags(TcpFlags::ACK);
+    tcp.set_window(1);
+    let checksum = match (local.ip(), remote.ip()) {
+        (IpAddr::V4(from), IpAddr::V4(to)) => ipv4_checksum(&tcp.to_immutable(), &from, &to),
+        (IpAddr::V6(from), IpAddr::V6(to)) => ipv6_checksum(&tcp.to_immutable(), &from, &to),
+        // Mixed families cannot be one connection; the checksum stays 0 and it is dropped.
+        _ => 0,
+    };
+    tcp.set_checksum(checksum);
+    buffer
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,5 +328,32 @@ mod tests {
         assert_eq!(destroy[24..26], 80u16.to_be_bytes());
         assert_eq!(destroy[28..32], [198, 51, 100, 50]);
         assert_eq!(families_for("198.51.100.50".parse().unwrap()).len(), 2);
+    }
+
+    #[test]
+    fn a_tickle_is_a_bare_ack_with_a_valid_checksum() {
+        use pnet_packet::tcp::{ipv4_checksum, ipv6_checksum, TcpFlags, TcpPacket};
+        for (local, remote) in [
+            ("198.51.100.50:8080", "203.0.113.9:40001"),
+            ("[2001:db8:100::50]:443", "[2001:db8::9]:5000"),
+        ] {
+            let (local, remote): (SocketAddr, SocketAddr) =
+                (local.parse().unwrap(), remote.parse().unwrap());
+            let bytes = tickle(local, remote);
+            let tcp = TcpPacket::new(&bytes).unwrap();
+            assert_eq!(
+                (tcp.get_source(), tcp.get_destination()),
+                (local.port(), remote.port())
+            );
+            assert_eq!(tcp.get_flags(), TcpFlags::ACK);
+            assert_eq!(tcp.get_data_offset(), 5);
+            let want = match (local.ip(), remote.ip()) {
+                (IpAddr::V4(a), IpAddr::V4(b)) => ipv4_checksum(&tcp, &a, &b),
+                (IpAddr::V6(a), IpAddr::V6(b)) => ipv6_checksum(&tcp, &a, &b),
+                _ => unreachable!(),
+            };
+            assert_eq!(tcp.get_checksum(), want);
+            assert_ne!(want, 0);
+        }
     }
 }

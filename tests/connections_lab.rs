@@ -129,3 +129,55 @@ fn stop_resets_the_connections_of_its_address_unless_told_not_to() {
         }
     }
 }
+
+/// The unplanned path's mechanism (issue 17): the node that took the address over sends a
+/// tickle to a client whose connection ended with the old owner; the client answers, the new
+/// owner's kernel resets, and the client's wait ends at once. Without it, it waits on.
+#[test]
+fn a_tickle_from_the_new_owner_ends_a_clients_wait_on_a_dead_connection() {
+    if !root_or_skip("a_tickle_from_the_new_owner_ends_a_clients_wait_on_a_dead_connection") {
+        return;
+    }
+    for tickled in [true, false] {
+        let lab = Lab::new(2);
+        let params = [("ip", VIP4), ("cidr_netmask", "24")];
+        assert_code(&agent(&lab, 0, "start", &params), 0, "start on node 0");
+        let on_vip = listen(&lab, &format!("{VIP4}:8080"));
+        let (mut client, node_end) =
+            connect(&lab, &on_vip, format!("{VIP4}:8080").parse().unwrap());
+        let client_port = client.local_addr().unwrap().port();
+        // Node 0 is cut off without a stop (its link down: its sockets can say nothing any
+        // more); node 1 takes the address.
+        lab.ip(Host::Node(0), &["link", "set", "eth0", "down"]);
+        assert_code(&agent(&lab, 1, "start", &params), 0, "start on node 1");
+        std::thread::sleep(Duration::from_millis(300));
+        if tickled {
+            let pair = (
+                format!("{VIP4}:8080").parse().unwrap(),
+                std::net::SocketAddr::new(Host::Client.ipv4().unwrap().into(), client_port),
+            );
+            let sent = lab.in_ns(Host::Node(1), move || {
+                floatip::host::sockdiag::send_tickles(&[pair]).unwrap()
+            });
+            assert_eq!(sent, 1);
+        }
+        client
+            .set_read_timeout(Some(Duration::from_millis(1500)))
+            .unwrap();
+        let mut buffer = [0u8; 8];
+        let got = client.read(&mut buffer);
+        if tickled {
+            assert!(
+                matches!(&got, Err(e) if e.kind() == ErrorKind::ConnectionReset),
+                "the client is reset through node 1: {got:?}"
+            );
+        } else {
+            assert!(
+                matches!(&got, Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut),
+                "untickled, it waits: {got:?}"
+            );
+        }
+        assert_code(&agent(&lab, 1, "stop", &params), 0, "stop on node 1");
+        drop((on_vip, node_end));
+    }
+}

@@ -4,7 +4,7 @@
 
 use crate::connections::{self, families_for, Socket};
 use crate::error::{Error, Result};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
@@ -167,4 +167,123 @@ pub fn reset_connections(ip: IpAddr, patience: Duration) -> Result<Reset> {
         }
     }
     Ok(outcome)
+}
+
+/// Sends a tickle (see `connections::tickle`) for each (floating address, client) pair
+/// through raw sockets bound to the floating address; how many went out. The kernel routes
+/// each one and resolves the client's neighbour entry as for any other packet.
+pub fn send_tickles(pairs: &[(SocketAddr, SocketAddr)]) -> Result<usize> {
+    let mut sent = 0;
+    let mut sockets: Vec<(IpAddr, OwnedFd)> = Vec::new();
+    for &(local, remote) in pairs {
+        if local.is_ipv4() != remote.is_ipv4() {
+            continue;
+        }
+        let fd = match sockets.iter().find(|(ip, _)| *ip == local.ip()) {
+            Some((_, fd)) => fd.as_raw_fd(),
+            None => {
+                let fd = raw_tcp_socket(local.ip()).map_err(|e| {
+                    Error::os(
+                        format!("cannot tickle from {}", local.ip()),
+                        e,
+                        "CAP_NET_RAW",
+                    )
+                })?;
+                sockets.push((local.ip(), fd));
+                sockets.last().expect("just pushed").1.as_raw_fd()
+            }
+        };
+        let segment = connections::tickle(local, remote);
+        let to = socket_address(SocketAddr::new(remote.ip(), 0));
+        // SAFETY: the buffer and the address are valid for the lengths given.
+        let rc = unsafe {
+            libc::sendto(
+                fd,
+                segment.as_ptr().cast(),
+                segment.len(),
+                0,
+                (&to.0 as *const libc::sockaddr_storage).cast(),
+                to.1,
+            )
+        };
+        if rc < 0 {
+            log::debug!(
+                "tickle {local} -> {remote}: {}",
+                std::io::Error::last_os_error()
+            );
+            continue;
+        }
+        sent += 1;
+    }
+    Ok(sent)
+}
+
+fn raw_tcp_socket(local: IpAddr) -> std::io::Result<OwnedFd> {
+    let family = if local.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    // SAFETY: plain socket(2).
+    let raw = unsafe {
+        libc::socket(
+            family,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::IPPROTO_TCP,
+        )
+    };
+    if raw < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a descriptor just opened and owned by nothing else.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let from = socket_address(SocketAddr::new(local, 0));
+    // SAFETY: bind with an address valid for its length.
+    if unsafe {
+        libc::bind(
+            raw,
+            (&from.0 as *const libc::sockaddr_storage).cast(),
+            from.1,
+        )
+    } < 0
+    {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(fd)
+}
+
+/// `address` as a sockaddr for the C calls, with its length.
+fn socket_address(address: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: sockaddr_storage is plain data; zero is a valid value for every field.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match address {
+        SocketAddr::V4(v4) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: v4.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(v4.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_storage is large enough and suitably aligned for sockaddr_in.
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(v6) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: v6.port().to_be(),
+                sin6_flowinfo: 0,
+                sin6_addr: libc::in6_addr {
+                    s6_addr: v6.ip().octets(),
+                },
+                sin6_scope_id: v6.scope_id(),
+            };
+            // SAFETY: as above, for sockaddr_in6.
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6) };
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
 }
