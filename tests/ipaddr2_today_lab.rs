@@ -1,6 +1,7 @@
 //! Issue 16: the exit codes of today's IPaddr2 (resource-agents main) and floatip's three
-//! deliberate differences, each shown on a real kernel in a namespace lab. Needs root; skips
-//! without it unless CI is set.
+//! deliberate differences, the loopback attachment of upstream's newest ocft suite, an IPv6
+//! prefix longer than its route, and `metric`, each shown on a real kernel in a namespace
+//! lab. Needs root; skips without it unless CI is set.
 
 mod common;
 
