@@ -191,7 +191,8 @@ fn link_down_during_a_burst() {
     assert_code(&agent(&lab, 0, "start", params), 0, "start");
     lab.set_port(Host::Node(0), false);
     let monitor = agent(&lab, 0, "monitor", params);
-    assert_code(&monitor, 1, "monitor with the link down");
+    // Not running, as today's IPaddr2 says it (resource-agents PR #2166).
+    assert_code(&monitor, 7, "monitor with the link down");
     assert!(exit_reasons(&monitor)[0].contains("link down on NIC eth0"));
     assert_clean(&lab, 0, VIP4, params, "stop with the link down");
 }

@@ -114,7 +114,7 @@ t_link_cut() {
             | sed -n 's/.*Expanded fail-count-lvip#asyncmon_0=value++ to \([0-9]*\).*/\1/p' | sort -n | tail -n1)"
     else
         check "$a's recurring monitor failed: 'link down on NIC eth0' (pacemaker.log)" \
-            since_has "$lab" "$mark" "Result of monitor operation for lvip on $a: $PCMK_ERR \(link down on NIC eth0" "$a"
+            since_has "$lab" "$mark" "Result of monitor operation for lvip on $a: $PCMK_NOT_RUNNING \(link down on NIC eth0" "$a"
         check "nothing told Pacemaker besides the monitor (no asyncmon failure in $a's pacemaker.log)" \
             not_since "$lab" "$mark" "Result of asyncmon operation for lvip" "$a"
     fi
