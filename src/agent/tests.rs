@@ -857,7 +857,9 @@ fn stop_ends_the_resident_before_deleting_and_is_idempotent() {
         host.effects,
         vec![
             Effect::ResidentsEnded(Duration::from_millis(18_000)),
+            Effect::ConnectionsReset,
             Effect::Deleted(ETH0, 24),
+            Effect::ConnectionsReset,
             Effect::Forgot,
         ]
     );
