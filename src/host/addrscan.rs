@@ -155,7 +155,8 @@ fn local_address(payload: &[u8]) -> io::Result<Option<Range<usize>>> {
             }
             _ => {}
         }
-        at += align(len).min(payload.len() - at);
+        // Past the end ends the loop: the last attribute may come without its padding.
+        at += align(len);
     }
     Ok(local.or(address))
 }
@@ -463,5 +464,39 @@ mod tests {
                 check(&changed);
             }
         }
+    }
+
+    #[test]
+    fn an_address_message_without_attributes_or_with_an_empty_one_is_no_error() {
+        // Just the ifaddrmsg: no address in it, nothing matches.
+        let bare = newaddr(&[AF_INET, 24, 0, 0, 2, 0, 0, 0]);
+        assert_eq!(
+            scan(&[bare, done(0)].concat(), SEQ, PORT, vip()).unwrap(),
+            Scanned {
+                matches: vec![],
+                done: true,
+                interrupted: false
+            }
+        );
+        // An attribute with no value (rta_len 4) before the address.
+        let mut p = vec![AF_INET, 24, 0, 0, 2, 0, 0, 0];
+        p.extend(attribute(8, &[])); // IFA_FLAGS, empty
+        p.extend(attribute(IFA_LOCAL, &[198, 51, 100, 50]));
+        assert_eq!(
+            scan(&newaddr(&p), SEQ, PORT, vip()).unwrap().matches.len(),
+            1
+        );
+    }
+
+    #[test]
+    fn an_attribute_longer_than_what_is_left_of_its_message_is_an_error() {
+        // The last attribute says it is 4 bytes longer than what is left of its message.
+        let mut p = vec![AF_INET, 24, 0, 0, 2, 0, 0, 0];
+        p.extend(attribute(IFA_ADDRESS, &[198, 51, 100, 50]));
+        p.extend(attribute(IFA_LOCAL, &[198, 51, 100, 50]));
+        let last = p.len() - 8;
+        p[last..last + 2].copy_from_slice(&12u16.to_ne_bytes());
+        let e = scan(&[newaddr(&p), done(0)].concat(), SEQ, PORT, vip()).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
     }
 }
