@@ -363,3 +363,33 @@ fn the_segment_filter_takes_only_segment_probes() {
         assert_eq!(run_beside(&segment_probes(), &frame, RECEIVED), 0, "{what}");
     }
 }
+
+/// The claims program for 198.51.100.50 as the kernel reads it, instruction by instruction:
+/// the values the kernel keeps beside a frame are loaded from SKF_AD_OFF (-0x1000) plus
+/// SKF_AD_PKTTYPE (4), SKF_AD_VLAN_TAG (44) and SKF_AD_VLAN_TAG_PRESENT (48) of
+/// include/uapi/linux/filter.h, which the interpreter above cannot check (it reads the same
+/// constants).
+#[test]
+fn golden_instructions_of_the_ipv4_claims_program() {
+    let program: Vec<(u16, u8, u8, u32)> = claims_of(IpAddr::V4(vip4()))
+        .iter()
+        .map(|i| (i.code, i.jt, i.jf, i.k))
+        .collect();
+    #[rustfmt::skip]
+    let expected = vec![
+        (0x20, 0, 0, 0xffff_f004), // ld [pkttype]
+        (0x15, 10, 0, 4),          // jeq PACKET_OUTGOING: drop
+        (0x20, 0, 0, 0xffff_f030), // ld [vlan_tag_present]
+        (0x15, 2, 0, 0),           // jeq 0: past the tag
+        (0x20, 0, 0, 0xffff_f02c), // ld [vlan_tag]
+        (0x45, 6, 0, 0x0fff),      // jset 0xfff: drop
+        (0x28, 0, 0, 12),          // ldh [12]
+        (0x15, 0, 4, 0x0806),      // jeq ARP, else drop
+        (0x20, 0, 0, 28),          // ld [28]: the sender address
+        (0x15, 0, 2, 0xc633_6432), // jeq 198.51.100.50, else drop
+        (0x15, 0, 0, 0),           // on to accept
+        (0x06, 0, 0, 0xffff),      // ret: keep
+        (0x06, 0, 0, 0),           // ret: drop
+    ];
+    assert_eq!(program, expected);
+}
