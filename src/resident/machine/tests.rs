@@ -1620,3 +1620,525 @@ fn the_holder_is_the_first_adapter_holding_the_address_as_planned() {
         "not one of the plan's adapters"
     );
 }
+
+#[test]
+fn the_loop_is_told_to_end_exactly_when_the_machine_exits() {
+    let mut run = Run::on_eth0(Plan {
+        rounds: 0,
+        refresh_every_ms: Some(10_000),
+        ..plan()
+    });
+    run.advance(15_000);
+    assert!(!run.machine.has_exited(), "refreshing goes on");
+    run.at(15_000, Event::Stop);
+    assert!(run.machine.has_exited());
+    assert_eq!(run.exits(), vec![(15_000, "asked to stop".to_string())]);
+}
+
+#[test]
+fn an_adapter_that_cannot_carry_a_probe_frame_is_trusted_as_listed() {
+    // A NOARP standby (no ARP/ND framing) cannot send the frame that would show its segment:
+    // no probe goes out from it, and it may take the address as configured.
+    let noarp = Link {
+        announces: false,
+        ..eth1()
+    };
+    let two = Plan {
+        adapters: vec!["eth0".into(), "eth1".into()],
+        ..standby_plan()
+    };
+    let links = [eth0(), noarp];
+    let (machine, effects) = Machine::new(
+        two.clone(),
+        &links,
+        &found(&two, Some((ETH0, Held::Ready))),
+        Duration::ZERO,
+    );
+    let mut run = Run {
+        machine,
+        now: Duration::ZERO,
+        log: Vec::new(),
+        // A probe from it, were one sent, would never be heard.
+        elsewhere: vec![ETH1],
+        hold_probes: false,
+        kernel: links.iter().map(|l| (l.index, l.clone())).collect(),
+    };
+    run.record(effects);
+    run.at(1_000, Event::Link(no_carrier(eth0())));
+    assert!(run.probes().is_empty(), "{:?}", run.probes());
+    assert_eq!(run.actions()[0], "1000 add eth1");
+}
+
+#[test]
+fn a_resync_that_finds_the_address_gone_or_failed_ends_the_process_at_once() {
+    let refreshing = || Plan {
+        rounds: 0,
+        refresh_every_ms: Some(10_000),
+        ..plan()
+    };
+    // Gone from a holder whose link is fine: taken away, nothing more is sent.
+    let mut run = Run::on_eth0(refreshing());
+    run.at(
+        15_000,
+        Event::Resync {
+            links: vec![eth0()],
+            holder_address: Some(None),
+        },
+    );
+    run.advance(40_000);
+    assert_eq!(run.send_times(), vec![10_000]);
+    assert_eq!(
+        run.exits(),
+        vec![(
+            15_000,
+            "198.51.100.50 was removed from eth0; nothing of it is left to announce".to_string()
+        )]
+    );
+    // Failed DAD meanwhile (a duplicate appeared while notifications were lost).
+    let mut run = Run::on_eth0(refreshing());
+    run.at(
+        15_000,
+        Event::Resync {
+            links: vec![eth0()],
+            holder_address: Some(Some(Found {
+                prefix_len: 24,
+                tentative: false,
+                dadfailed: true,
+            })),
+        },
+    );
+    run.advance(40_000);
+    assert_eq!(run.send_times(), vec![10_000]);
+    assert_eq!(run.exits().len(), 1);
+    assert!(run.exits()[0].1.starts_with("duplicate address detected"));
+}
+
+#[test]
+fn status_counts_down_to_a_pending_failback() {
+    let mut run = Run::on_eth0(standby_plan());
+    run.at(1_000, Event::Link(no_carrier(eth0())));
+    run.at(2_000, Event::Link(eth0()));
+    let failback = run.machine.status(Duration::from_millis(2_500)).failback;
+    assert_eq!(
+        failback,
+        Some(FailbackStatus {
+            adapter: "eth0".into(),
+            in_ms: 1_500
+        })
+    );
+}
+
+#[test]
+fn a_burst_of_one_round_sends_one_round() {
+    let mut run = Run::on_eth0(Plan {
+        burst_rounds: 1,
+        ..standby_plan()
+    });
+    run.at(1_000, Event::Link(no_carrier(eth0())));
+    run.advance(1_500);
+    assert_eq!(run.sends(), vec![(1_000, ETH1, MAC1, Sending::Round)]);
+    assert_eq!(run.machine.status(run.now).rounds_owed, 0);
+    assert_eq!(run.machine.status(run.now).next_round_in_ms, None);
+}
+
+#[test]
+fn the_failback_hold_down_is_not_restarted_by_news_of_other_adapters() {
+    let mut run = Run::on_eth0(standby_plan());
+    run.at(1_000, Event::Link(no_carrier(eth0())));
+    run.at(2_000, Event::Link(eth0()));
+    // eth2's notices (nothing changed, then a new MAC) while the hold-down runs.
+    run.at(2_500, Event::Link(eth2()));
+    run.at(
+        3_000,
+        Event::Link(link(ETH2, "eth2", MacAddr(2, 0, 0, 0, 0, 0x33))),
+    );
+    run.advance(10_000);
+    let moves: Vec<String> = run
+        .actions()
+        .into_iter()
+        .filter(|a| a.contains("add"))
+        .collect();
+    assert_eq!(moves, vec!["1000 add eth1", "4000 add eth0"]);
+}
+
+#[test]
+fn the_address_on_another_interface_says_nothing_about_the_holders() {
+    // Another interface gets the same address and prefix (an administrator's mistake): its
+    // DAD state is not the holder's.
+    let mut run = Run::on_eth0(Plan {
+        rounds: 0,
+        refresh_every_ms: Some(1_000),
+        ..plan()
+    });
+    for (at, tentative, dadfailed) in [(100, true, false), (200, false, true)] {
+        run.at(
+            at,
+            Event::AddressAdded {
+                index: ETH1,
+                prefix_len: 24,
+                tentative,
+                dadfailed,
+            },
+        );
+    }
+    run.advance(3_500);
+    assert_eq!(run.send_times(), vec![1_000, 2_000, 3_000]);
+    assert!(run.exits().is_empty());
+}
+
+#[test]
+fn claims_are_listened_for_on_the_holder_when_it_speaks_arp() {
+    let mut run = Run::on_eth0(standby_plan());
+    assert_eq!(run.machine.listen_on(), Some(ETH0));
+    run.at(1_000, Event::Link(no_carrier(eth0())));
+    assert_eq!(
+        run.machine.listen_on(),
+        Some(ETH1),
+        "where the address went"
+    );
+    // A holder without ARP/ND, or without a MAC, hears no claim frames.
+    let noarp = Link {
+        announces: false,
+        ..eth0()
+    };
+    let run = Run::start(plan(), &[noarp], Some((ETH0, Held::Ready)));
+    assert_eq!(run.machine.listen_on(), None);
+    let no_mac = Link {
+        mac: None,
+        ..eth0()
+    };
+    let run = Run::start(plan(), &[no_mac], Some((ETH0, Held::Ready)));
+    assert_eq!(run.machine.listen_on(), None);
+}
+
+#[test]
+fn an_interface_not_listed_never_takes_the_place_of_a_missing_adapter() {
+    // eth2 does not exist and eth1 has no carrier; a dummy0 that appears is nothing of ours.
+    let mut run = Run::start(
+        standby_plan(),
+        &[eth0(), no_carrier(eth1())],
+        Some((ETH0, Held::Ready)),
+    );
+    run.at(1_000, Event::Link(link(9, "dummy0", MAC2)));
+    run.at(2_000, Event::Link(no_carrier(eth0())));
+    run.advance(5_000);
+    assert!(
+        !run.actions().iter().any(|a| a.contains("add")),
+        "{:?}",
+        run.actions()
+    );
+    assert!(!run.machine.status(run.now).adapters[2].present);
+}
+
+#[test]
+fn a_re_created_adapter_is_probed_again_before_it_may_take_the_address() {
+    // Removed and created again, its cable may now go elsewhere.
+    let mut run = Run::on_eth0(Plan {
+        adapters: vec!["eth0".into(), "eth1".into()],
+        ..standby_plan()
+    });
+    run.at(1_000, Event::LinkRemoved(ETH1));
+    run.elsewhere = vec![9];
+    run.at(1_500, Event::Link(link(9, "eth1", MAC1)));
+    run.at(2_000, Event::Link(no_carrier(eth0())));
+    run.advance(3_000);
+    assert!(
+        run.probes().contains(&(1_500, 9, ETH0)),
+        "{:?}",
+        run.probes()
+    );
+    assert!(
+        !run.actions().iter().any(|a| a.contains("add")),
+        "{:?}",
+        run.actions()
+    );
+}
+
+#[test]
+fn a_holder_without_arp_cannot_hear_a_probe_so_standbys_are_trusted_as_listed() {
+    let noarp = Link {
+        announces: false,
+        ..eth0()
+    };
+    let two = Plan {
+        adapters: vec!["eth0".into(), "eth1".into()],
+        ..standby_plan()
+    };
+    let links = [noarp.clone(), eth1()];
+    let (machine, effects) = Machine::new(
+        two.clone(),
+        &links,
+        &found(&two, Some((ETH0, Held::Ready))),
+        Duration::ZERO,
+    );
+    let mut run = Run {
+        machine,
+        now: Duration::ZERO,
+        log: Vec::new(),
+        // A probe heard on eth0, were one sent, would never be reported.
+        elsewhere: vec![ETH1],
+        hold_probes: false,
+        kernel: links.iter().map(|l| (l.index, l.clone())).collect(),
+    };
+    run.record(effects);
+    run.at(1_000, Event::Link(no_carrier(noarp)));
+    assert!(run.probes().is_empty(), "{:?}", run.probes());
+    assert_eq!(run.actions()[0], "1000 add eth1");
+}
+
+#[test]
+fn each_probe_answer_counts_for_the_adapter_it_was_sent_from() {
+    let mut run = Run {
+        hold_probes: true,
+        ..Run::start(
+            standby_plan(),
+            &[eth0(), no_carrier(eth1()), no_carrier(eth2())],
+            Some((ETH0, Held::Ready)),
+        )
+    };
+    // Both come up at once: two probes out together.
+    run.at(1_000, Event::Link(eth1()))
+        .at(1_000, Event::Link(eth2()));
+    let id_from = |run: &Run, from: u32| {
+        run.log
+            .iter()
+            .find_map(|(_, e)| match e {
+                Effect::ProbeSegment { id, from: f, .. } if *f == from => Some(*id),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let (of_eth1, of_eth2) = (id_from(&run, ETH1), id_from(&run, ETH2));
+    assert_ne!(of_eth1, of_eth2);
+    run.at(
+        1_050,
+        Event::SegmentProbed {
+            id: of_eth2,
+            heard: true,
+        },
+    );
+    run.at(
+        1_060,
+        Event::SegmentProbed {
+            id: of_eth1,
+            heard: false,
+        },
+    );
+    run.at(2_000, Event::Link(no_carrier(eth0())));
+    assert_eq!(run.actions()[0], "2000 add eth2");
+}
+
+#[test]
+fn a_claim_heard_on_an_adapter_that_does_not_hold_the_address_is_ignored() {
+    let mut run = Run::on_eth0(Plan {
+        rounds: 0,
+        refresh_every_ms: Some(60_000),
+        ..standby_plan()
+    });
+    run.at(
+        100,
+        Event::Claim {
+            index: ETH1,
+            mac: THEIRS,
+        },
+    );
+    assert!(run.actions().is_empty(), "{:?}", run.actions());
+    assert_eq!(run.machine.status(run.now).claims, 0);
+}
+
+#[test]
+fn a_defence_is_counted_in_the_status() {
+    let mut run = Run::on_eth0(Plan {
+        rounds: 0,
+        refresh_every_ms: Some(60_000),
+        ..plan()
+    });
+    run.at(
+        100,
+        Event::Claim {
+            index: ETH0,
+            mac: THEIRS,
+        },
+    );
+    let status = run.machine.status(run.now);
+    assert_eq!((status.claims, status.defences), (1, 1));
+}
+
+#[test]
+fn a_claim_a_full_interval_after_the_last_report_is_reported_again() {
+    let mut run = Run::on_eth0(Plan {
+        rounds: 0,
+        refresh_every_ms: Some(60_000),
+        ..plan()
+    });
+    let claim = Event::Claim {
+        index: ETH0,
+        mac: THEIRS,
+    };
+    let interval = DEFEND_INTERVAL.as_millis() as u64;
+    run.at(100, claim.clone()).at(100 + interval, claim);
+    assert_eq!(
+        run.actions(),
+        vec![
+            "100 send Refresh 2".to_string(),
+            "100 record".to_string(),
+            format!("{} send Refresh 2", 100 + interval),
+            format!("{} record", 100 + interval),
+        ]
+    );
+}
+
+#[test]
+fn a_failed_delete_is_said_once_and_again_when_given_up() {
+    let mut run = Run::on_eth0(standby_plan());
+    run.at(1_000, Event::Link(no_carrier(eth0())));
+    for attempt in 0..DELETE_ATTEMPTS {
+        let at = 1_000 + u64::from(attempt) * 1_000;
+        run.at(
+            at,
+            Event::DeleteFailed {
+                index: ETH0,
+                reason: "EPERM".into(),
+            },
+        );
+    }
+    let lines: Vec<(u64, String)> = run
+        .lines()
+        .into_iter()
+        .filter(|(_, l)| l.contains("remove"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0].0, 1_000);
+    assert!(lines[0]
+        .1
+        .starts_with("cannot remove 198.51.100.50 from eth0: EPERM"));
+    assert_eq!(lines[1].0, 5_000);
+    assert!(lines[1].1.contains("is still on eth0 after 5 attempts"));
+}
+
+#[test]
+fn the_last_round_of_a_burst_that_could_not_be_queued_goes_out_an_interval_later() {
+    let mut run = Run::on_eth0(Plan {
+        refresh_every_ms: Some(60_000),
+        ..plan()
+    });
+    run.advance(800);
+    run.at(
+        800,
+        Event::SendFailed {
+            kind: Sending::Round,
+        },
+    );
+    run.advance(5_000);
+    assert_eq!(run.send_times(), vec![200, 400, 600, 800, 1_000]);
+}
+
+#[test]
+fn a_new_plan_moves_a_pending_second_wave_to_its_own_delay_after_the_burst() {
+    let mut run = Run::on_eth0(Plan {
+        rounds: 2,
+        burst_rounds: 3,
+        repeat_after_ms: Some(5_000),
+        second_wave: true,
+        ..plan()
+    });
+    run.at(
+        1_000,
+        Event::NewPlan(Plan {
+            rounds: 0,
+            burst_rounds: 3,
+            repeat_after_ms: Some(3_000),
+            ..plan()
+        }),
+    );
+    run.advance(20_000);
+    assert_eq!(run.send_times(), vec![200, 400, 3_000, 3_200, 3_400]);
+}
+
+impl Run {
+    /// A Tick delivered at `at` although the machine asked for an earlier one (a loop that
+    /// woke late), then the ones it asks for after, on time, up to `until`.
+    fn late_tick(&mut self, at: u64, until: u64) {
+        self.now = Duration::from_millis(at);
+        let effects = self.machine.handle(self.now, Event::Tick);
+        self.record(effects);
+        self.advance(until);
+    }
+}
+
+#[test]
+fn rounds_keep_their_schedule_after_a_late_tick_but_never_crowd_or_pile_up() {
+    // Late by a quarter interval: the next rounds keep the burst's schedule.
+    let mut run = Run::on_eth0(plan());
+    run.late_tick(250, 5_000);
+    assert_eq!(run.send_times(), vec![250, 400, 600, 800]);
+    // Late by three quarters: never closer than half an interval to the late one.
+    let mut run = Run::on_eth0(plan());
+    run.late_tick(350, 5_000);
+    assert_eq!(run.send_times(), vec![350, 450, 650, 850]);
+    // Late by a whole interval or more: afresh from the late round, no catching up.
+    let mut run = Run::on_eth0(plan());
+    run.late_tick(500, 5_000);
+    assert_eq!(run.send_times(), vec![500, 700, 900, 1_100]);
+}
+
+#[test]
+fn refreshes_keep_their_period_after_a_late_tick_and_skip_what_was_missed() {
+    let refreshing = || {
+        Run::on_eth0(Plan {
+            rounds: 0,
+            refresh_every_ms: Some(10_000),
+            ..plan()
+        })
+    };
+    let mut run = refreshing();
+    run.late_tick(10_300, 35_000);
+    assert_eq!(run.send_times(), vec![10_300, 20_000, 30_000]);
+    // Late by exactly one period: one refresh, the next a period later.
+    let mut run = refreshing();
+    run.late_tick(20_000, 45_000);
+    assert_eq!(run.send_times(), vec![20_000, 30_000, 40_000]);
+    // Late by more: one refresh now, not one per period missed.
+    let mut run = refreshing();
+    run.late_tick(35_000, 50_000);
+    assert_eq!(run.send_times(), vec![35_000, 45_000]);
+}
+
+#[test]
+fn failback_goes_to_the_first_usable_adapter_when_a_more_preferred_one_is_down() {
+    let mut run = Run::on_eth0(standby_plan());
+    run.at(1_000, Event::Link(no_carrier(eth0())));
+    run.at(1_500, Event::Link(no_carrier(eth1())));
+    run.at(2_000, Event::Link(eth1()));
+    run.advance(10_000);
+    let moves: Vec<String> = run
+        .actions()
+        .into_iter()
+        .filter(|a| a.contains("add"))
+        .collect();
+    assert_eq!(
+        moves,
+        vec!["1000 add eth1", "1500 add eth2", "4000 add eth1"],
+        "eth0 is still down: eth1 is the most preferred usable adapter"
+    );
+}
+
+#[test]
+fn one_claim_makes_one_line() {
+    let mut run = Run::on_eth0(Plan {
+        rounds: 0,
+        refresh_every_ms: Some(1_000),
+        ..plan()
+    });
+    run.at(
+        500,
+        Event::Claim {
+            index: ETH0,
+            mac: THEIRS,
+        },
+    );
+    run.advance(60_000);
+    let lines = run.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].1.contains("claimed by 02:00:00:00:00:99"));
+}
