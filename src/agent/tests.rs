@@ -2588,6 +2588,24 @@ fn validate_all_below_level_10_and_notify_touch_nothing() {
     assert!(node.calls.iter().all(|c| !c.starts_with("lock")));
 }
 
+#[test]
+fn without_a_record_every_listed_standby_adapter_is_looked_at() {
+    // The record is lost (a state directory on tmpfs, say) after the resident moved the
+    // address to the second adapter: monitor and stop still find it there, by the list alone.
+    let mut host = FakeHost::lab().with_eth1();
+    let p = params(&[("ip", "198.51.100.50"), ("nic", "eth0,eth1")]);
+    start(&mut host, &p, &meta()).unwrap();
+    host.addresses.remove(&(ETH0, vip()));
+    host.put(ETH1, vip(), 24);
+    host.record = None;
+    assert_eq!(
+        monitor(&mut host, &p, &meta(), false).unwrap(),
+        Status::Success
+    );
+    stop(&mut host, &p, &meta()).unwrap();
+    assert_eq!(host.holds(ETH1, vip()), None);
+}
+
 // ---------------------------------------------------------------- issue 16: today's IPaddr2 codes
 
 use crate::error::Kind;
@@ -2763,6 +2781,199 @@ fn an_ipv6_prefix_longer_than_the_nodes_route_starts_without_nic() {
     );
     stop(&mut host, &p, &meta()).unwrap();
     assert!(host.addresses.is_empty());
+}
+
+#[test]
+fn with_vmac_and_one_nic_the_record_names_only_the_virtual_interface() {
+    // The record lists where the address may be while this start lasts: the macvlan it was
+    // put on. The nic under it is no adapter the address moves to (standby adapters are).
+    let mut host = FakeHost::lab();
+    let p = params(&[("ip", "198.51.100.50"), ("nic", "eth0"), ("vmac", "auto")]);
+    start(&mut host, &p, &meta()).unwrap();
+    let vlink = host
+        .link_by_name(&virtual_interface_name(vip()))
+        .unwrap()
+        .expect("macvlan created");
+    let record = host.record.clone().unwrap();
+    assert_eq!(
+        (record.nic, record.adapters),
+        (vlink.name, vec![vlink.index])
+    );
+}
+
+#[test]
+fn an_ipv4_address_that_vanishes_at_once_is_not_blamed_on_dad() {
+    // IPv4 has no duplicate address detection: the reason says what happened.
+    let mut host = FakeHost::lab();
+    host.add_lands_as = Some(None);
+    let err = start(&mut host, &params(&[("ip", "198.51.100.50")]), &meta()).unwrap_err();
+    assert_eq!(err.status, Status::ErrGeneric);
+    assert!(
+        err.reason.contains("right after it was added") && !err.reason.contains("DAD"),
+        "{}",
+        err.reason
+    );
+}
+
+fn op_at_level(
+    node: &mut FakeNode,
+    action: Action,
+    pairs: &[(&str, &str)],
+    meta: &Meta,
+    check_level: Option<u32>,
+) -> Result<Status> {
+    let raw = raw(pairs);
+    operate(
+        node,
+        &Operation {
+            action,
+            raw: &raw,
+            meta,
+            check_level,
+        },
+    )
+}
+
+#[test]
+fn a_monitor_with_a_broken_setting_still_reports_the_address_start_refuses_it() {
+    let broken = [("ip", "198.51.100.50"), ("arp_interval", "soon")];
+    let mut node = FakeNode::new(FakeHost::lab());
+    node.host.put(ETH0, vip(), 24);
+    assert_eq!(
+        run_op(&mut node, Action::Monitor, &broken, &recurring()).unwrap(),
+        Status::Success,
+        "a running address is not lost over a setting that does not identify it"
+    );
+    let start = run_op(&mut node, Action::Start, &broken, &meta()).unwrap_err();
+    assert_eq!(start.status, Status::ErrConfigured);
+}
+
+#[test]
+fn a_deep_monitor_through_operate_probes_and_reports_another_owner() {
+    let mut node = FakeNode::new(FakeHost::lab());
+    node.host.put(ETH0, vip(), 24);
+    node.host.other_owner = Some(ZOMBIE);
+    let vip_only = [("ip", "198.51.100.50")];
+    let deep = op_at_level(
+        &mut node,
+        Action::Monitor,
+        &vip_only,
+        &recurring(),
+        Some(10),
+    );
+    assert_eq!(deep.unwrap_err().status, Status::Degraded);
+    assert_eq!(node.calls[0], "require monitor [NetRaw]");
+    assert!(
+        node.calls.iter().any(|c| c.starts_with("lock")),
+        "it may announce"
+    );
+    // Below level 10 nothing is probed.
+    let mut node = FakeNode::new(FakeHost::lab());
+    node.host.put(ETH0, vip(), 24);
+    node.host.other_owner = Some(ZOMBIE);
+    let shallow = op_at_level(&mut node, Action::Monitor, &vip_only, &recurring(), Some(0));
+    assert_eq!(shallow.unwrap(), Status::Success);
+    assert_eq!(node.host.count(|e| matches!(e, Effect::Probed(..))), 0);
+}
+
+#[test]
+fn validate_all_at_the_default_level_and_at_10_checks_this_node() {
+    let vip_only = [("ip", "198.51.100.50")];
+    for level in [None, Some(10)] {
+        let mut node = FakeNode::new(FakeHost {
+            routes: Vec::new(),
+            ..FakeHost::lab()
+        });
+        assert!(
+            op_at_level(&mut node, Action::ValidateAll, &vip_only, &meta(), level).is_err(),
+            "level {level:?}: no route places the address here"
+        );
+        assert!(node.opened_host, "level {level:?}");
+    }
+}
+
+#[test]
+fn a_recurring_monitor_with_lasting_work_takes_the_lock_and_may_send() {
+    let asked = |pairs: &[(&str, &str)]| {
+        let mut node = FakeNode::new(FakeHost::lab().with_eth1());
+        node.host.put(ETH0, vip(), 24);
+        let _ = run_op(&mut node, Action::Monitor, pairs, &recurring());
+        let locked = node.calls.iter().any(|c| c.starts_with("lock"));
+        (node.calls[0].clone(), locked)
+    };
+    let sends = ("require monitor [NetRaw]".to_string(), true);
+    let quiet = ("require monitor []".to_string(), false);
+    let ip = ("ip", "198.51.100.50");
+    assert_eq!(asked(&[ip, ("arp_count_refresh", "2")]), sends);
+    assert_eq!(asked(&[ip, ("arp_refresh_interval", "30")]), sends);
+    assert_eq!(
+        asked(&[ip, ("nic", "eth0,eth1")]),
+        sends,
+        "standby adapters"
+    );
+    assert_eq!(asked(&[ip, ("link_watch", "true")]), sends);
+    assert_eq!(
+        asked(&[ip, ("nic", "eth0")]),
+        quiet,
+        "one adapter, nothing lasting"
+    );
+}
+
+/// A node whose namespaces cannot be entered for want of privilege.
+struct NamespaceRefused(FakeNode);
+
+impl Node for NamespaceRefused {
+    type Host = FakeHost;
+
+    fn require(&mut self, action: Action, needed: &[Capability]) -> Result<()> {
+        self.0.require(action, needed)
+    }
+    fn enter_namespace(&mut self, name: &str) -> Result<()> {
+        self.0.calls.push(format!("enter {name}"));
+        Err(Error::perm(format!(
+            "cannot enter network namespace {name}"
+        )))
+    }
+    fn enter_resident_namespace(&mut self, ip: IpAddr) -> Result<bool> {
+        self.0.enter_resident_namespace(ip)
+    }
+    fn lock(&mut self, patience: Duration) -> Result<()> {
+        self.0.lock(patience)
+    }
+    fn lock_holders(&mut self) -> Vec<i32> {
+        self.0.lock_holders()
+    }
+    fn end_operation(&mut self, pid: i32, patience: Duration) -> Result<bool> {
+        self.0.end_operation(pid, patience)
+    }
+    fn end_residents_without_address(&mut self, patience: Duration) -> Result<()> {
+        self.0.end_residents_without_address(patience)
+    }
+    fn time_left(&mut self) -> Duration {
+        self.0.time_left()
+    }
+    fn host(&mut self, p: &Params) -> Result<&mut FakeHost> {
+        self.0.host(p)
+    }
+}
+
+#[test]
+fn a_namespace_that_exists_but_cannot_be_entered_fails_stop_and_monitor() {
+    // Only a namespace that is gone means nothing of ours can be in it.
+    let in_ns = raw(&[("ip", "198.51.100.50"), ("network_namespace", "blue")]);
+    for action in [Action::Stop, Action::Monitor] {
+        let mut node = NamespaceRefused(FakeNode::new(FakeHost::lab()));
+        node.0.resident_namespace = true;
+        let op = Operation {
+            action,
+            raw: &in_ns,
+            meta: &meta(),
+            check_level: None,
+        };
+        let err = operate(&mut node, &op).unwrap_err();
+        assert_eq!(err.status, Status::ErrPerm, "{}", action.name());
+        assert!(!node.0.opened_host, "{}", action.name());
+    }
 }
 
 // ---------------------------------------------------------------- issue 16: loopback attachment
