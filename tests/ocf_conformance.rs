@@ -268,7 +268,15 @@ enum Expect {
 /// Runs an ocft config (the text of one of ours, saved as `name`) in a lab node that has eth0
 /// and eth1 and no address of its own (the cases add and remove the base address
 /// themselves); `cases` of them must run.
+/// ocft keeps its generated cases and its fake binaries in one place for every run: two runs
+/// at once (the IPv4 and IPv6 families are two tests) break each other's set-up ("initialize
+/// 'fakebin' failed"), so they take turns.
+static OCFT_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn run_ocft(name: &str, text: &str, cases: usize, expect: Expect) {
+    let _turn = OCFT_TURN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let lab = Lab::new(1);
     lab.add_nic(0, "eth1");
     lab.ip(
