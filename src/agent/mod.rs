@@ -1114,20 +1114,12 @@ pub fn monitor<H: Host>(host: &mut H, p: &Params, meta: &Meta, deep: bool) -> Re
             return Err(Error::link_down(problem));
         }
     }
-    if p.nics.len() > 1 {
-        info!("{} is on {} of nic {}", p.ip, link.name, p.nics.join(","));
-    }
+    let recurring = meta.interval_ms > 0;
+    log_monitor_notes(p, link, deep, recurring);
     if deep {
         let wait = probe_wait(host, p, &deadline);
         if let Some(theirs) = other_owner(host, p, link, wait)? {
             return Err(conflict(host, p, meta, &target, theirs));
-        }
-    }
-    let recurring = meta.interval_ms > 0;
-    if deep || (recurring && p.announce.refresh_count > 0) {
-        // Probes and refreshes were asked for; say why none go out.
-        if let Some(why) = no_announcement(link) {
-            info!("{why}");
         }
     }
     if recurring && link.usable() {
@@ -1146,6 +1138,20 @@ pub fn monitor<H: Host>(host: &mut H, p: &Params, meta: &Meta, deep: bool) -> Re
         }
     }
     Ok(Status::Success)
+}
+
+/// What a monitor says about where the address is and, when probes or refreshes were asked
+/// for, why none go out. Log lines only: nothing here decides (the mutants config leaves it
+/// out for that reason).
+fn log_monitor_notes(p: &Params, link: &Link, deep: bool, recurring: bool) {
+    if p.nics.len() > 1 {
+        info!("{} is on {} of nic {}", p.ip, link.name, p.nics.join(","));
+    }
+    if deep || (recurring && p.announce.refresh_count > 0) {
+        if let Some(why) = no_announcement(link) {
+            info!("{why}");
+        }
+    }
 }
 
 /// Another machine answered for the address: defend it (unless conflict_defend=false) and

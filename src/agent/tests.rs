@@ -3311,3 +3311,79 @@ fn an_ipv6_stop_takes_the_route_of_its_own_metric_and_leaves_a_shared_one() {
     stop(&mut host, &params(&pairs), &meta()).unwrap();
     assert_eq!(kernel_metrics(&host), [50, 256]);
 }
+
+#[test]
+fn validate_all_keeps_findifs_code_when_no_route_places_a_standby_adapter() {
+    // Standby adapters up with carrier that no route covers: a placement failure (1 to
+    // validate-all, as findif's), not an adapter this node lacks (5).
+    let mut node = FakeNode::new(FakeHost {
+        routes: Vec::new(),
+        ..FakeHost::lab().with_eth1()
+    });
+    let pairs = [("ip", "198.51.100.50"), ("nic", "eth0,eth1")];
+    let e = run_op(&mut node, Action::ValidateAll, &pairs, &meta()).unwrap_err();
+    assert_eq!(e.status, Status::ErrGeneric, "{}", e.reason);
+}
+
+#[test]
+fn another_interfaces_route_of_the_prefix_does_not_stand_in_for_this_ones() {
+    // eth1 has an address of its own in the prefix, so a kernel route of the same /64 and
+    // metric as the node's on eth0.
+    let (mut host, _) = ipv6_with_metric(Some("300"));
+    host = host.with_eth1();
+    host.routes.push(Route {
+        metric: 256,
+        ..route("2001:db8:100::", 64, ETH1, false)
+    });
+    let to_400 = params(&[
+        ("ip", "2001:db8:100::50"),
+        ("nodad", "true"),
+        ("metric", "400"),
+    ]);
+    reload(&mut host, &to_400, &meta()).unwrap();
+    assert_eq!(
+        kernel_metrics(&host),
+        [256, 400],
+        "eth0's own route of the node's address is put back"
+    );
+}
+
+#[test]
+fn an_ipv4_metric_change_leaves_the_routes_to_the_kernel() {
+    // The kernel moves an IPv4 address's prefix route to the new metric itself: floatip
+    // adds and removes none (the fake leaves the route at the old metric, which shows it).
+    let mut host = FakeHost::lab();
+    let with = |metric: &'static str| params(&[("ip", "198.51.100.50"), ("metric", metric)]);
+    start(&mut host, &with("300"), &meta()).unwrap();
+    host.routes.push(Route {
+        metric: 300,
+        ..route("198.51.100.0", 24, ETH0, true)
+    });
+    let routes = host.routes.clone();
+    reload(&mut host, &with("400"), &meta()).unwrap();
+    assert_eq!(
+        host.priority_of(ETH0, vip()),
+        400,
+        "the address was replaced"
+    );
+    assert_eq!(host.routes, routes);
+}
+
+#[test]
+fn a_metric_change_keeps_the_old_route_while_another_address_has_that_metric() {
+    let (mut host, _) = ipv6_with_metric(Some("300"));
+    let other: IpAddr = "2001:db8:100::51".parse().unwrap();
+    host.put(ETH0, other, 64);
+    host.requests.push(AddressRequest {
+        ip: other,
+        ..host.requests[0].clone()
+    });
+    assert_eq!(kernel_metrics(&host), [256, 300]);
+    let to_400 = params(&[
+        ("ip", "2001:db8:100::50"),
+        ("nodad", "true"),
+        ("metric", "400"),
+    ]);
+    reload(&mut host, &to_400, &meta()).unwrap();
+    assert_eq!(kernel_metrics(&host), [256, 300, 400]);
+}
