@@ -40,7 +40,18 @@ fuzz_target!(|data: &[u8]| {
                 assert!(!ns.is_empty() && !ns.contains('/') && ns != "." && ns != "..");
             }
             assert!(p.announce.count >= 1 && p.announce.count <= params::ARP_COUNT_MAX);
-            assert!(!p.ip.is_loopback() && !p.ip.is_multicast() && !p.ip.is_unspecified());
+            assert!(!p.ip.is_multicast() && !p.ip.is_unspecified());
+            // A loopback address goes on lo only (IPaddr2's loopback attachment), never lo's
+            // own 127.0.0.1 or ::1.
+            if p.ip.is_loopback() {
+                assert!(
+                    p.nics.iter().all(|nic| nic == "lo"),
+                    "{:?} on {:?}",
+                    p.ip,
+                    p.nics
+                );
+                assert!(p.ip != std::net::IpAddr::from([127, 0, 0, 1]) && p.ip.is_ipv4());
+            }
             // Validation is a function of its input: the same input, the same answer.
             assert_eq!(params::parse(&raw, &meta).ok(), Some(p));
         }
