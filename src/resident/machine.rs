@@ -1359,8 +1359,10 @@ impl Machine {
         if let Some(f) = self.failback {
             if now >= f.since + Duration::from_millis(self.plan.failback_delay_ms) {
                 self.failback = None;
-                let preferred = (0..f.slot).all(|s| !self.slots[s].usable());
-                if self.slots[f.slot].usable()
+                // Only adapters that may take the address count: one cabled elsewhere must not
+                // keep it from coming back to the next one.
+                let preferred = (0..f.slot).all(|s| !self.slots[s].candidate());
+                if self.slots[f.slot].candidate()
                     && preferred
                     && self.holder.is_some_and(|h| f.slot < h)
                 {

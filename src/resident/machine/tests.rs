@@ -2142,3 +2142,26 @@ fn one_claim_makes_one_line() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].1.contains("claimed by 02:00:00:00:00:99"));
 }
+
+#[test]
+fn an_adapter_cabled_elsewhere_does_not_keep_the_address_from_failing_back_to_the_next() {
+    let links = [eth0(), eth1(), eth2()];
+    let mut run = Run::start(standby_plan(), &links, Some((ETH2, Held::Ready)));
+    run.log.clear();
+    run.elsewhere = vec![ETH0];
+    let (machine, effects) = Machine::new(
+        standby_plan(),
+        &links,
+        &found(&standby_plan(), Some((ETH2, Held::Ready))),
+        Duration::ZERO,
+    );
+    run.machine = machine;
+    run.record(effects);
+    run.advance(5_000);
+    assert!(
+        run.actions().iter().any(|a| a == "2000 add eth1"),
+        "back to eth1 after the hold-down, eth0 being elsewhere: {:?}",
+        run.actions()
+    );
+    assert!(!run.actions().iter().any(|a| a.contains("add eth0")));
+}
