@@ -339,10 +339,8 @@ impl Processes for SystemHost {
         let cluster = executor
             .as_ref()
             .and_then(|_| process::this_nodes_cluster());
-        let log_targets = LogTargets::from_env(
-            |name| std::env::var(name).ok(),
-            executor.is_some() || cluster.is_some(),
-        );
+        // The cluster's default log file only under its executor (the cluster is found there).
+        let log_targets = LogTargets::from_env(|name| std::env::var(name).ok(), executor.is_some());
         let launch = Launch {
             plan: plan.clone(),
             state_dir: self.state.dir().to_path_buf(),
