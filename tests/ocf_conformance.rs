@@ -2,7 +2,8 @@
 //! 1.1 schema and the old DTD, the meta-data against the parser's table, Debian's ocft cases
 //! for IPaddr2 (ocf/FloatIPv4, ocf/FloatIPv6: stock, resource-agents 4.12) and the same cases
 //! with the exit codes of IPaddr2 4.17 and later (ocf/FloatIPv4-4.17, ocf/FloatIPv6-4.17), and
-//! ocf-tester, run in namespace labs.
+//! upstream's newest ocft suite for IPaddr2 (ocf/FloatIP-upstream), and ocf-tester, run in
+//! namespace labs.
 
 mod common;
 
@@ -387,6 +388,74 @@ fn ocft_ipaddr2v4_cases_pass() {
 fn ocft_ipaddr2v6_cases_pass() {
     if root_or_skip("ocft_ipaddr2v6_cases_pass") && have("ocft") {
         run_ocft_family("FloatIPv6", STOCK_V6_CHANGED);
+    }
+}
+
+/// Upstream's newest ocft suite for IPaddr2 (tools/ocft/IPaddr2), restated in
+/// ocf/FloatIP-upstream: every case passes as the file expects.
+#[test]
+fn ocft_upstream_ipaddr2_cases_pass() {
+    if root_or_skip("ocft_upstream_ipaddr2_cases_pass") && have("ocft") {
+        let text = std::fs::read_to_string(repo().join("ocf/FloatIP-upstream")).unwrap();
+        let total = text.lines().filter(|l| l.starts_with("CASE \"")).count();
+        run_ocft("FloatIP-upstream", &text, total, Expect::AllPass);
+    }
+}
+
+/// Upstream's cases and the codes they expect, in order, written out from upstream's file
+/// (not from ours), so that ocf/FloatIP-upstream can neither lose a case nor change an
+/// expectation unnoticed.
+const UPSTREAM_CASES: &[(&str, &[&str])] = &[
+    ("check base env", &["OCF_SUCCESS"]),
+    ("check base env: unset 'OCF_RESKEY_ip'", &["OCF_ERR_CONFIGURED"]),
+    ("check base env: set invalid 'OCF_RESKEY_ip'", &["OCF_ERR_CONFIGURED"]),
+    ("check base env: set 'OCF_RESKEY_cidr_netmask'", &["OCF_SUCCESS"]),
+    ("check base env: set invalid 'OCF_RESKEY_cidr_netmask'", &["OCF_ERR_CONFIGURED"]),
+    ("check base env: set 'OCF_RESKEY_broadcast'", &["OCF_SUCCESS"]),
+    ("check base env: set invalid 'OCF_RESKEY_broadcast'", &["OCF_ERR_CONFIGURED"]),
+    ("check base env: set 'OCF_RESKEY_nic'", &["OCF_SUCCESS"]),
+    ("check base env: set invalid 'OCF_RESKEY_nic'", &["OCF_ERR_CONFIGURED"]),
+    ("normal start", &["OCF_SUCCESS"]),
+    ("normal stop", &["OCF_SUCCESS"]),
+    ("double start", &["OCF_SUCCESS"]),
+    ("double stop", &["OCF_SUCCESS"]),
+    ("monitor with running", &["OCF_SUCCESS"]),
+    ("monitor with not running", &["OCF_NOT_RUNNING"]),
+    ("unimplemented command", &["OCF_ERR_UNIMPLEMENTED"]),
+    ("Attachment to loopback interface", &["OCF_SUCCESS", "OCF_SUCCESS", "OCF_SUCCESS"]),
+];
+
+/// floatip's deliberate differences from upstream's expectations (README "Exit codes against
+/// IPaddr2's"): a nic this node lacks is 5, as upstream's own start says since 4.17.
+const UPSTREAM_DIFFERENCES: &[(&str, &[&str])] = &[(
+    "check base env: set invalid 'OCF_RESKEY_nic'",
+    &["OCF_ERR_INSTALLED"],
+)];
+
+#[test]
+fn the_upstream_file_keeps_upstreams_cases_and_differs_only_where_documented() {
+    let text = std::fs::read_to_string(repo().join("ocf/FloatIP-upstream")).unwrap();
+    // (case name, the codes its AgentRun steps expect)
+    let mut ours: Vec<(String, Vec<String>)> = Vec::new();
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("CASE \"") {
+            ours.push((name.trim_end_matches('"').to_string(), Vec::new()));
+        } else if let Some(run) = line.trim().strip_prefix("AgentRun ") {
+            let words: Vec<&str> = run.split_whitespace().collect();
+            if let (Some(case), [_, code]) = (ours.last_mut(), words.as_slice()) {
+                case.1.push(code.to_string());
+            }
+        }
+    }
+    let names: Vec<&str> = ours.iter().map(|(n, _)| n.as_str()).collect();
+    let upstream: Vec<&str> = UPSTREAM_CASES.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, upstream, "upstream's cases, in upstream's order");
+    for ((name, codes), (_, theirs)) in ours.iter().zip(UPSTREAM_CASES) {
+        let want = UPSTREAM_DIFFERENCES
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(*theirs, |(_, ours)| *ours);
+        assert_eq!(codes, want, "case {name:?}");
     }
 }
 
