@@ -302,7 +302,7 @@ fn wait_until_exiting(id: &ResidentId, pidfd: BorrowedFd<'_>, patience: Duration
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(Error::generic(format!(
+            return Err(Error::timeout(format!(
                 "resident process {} did not exit within {}ms of SIGKILL",
                 id.pid,
                 patience.as_millis()

@@ -374,7 +374,7 @@ impl StateDir {
             }
             std::thread::sleep(lock_backoff(attempt).min(left));
         }
-        Err(Error::generic(format!(
+        Err(Error::timeout(format!(
             "another operation on this resource held {} for the {}ms this operation could wait",
             path.display(),
             patience.as_millis()

@@ -58,7 +58,7 @@ pub fn enter_network_namespace(name: &str) -> Result<()> {
     let path = format!("{NETNS_DIR}/{name}");
     let file = std::fs::File::open(&path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            Error::installed(format!("network_namespace {name} does not exist ({path})"))
+            Error::absent(format!("network_namespace {name} does not exist ({path})"))
         } else {
             Error::generic(format!("cannot open network_namespace {path}: {e}"))
         }

@@ -27,7 +27,7 @@ fn unix_now() -> f64 {
 fn link(netlink: &mut Netlink, name: &str) -> Result<Link> {
     netlink
         .link_by_name(name)?
-        .ok_or_else(|| Error::installed(format!("interface {name} does not exist")))
+        .ok_or_else(|| Error::absent(format!("interface {name} does not exist")))
 }
 
 /// Prints every ARP and neighbour discovery frame seen on `nic` until `count` frames or
