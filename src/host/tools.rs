@@ -129,7 +129,7 @@ fn look(
     let home = if namespace.is_some() {
         Some(
             std::fs::File::open("/proc/self/ns/net")
-                .map_err(|e| Error::generic(format!("cannot note this namespace: {e}")))?,
+                .map_err(|e| Error::kernel("cannot note this namespace", e))?,
         )
     } else {
         None
