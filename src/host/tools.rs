@@ -150,10 +150,10 @@ fn look(
     if let Some(home) = home {
         // SAFETY: as in enter_namespace.
         if unsafe { libc::setns(home.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            return Err(Error::generic(format!(
-                "cannot return to this namespace: {}",
-                std::io::Error::last_os_error()
-            )));
+            return Err(Error::kernel(
+                "cannot return to this namespace",
+                std::io::Error::last_os_error(),
+            ));
         }
     }
     looked
