@@ -231,11 +231,7 @@ fn choose_standby<H: Links>(host: &mut H, p: &Params, nics: &[String]) -> Result
         nics.join(","),
         why.join("; ")
     );
-    Err(match kind {
-        Kind::Unplaced => Error::unplaced(reason),
-        Kind::LinkDown => Error::link_down(reason),
-        _ => Error::absent(reason),
-    })
+    Err(Error::new(kind, reason))
 }
 
 /// The prefix that identifies this resource's address: configured, else recorded. None means

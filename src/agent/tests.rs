@@ -2691,6 +2691,8 @@ fn a_down_link_is_not_installed_to_start_and_not_running_to_a_monitor() {
     .unwrap_err();
     assert_eq!(gone.status, Status::NotRunning);
     assert_eq!(gone.reason, "198.51.100.50 is not assigned on this node");
+    // "Not running" is what a monitor found, not an error of some kind.
+    assert_eq!((monitor.kind, gone.kind), (None, None));
 }
 
 #[test]
