@@ -6,7 +6,7 @@
 //! right, but an unknown subcommand must be 3 = OCF_ERR_UNIMPLEMENTED), so every clap outcome
 //! is mapped here deliberately.
 
-use crate::error::Error;
+use crate::error::{Error, Kind};
 use crate::ocf::{Action, Status};
 use crate::params::{Meta, RawParams, PARAMETERS};
 use clap::error::ErrorKind;
@@ -374,7 +374,7 @@ fn request(action: Action, raw: RawParams, env: &Environment, program: &str) -> 
 
 fn unknown_action(name: &str) -> Invocation {
     Invocation::Fail(Error::new(
-        Status::ErrUnimplemented,
+        Kind::Unimplemented,
         format!("action {name:?} is not implemented by FloatIP"),
     ))
 }
@@ -416,7 +416,7 @@ pub fn parse(args: &[OsString], env: &Environment) -> Invocation {
                     Invocation::Print(crate::ocf::USAGE.to_string(), Status::ErrArgs)
                 }
                 _ => Invocation::Fail(Error::new(
-                    Status::ErrArgs,
+                    Kind::Arguments,
                     e.to_string()
                         .lines()
                         .next()
@@ -515,13 +515,13 @@ mod tests {
         ] {
             match parse(&args(argv), &e) {
                 Invocation::Fail(err) => {
-                    assert_eq!(err.status, Status::ErrUnimplemented, "{argv:?}")
+                    assert_eq!(err.kind, Kind::Unimplemented, "{argv:?}")
                 }
                 other => panic!("{other:?}"),
             }
         }
         match parse(&args(&["floatip", "start", "--no-such-flag", "1"]), &e) {
-            Invocation::Fail(err) => assert_eq!(err.status, Status::ErrArgs),
+            Invocation::Fail(err) => assert_eq!(err.kind, Kind::Arguments),
             other => panic!("{other:?}"),
         }
     }
@@ -599,7 +599,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         match parse(&args(&["floatip", "listen"]), &Environment::new()) {
-            Invocation::Fail(e) => assert_eq!(e.status, Status::ErrArgs),
+            Invocation::Fail(e) => assert_eq!(e.kind, Kind::Arguments),
             other => panic!("{other:?}"),
         }
     }

@@ -1,35 +1,66 @@
-//! One error type for every failure, each carrying the OCF status it maps to and, where the
-//! action decides the code, its kind (`agent::operate::exit_status` maps those), so that
-//! `main` is the only place that turns an error into an exit code.
+//! One error type for every failure: what kind of failure it is, the one-line reason shown to
+//! the user, and its cause. Nothing here knows OCF: the exit code an error means depends on the
+//! action, and only `ocf::exit::exit_status` decides it, from the kind (never from the text).
 //!
-//! An error keeps its cause (the kernel's errno, a netlink NACK) next to the one-line reason
-//! shown to the user, so a caller can decide on the cause (`errno()`) rather than on text,
-//! and context is added by wrapping (`context`) without losing it.
+//! An error keeps its cause (the kernel's errno, a netlink NACK) next to the reason, so a
+//! caller can decide on the cause (`errno()`) rather than on text, and context is added by
+//! wrapping (`context`) without losing it.
 
-use crate::status::Status;
 use std::fmt;
 use std::sync::Arc;
 
-/// What kind of failure an error is, where that decides more than its own `status`: the
-/// same fact means another exit code to another action, and only `agent::operate::exit_status`
-/// decides it (never the reason's text).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What kind of failure an error is: what callers and the exit-code mapping decide on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
-    /// `status` says it all, whatever the action.
-    Settled,
+    /// A bad or missing parameter: wrong on every node.
+    Configured,
+    /// Something this node lacks: the configured nic, every standby adapter, the network
+    /// namespace, an interface named to a tool.
+    Absent,
     /// This node's routes or interfaces do not place the address (what findif fails on):
     /// another node's may.
     Unplaced,
-    /// Something this node lacks: the configured nic, every standby adapter.
-    Absent,
     /// The link that carries, or would carry, the address is down or has no carrier.
     LinkDown,
+    /// This node's interface is one floatip cannot announce on (IPoIB, other hardware).
+    Unsupported,
+    /// This process lacks a privilege; the reason names what is needed.
+    Permission,
+    /// The kernel refused or failed a request; the cause keeps its errno.
+    Kernel,
+    /// Another holder has the address: another machine answers for it, or it is already on
+    /// another interface or with another prefix.
+    Conflict,
+    /// The operation's budget ran out before something finished (DAD, a lock, a process).
+    Timeout,
+    /// The command line itself is wrong (bad arguments).
+    Arguments,
+    /// An action floatip does not implement.
+    Unimplemented,
+    /// Any other failure: something that could not be done, or an internal error.
+    Other,
+}
+
+impl Kind {
+    /// Every kind, for tables that must cover them all.
+    pub const ALL: [Kind; 12] = [
+        Kind::Configured,
+        Kind::Absent,
+        Kind::Unplaced,
+        Kind::LinkDown,
+        Kind::Unsupported,
+        Kind::Permission,
+        Kind::Kernel,
+        Kind::Conflict,
+        Kind::Timeout,
+        Kind::Arguments,
+        Kind::Unimplemented,
+        Kind::Other,
+    ];
 }
 
 #[derive(Debug, Clone)]
 pub struct Error {
-    /// The exit code, unless `kind` means another one to the action (see `Kind`).
-    pub status: Status,
     pub kind: Kind,
     /// The one line shown to the user: context first, the cause's text last.
     pub reason: String,
@@ -38,93 +69,98 @@ pub struct Error {
 
 impl PartialEq for Error {
     fn eq(&self, other: &Error) -> bool {
-        self.status == other.status
-            && self.kind == other.kind
-            && self.reason == other.reason
-            && self.errno() == other.errno()
+        self.kind == other.kind && self.reason == other.reason && self.errno() == other.errno()
     }
 }
 
 impl Eq for Error {}
 
 impl Error {
-    pub fn new(status: Status, reason: impl Into<String>) -> Error {
+    pub fn new(kind: Kind, reason: impl Into<String>) -> Error {
         Error {
-            status,
-            kind: Kind::Settled,
+            kind,
             reason: reason.into(),
             cause: None,
         }
     }
 
-    fn of_kind(kind: Kind, status: Status, reason: impl Into<String>) -> Error {
-        Error {
-            kind,
-            ..Error::new(status, reason)
-        }
-    }
-
-    /// This node's routes do not place the address: findif's OCF_ERR_GENERIC, which a start
-    /// turns into OCF_ERR_INSTALLED (IPaddr2 4.17).
+    /// This node's routes do not place the address.
     pub fn unplaced(reason: impl Into<String>) -> Error {
-        Error::of_kind(Kind::Unplaced, Status::ErrGeneric, reason)
+        Error::new(Kind::Unplaced, reason)
     }
 
-    /// Something this node lacks (OCF_ERR_INSTALLED); to a monitor, the address is not here.
+    /// Something this node lacks.
     pub fn absent(reason: impl Into<String>) -> Error {
-        Error::of_kind(Kind::Absent, Status::ErrInstalled, reason)
+        Error::new(Kind::Absent, reason)
     }
 
-    /// The link is down or without carrier (OCF_ERR_INSTALLED, as IPaddr2 4.17's start); to a
-    /// monitor, the address is not running (IPaddr2 since resource-agents PR #2166).
+    /// The link is down or without carrier.
     pub fn link_down(reason: impl Into<String>) -> Error {
-        Error::of_kind(Kind::LinkDown, Status::ErrInstalled, reason)
+        Error::new(Kind::LinkDown, reason)
     }
 
-    /// A bad or missing parameter (OCF_ERR_CONFIGURED).
+    /// A bad or missing parameter.
     pub fn configured(reason: impl Into<String>) -> Error {
-        Error::new(Status::ErrConfigured, reason)
+        Error::new(Kind::Configured, reason)
     }
 
-    /// Something this node lacks (OCF_ERR_INSTALLED), e.g. the interface.
-    pub fn installed(reason: impl Into<String>) -> Error {
-        Error::new(Status::ErrInstalled, reason)
+    /// This node's interface is one floatip cannot work with.
+    pub fn unsupported(reason: impl Into<String>) -> Error {
+        Error::new(Kind::Unsupported, reason)
     }
 
-    /// A runtime failure (OCF_ERR_GENERIC).
+    /// Another holder has the address.
+    pub fn conflict(reason: impl Into<String>) -> Error {
+        Error::new(Kind::Conflict, reason)
+    }
+
+    /// The budget ran out.
+    pub fn timeout(reason: impl Into<String>) -> Error {
+        Error::new(Kind::Timeout, reason)
+    }
+
+    /// A failure no other kind names.
     pub fn generic(reason: impl Into<String>) -> Error {
-        Error::new(Status::ErrGeneric, reason)
+        Error::new(Kind::Other, reason)
     }
 
+    /// A missing privilege; the reason says which.
     pub fn perm(reason: impl Into<String>) -> Error {
-        Error::new(Status::ErrPerm, reason)
+        Error::new(Kind::Permission, reason)
     }
 
-    pub fn not_running(reason: impl Into<String>) -> Error {
-        Error::new(Status::NotRunning, reason)
-    }
-
-    /// An operating-system failure while doing `what`: the status follows the errno (no
-    /// permission is OCF_ERR_PERM, with `needs` naming the capability), the cause is kept.
+    /// An operating-system failure while doing `what`, its cause kept: no permission is
+    /// `Permission`, with `needs` naming the capability; anything else is `Kernel`.
     pub fn os(what: impl fmt::Display, cause: std::io::Error, needs: &str) -> Error {
-        let status = match cause.raw_os_error() {
-            Some(libc::EPERM) | Some(libc::EACCES) => Status::ErrPerm,
-            _ => Status::ErrGeneric,
-        };
-        let reason = if status == Status::ErrPerm && !needs.is_empty() {
+        let denied = matches!(cause.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES));
+        let reason = if denied && !needs.is_empty() {
             format!("{what}: {cause} (needs {needs})")
         } else {
             format!("{what}: {cause}")
         };
         Error {
-            status,
-            kind: Kind::Settled,
+            kind: if denied {
+                Kind::Permission
+            } else {
+                Kind::Kernel
+            },
             reason,
             cause: Some(Arc::new(cause)),
         }
     }
 
-    /// The same error, with `what` said before it; the cause and status are kept.
+    /// A kernel failure while doing `what`, whatever its errno (even EPERM or EACCES: where
+    /// no privilege is at stake, such as a file in floatip's own state directory), its cause
+    /// kept.
+    pub fn kernel(what: impl fmt::Display, cause: std::io::Error) -> Error {
+        Error {
+            kind: Kind::Kernel,
+            reason: format!("{what}: {cause}"),
+            cause: Some(Arc::new(cause)),
+        }
+    }
+
+    /// The same error, with `what` said before it; the kind and cause are kept.
     pub fn context(mut self, what: impl fmt::Display) -> Error {
         self.reason = format!("{what}: {}", self.reason);
         self
@@ -174,7 +210,7 @@ mod tests {
             "CAP_NET_ADMIN",
         )
         .context("start");
-        assert_eq!(e.status, Status::ErrGeneric);
+        assert_eq!(e.kind, Kind::Kernel);
         assert_eq!(e.errno(), Some(libc::EEXIST));
         assert!(e
             .reason
@@ -189,8 +225,22 @@ mod tests {
             std::io::Error::from_raw_os_error(libc::EPERM),
             "CAP_NET_RAW",
         );
-        assert_eq!(e.status, Status::ErrPerm);
+        assert_eq!(e.kind, Kind::Permission);
         assert!(e.reason.ends_with("(needs CAP_NET_RAW)"), "{}", e.reason);
         assert_eq!(Error::generic("x").errno(), None);
+    }
+
+    #[test]
+    fn a_kernel_error_stays_one_whatever_its_errno() {
+        let e = Error::kernel(
+            "cannot write /run/floatip/x",
+            std::io::Error::from_raw_os_error(libc::EACCES),
+        );
+        assert_eq!(e.kind, Kind::Kernel);
+        assert_eq!(e.errno(), Some(libc::EACCES));
+        assert_eq!(
+            e.reason,
+            "cannot write /run/floatip/x: Permission denied (os error 13)"
+        );
     }
 }

@@ -17,4 +17,3 @@ pub mod params;
 pub mod resident;
 pub mod resolve;
 pub mod schedule;
-pub mod status;

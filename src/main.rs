@@ -1,9 +1,9 @@
 //! The process shell: environment and argv in, logging set up, one action run, one exit code
 //! out. The only place that exits, and the only place a panic is caught.
 
-use floatip::agent::operate::{operate, Operation};
+use floatip::agent::operate::{operate, Failure, Operation};
 use floatip::cli::{self, Environment, Invocation, Request, Tool, Trace};
-use floatip::error::{panic_message, Error, Result};
+use floatip::error::{panic_message, Error};
 use floatip::host::node::SystemNode;
 use floatip::host::state::DEFAULT_STATE_DIR;
 use floatip::host::trace;
@@ -176,7 +176,12 @@ fn instance_name(request: &Request) -> String {
         })
 }
 
-fn run(request: &Request, env: &Environment, meta: &Meta, began: Instant) -> Result<Status> {
+fn run(
+    request: &Request,
+    env: &Environment,
+    meta: &Meta,
+    began: Instant,
+) -> Result<Status, Failure> {
     if request.action == Action::Notify {
         debug!(
             "notify {}-{}: nothing to do",
@@ -223,17 +228,17 @@ fn run_tool(tool: &Tool, env: &Environment) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("floatip: {}", e.reason);
-            ExitCode::from(e.status.code())
+            ExitCode::from(ocf::exit_status(e.kind, None, false).code())
         }
     }
 }
 
-fn exit_with(result: Result<Status>) -> ExitCode {
+fn exit_with(result: Result<Status, Failure>) -> ExitCode {
     match result {
         Ok(status) => ExitCode::from(status.code()),
-        Err(e) => {
-            eprintln!("{}", ocf::exit_reason_line(&e.reason));
-            ExitCode::from(e.status.code())
+        Err(failure) => {
+            eprintln!("{}", ocf::exit_reason_line(&failure.reason));
+            ExitCode::from(failure.status.code())
         }
     }
 }
@@ -249,7 +254,7 @@ fn main() -> ExitCode {
             print!("{text}");
             return ExitCode::from(status.code());
         }
-        Invocation::Fail(e) => return exit_with(Err(e)),
+        Invocation::Fail(e) => return exit_with(Err(Failure::of(e, None, false))),
         Invocation::Tool(tool) => return run_tool(&tool, &env),
     };
     // Answered before any validation and without privileges.
@@ -275,9 +280,12 @@ fn main() -> ExitCode {
     let outcome = std::panic::catch_unwind(|| run(&request, &env, &meta, began));
     match outcome {
         Ok(result) => exit_with(result),
-        Err(payload) => exit_with(Err(Error::generic(format!(
-            "internal error (please report): {}",
-            panic_message(payload.as_ref())
-        )))),
+        Err(payload) => {
+            let e = Error::generic(format!(
+                "internal error (please report): {}",
+                panic_message(payload.as_ref())
+            ));
+            exit_with(Err(Failure::of(e, Some(request.action), false)))
+        }
     }
 }

@@ -4,7 +4,8 @@
 #![no_main]
 
 use floatip::cli::{self, Invocation};
-use floatip::ocf::Status;
+use floatip::error::Kind;
+use floatip::ocf::{self, Status};
 use floatip::params;
 use libfuzzer_sys::fuzz_target;
 
@@ -13,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     match cli::parse(&args, &env) {
         Invocation::Agent(request) => {
             if let Err(e) = params::parse(&request.raw, &request.meta) {
-                assert_eq!(e.status, Status::ErrConfigured, "{e:?}");
+                assert_eq!(e.kind, Kind::Configured, "{e:?}");
                 assert!(!e.reason.contains(['\n', '\r']), "{:?}", e.reason);
             }
             assert!(request.meta.timeout_ms > 0, "a zero timeout");
@@ -30,7 +31,10 @@ fuzz_target!(|data: &[u8]| {
         }
         Invocation::Fail(e) => {
             assert!(
-                matches!(e.status, Status::ErrArgs | Status::ErrUnimplemented),
+                matches!(
+                    ocf::exit_status(e.kind, None, false),
+                    Status::ErrArgs | Status::ErrUnimplemented
+                ),
                 "{e:?}"
             );
             assert!(!e.reason.contains('\n'), "{:?}", e.reason);

@@ -3,7 +3,7 @@
 //! accepts keeps the limits the rest of the agent relies on.
 #![no_main]
 
-use floatip::ocf::Status;
+use floatip::error::Kind;
 use floatip::params::{self, ALTIFNAME_MAX, IFNAME_MAX};
 use libfuzzer_sys::fuzz_target;
 
@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let (raw, meta) = floatip_fuzz::params_input(data);
     match params::parse(&raw, &meta) {
         Err(e) => {
-            assert_eq!(e.status, Status::ErrConfigured, "{e:?}");
+            assert_eq!(e.kind, Kind::Configured, "{e:?}");
             assert!(!e.reason.is_empty(), "empty reason");
             assert!(
                 !e.reason.contains(['\n', '\r']),

@@ -231,11 +231,7 @@ fn choose_standby<H: Links>(host: &mut H, p: &Params, nics: &[String]) -> Result
         nics.join(","),
         why.join("; ")
     );
-    Err(match kind {
-        Kind::Unplaced => Error::unplaced(reason),
-        Kind::LinkDown => Error::link_down(reason),
-        _ => Error::absent(reason),
-    })
+    Err(Error::new(kind, reason))
 }
 
 /// The prefix that identifies this resource's address: configured, else recorded. None means
@@ -434,7 +430,7 @@ fn check_link_layer(p: &Params, target: &Target) -> Result<()> {
         ),
     };
     Err(if name_is_node_local(p, target) {
-        Error::installed(format!("{reason} (found on this node)"))
+        Error::unsupported(format!("{reason} (found on this node)"))
     } else {
         Error::configured(format!("invalid nic: {reason}"))
     })
@@ -525,7 +521,7 @@ fn start_on<H: Host>(
     let label = kernel_label(p, target)?;
     let found = match host.address(link.index, p.ip)? {
         Some(a) if a.prefix_len != target.prefix_len => {
-            return Err(Error::generic(format!(
+            return Err(Error::conflict(format!(
                 "{} is already on {} as /{}, not /{}: it is not this resource's address, so it is left alone",
                 p.ip, link.name, a.prefix_len, target.prefix_len
             )));
@@ -551,7 +547,7 @@ fn start_on<H: Host>(
     if added && p.probe_before_start {
         let wait = probe_wait(host, p, deadline);
         if let Some(theirs) = other_owner(host, p, link, wait)? {
-            return Err(Error::generic(format!(
+            return Err(Error::conflict(format!(
                 "{} is already in use by {theirs} (it answered a duplicate-address probe on {}); not taking it",
                 p.ip, link.name
             )));
@@ -679,7 +675,7 @@ fn take_back_or_refuse_other_holders<H: Host>(host: &mut H, p: &Params, link: &L
             host.delete_address(other, p.ip, assigned.prefix_len)?;
             continue;
         }
-        return Err(Error::generic(format!(
+        return Err(Error::conflict(format!(
             "{} is already assigned to {name}; not adding it to {} as well",
             p.ip, link.name
         )));
@@ -788,7 +784,7 @@ fn wait_for_dad<H: Host>(
         warn!("{}", e.reason);
     }
     let waited = host.now().saturating_sub(began);
-    Err(Error::generic(format!(
+    Err(Error::timeout(format!(
         "duplicate address detection for {} did not finish within {}ms (what the start timeout left)",
         p.ip,
         waited.as_millis()
@@ -1109,7 +1105,7 @@ pub fn monitor<H: Host>(host: &mut H, p: &Params, meta: &Meta, deep: bool) -> Re
     }
     if p.check_link_status {
         // No usable interface holds it (find_managed prefers a usable holder among standby
-        // adapters): to a monitor it is not running here (operate's exit_status).
+        // adapters): to a monitor it is not running here (ocf::exit_status).
         if let Some(problem) = link_problem(link) {
             return Err(Error::link_down(problem));
         }
@@ -1155,7 +1151,7 @@ fn log_monitor_notes(p: &Params, link: &Link, deep: bool, recurring: bool) {
 }
 
 /// Another machine answered for the address: defend it (unless conflict_defend=false) and
-/// report OCF_DEGRADED with a reason naming that machine. A failure to defend is logged, not
+/// report the conflict (OCF_DEGRADED to a monitor) with a reason naming that machine. A failure to defend is logged, not
 /// turned into a failed monitor: the conflict is the news.
 fn conflict<H: Host>(
     host: &mut H,
@@ -1179,16 +1175,13 @@ fn conflict<H: Host>(
                 false
             }
         };
-    Error::new(
-        Status::Degraded,
-        format!(
-            "{} is also answered by {theirs} on {}'s link (this node is {}){}",
-            p.ip,
-            link.name,
-            mac_of(link),
-            if defended { "; announced again" } else { "" }
-        ),
-    )
+    Error::conflict(format!(
+        "{} is also answered by {theirs} on {}'s link (this node is {}){}",
+        p.ip,
+        link.name,
+        mac_of(link),
+        if defended { "; announced again" } else { "" }
+    ))
 }
 
 /// `rounds` rounds now: the first a refresh round sent here, the rest by the resident process

@@ -1,11 +1,12 @@
 //! One OCF operation from request to status: which parse it gets, which privileges it needs,
 //! the network namespace, the resource's lock (and how stop wins over an operation holding
-//! it), and how an observation becomes an exit code. Pure over the [`Node`] seam, so this
-//! policy is unit-tested with a fake node over the fake host; `host::node` is the real one.
+//! it), and how an observation becomes an outcome (an error's code is `ocf::exit_status`'s).
+//! Pure over the [`Node`] seam, so this policy is unit-tested with a fake node over the fake
+//! host; `host::node` is the real one.
 
 use super::{monitor, reload, start, stop, validate_environment, Host};
 use crate::error::{Error, Kind, Result};
-use crate::ocf::{Action, Status};
+use crate::ocf::{exit_status, Action, Status};
 use crate::params::{self, Meta, Params, RawParams};
 use log::{debug, info, warn};
 use std::net::IpAddr;
@@ -58,66 +59,92 @@ pub trait Node {
 /// removes the address, whatever another operation holds.
 pub const STOP_LOCK_SHARE: u32 = 3;
 
-/// Runs the operation; a failure leaves with the exit code `exit_status` gives its kind for
-/// this action.
-pub fn operate<N: Node>(node: &mut N, op: &Operation) -> Result<Status> {
-    run(node, op).map_err(|mut e| {
-        e.status = exit_status(e.kind, e.status, op.action);
-        e
-    })
+/// An operation that did not succeed, as Pacemaker is told: the exit code and the one-line
+/// exit reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub status: Status,
+    pub reason: String,
+    /// The kind of the error behind it; none when the news is an outcome (a recurring
+    /// monitor's "not running"), not an error.
+    pub kind: Option<Kind>,
 }
 
-/// The exit code of a failure: the error's own, unless its kind means another one to this
-/// action. The one place where what went wrong becomes a code that depends on the action
-/// (IPaddr2's today, and floatip's deliberate differences, README "Actions and exit codes").
-pub fn exit_status(kind: Kind, status: Status, action: Action) -> Status {
-    match (kind, action) {
-        // IPaddr2 4.17 (resource-agents 4a228f3d8): when findif cannot place the address, a
-        // start says this node cannot host it (5), so Pacemaker tries another node;
-        // validate-all keeps findif's own code.
-        (Kind::Unplaced, Action::Start) => Status::ErrInstalled,
-        // To a monitor, an address whose link is down is not running here (IPaddr2 since
-        // resource-agents PR #2166, so that migration-threshold applies), nor is one whose
-        // nic vanished (floatip: IPaddr2 says 1, but a restart here cannot help).
-        (Kind::LinkDown | Kind::Absent, Action::Monitor) => Status::NotRunning,
-        _ => status,
+impl Failure {
+    /// An error that ended `action` (`None`: before any action), with the code
+    /// `ocf::exit_status` gives its kind.
+    pub fn of(e: Error, action: Option<Action>, probe: bool) -> Failure {
+        Failure {
+            status: exit_status(e.kind, action, probe),
+            reason: e.reason,
+            kind: Some(e.kind),
+        }
     }
 }
 
-fn run<N: Node>(node: &mut N, op: &Operation) -> Result<Status> {
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+/// What an operation came to, short of an error.
+enum Outcome {
+    Status(Status),
+    /// A recurring monitor lost a running resource: not running, with the reason.
+    Lost(String),
+}
+
+/// Runs the operation: its status, or the failure with the code its error's kind means to
+/// this action.
+pub fn operate<N: Node>(node: &mut N, op: &Operation) -> std::result::Result<Status, Failure> {
+    let probe = op.action == Action::Monitor && op.meta.interval_ms == 0;
+    match run(node, op, probe) {
+        Ok(Outcome::Status(status)) => Ok(status),
+        Ok(Outcome::Lost(reason)) => Err(Failure {
+            status: Status::NotRunning,
+            reason,
+            kind: None,
+        }),
+        Err(e) => Err(Failure::of(e, Some(op.action), probe)),
+    }
+}
+
+fn run<N: Node>(node: &mut N, op: &Operation, probe: bool) -> Result<Outcome> {
     let action = op.action;
+    let done = |status| Ok(Outcome::Status(status));
     if matches!(action, Action::Notify | Action::MetaData | Action::Usage) {
         // A floating address has nothing to do on a clone notification, which must succeed.
-        return Ok(Status::Success);
+        return done(Status::Success);
     }
     let p = match action {
         // stop and monitor act on whatever identifies the address (see parse_lenient).
         Action::Stop => match params::parse_lenient(op.raw, op.meta) {
             Ok(p) => p,
-            Err(e) => return stop_without_address(node, &e),
+            Err(e) => return stop_without_address(node, &e).and_then(done),
         },
         Action::Monitor => params::parse_lenient(op.raw, op.meta)?,
         _ => params::parse(op.raw, op.meta)?,
     };
     log_parameter_notes(&p, op.raw);
     debug!("{} with {p:?} and {:?}", action.name(), op.meta);
-    let probe = action == Action::Monitor && op.meta.interval_ms == 0;
     let deep = action == Action::Monitor && op.check_level.unwrap_or(0) >= 10;
     let refreshes = action == Action::Monitor && !probe && monitor_refreshes(&p);
     node.require(action, required_capabilities(action, deep || refreshes))?;
     // validate-all checks this node too unless asked for the lightest level.
     if action == Action::ValidateAll && op.check_level.unwrap_or(10) < 10 {
-        return params::check_fits(&p, op.meta).map(|()| Status::Success);
+        params::check_fits(&p, op.meta)?;
+        return done(Status::Success);
     }
     if let Some(ns) = &p.network_namespace {
         match (node.enter_namespace(ns), action) {
             (Ok(()), _) => {}
             // The name is gone; a resident process of ours may still hold the namespace,
             // and then stop and monitor act in it. Otherwise nothing of ours can be there.
-            (Err(e), Action::Stop | Action::Monitor) if e.status == Status::ErrInstalled => {
+            (Err(e), Action::Stop | Action::Monitor) if e.kind == Kind::Absent => {
                 if !node.enter_resident_namespace(p.ip)? {
                     info!("{}; nothing of this resource can be there", e.reason);
-                    return Ok(if action == Action::Stop {
+                    return done(if action == Action::Stop {
                         Status::Success
                     } else {
                         Status::NotRunning
@@ -138,25 +165,28 @@ fn run<N: Node>(node: &mut N, op: &Operation) -> Result<Status> {
     }
     let meta = op.meta;
     let host = node.host(&p)?;
-    match action {
+    let status = match action {
         Action::Start => start(host, &p, meta).map(|()| Status::Success),
         Action::Stop => stop(host, &p, meta).map(|()| Status::Success),
         Action::ReloadAgent => reload(host, &p, meta).map(|()| Status::Success),
-        Action::Monitor => match monitor(host, &p, meta, deep) {
-            Ok(Status::NotRunning) => not_running(&p, probe, None),
-            Err(e) if exit_status(e.kind, e.status, action) == Status::NotRunning => {
-                not_running(&p, probe, Some(e))
+        Action::Monitor => {
+            return match monitor(host, &p, meta, deep) {
+                Ok(Status::NotRunning) => Ok(not_running(&p, probe, None)),
+                Err(e) if exit_status(e.kind, Some(action), probe) == Status::NotRunning => {
+                    Ok(not_running(&p, probe, Some(e)))
+                }
+                other => other.map(Outcome::Status),
             }
-            other => other,
-        },
+        }
         Action::ValidateAll => validate_environment(host, &p, meta).map(|()| Status::Success),
         Action::Notify | Action::MetaData | Action::Usage => Ok(Status::Success),
-    }
+    };
+    status.map(Outcome::Status)
 }
 
 /// A monitor's "not running": expected of a probe, which says why in the log only; worth a
 /// reason when a recurring monitor loses a running resource.
-fn not_running(p: &Params, probe: bool, why: Option<Error>) -> Result<Status> {
+fn not_running(p: &Params, probe: bool, why: Option<Error>) -> Outcome {
     let reason = match &why {
         // The link's own words, as every other agent's "link down" reads.
         Some(e) if e.kind == Kind::LinkDown => e.reason.clone(),
@@ -167,9 +197,9 @@ fn not_running(p: &Params, probe: bool, why: Option<Error>) -> Result<Status> {
         if why.is_some() {
             info!("{reason}");
         }
-        return Ok(Status::NotRunning);
+        return Outcome::Status(Status::NotRunning);
     }
-    Err(Error::not_running(reason))
+    Outcome::Lost(reason)
 }
 
 /// Whether a recurring monitor sends (refresh rounds) or hands the resident a plan: the same

@@ -3,6 +3,7 @@
 //! orderings.
 
 use super::*;
+use crate::error::Kind;
 use crate::params::{parse, virtual_interface_name, RawParams};
 use crate::resident::machine::{
     Effect as ResidentEffect, Event as ResidentEvent, Found as FoundAddress, Machine,
@@ -691,9 +692,9 @@ fn start_refuses_waits_that_cannot_fit_its_timeout() {
     ] {
         let p = params(&pairs);
         let err = start(&mut host, &p, &with_timeout(timeout)).unwrap_err();
-        assert_eq!(err.status, Status::ErrConfigured, "{pairs:?}");
+        assert_eq!(err.kind, Kind::Configured, "{pairs:?}");
         let err = validate_environment(&mut host, &p, &with_timeout(timeout)).unwrap_err();
-        assert_eq!(err.status, Status::ErrConfigured, "{pairs:?}");
+        assert_eq!(err.kind, Kind::Configured, "{pairs:?}");
         assert!(host.addresses.is_empty());
     }
 }
@@ -707,7 +708,7 @@ fn missing_nic_is_not_installed() {
         &meta(),
     )
     .unwrap_err();
-    assert_eq!(err.status, Status::ErrInstalled);
+    assert_eq!(err.kind, Kind::Absent);
     assert!(host.addresses.is_empty());
 }
 
@@ -716,7 +717,7 @@ fn start_refuses_a_foreign_prefix_and_leaves_it() {
     let mut host = FakeHost::lab();
     host.put(ETH0, vip(), 16);
     let err = start(&mut host, &params(&[("ip", "198.51.100.50")]), &meta()).unwrap_err();
-    assert_eq!(err.status, Status::ErrGeneric);
+    assert_eq!(err.kind, Kind::Conflict);
     assert_eq!(host.holds(ETH0, vip()), Some(16));
     assert_eq!(host.count(|e| matches!(e, Effect::Deleted(..))), 0);
 }
@@ -833,7 +834,7 @@ fn run_arping_refuses_an_address_someone_answers_for() {
     host.other_owner = Some(ZOMBIE);
     let p = params(&[("ip", "198.51.100.50"), ("run_arping", "true")]);
     let err = start(&mut host, &p, &meta()).unwrap_err();
-    assert_eq!(err.status, Status::ErrGeneric);
+    assert_eq!(err.kind, Kind::Conflict);
     assert!(err.reason.contains("02:00:00:00:00:66"), "{}", err.reason);
     assert!(host.addresses.is_empty(), "nothing added");
     host.other_owner = None;
@@ -874,7 +875,7 @@ fn stop_fails_when_the_resident_may_still_announce() {
     start(&mut host, &p, &meta()).unwrap();
     host.end_residents_fails = true;
     let err = stop(&mut host, &p, &meta()).unwrap_err();
-    assert_eq!(err.status, Status::ErrGeneric);
+    assert_eq!(err.kind, Kind::Other);
     assert_eq!(host.count(|e| matches!(e, Effect::Deleted(..))), 0);
 }
 
@@ -979,10 +980,7 @@ fn monitor_codes() {
     );
     host.link_mut(ETH0).carrier = false;
     let err = monitor(&mut host, &p, &meta(), false).unwrap_err();
-    assert_eq!(
-        operate::exit_status(err.kind, err.status, crate::ocf::Action::Monitor),
-        Status::NotRunning
-    );
+    assert_eq!(err.kind, Kind::LinkDown);
     assert!(err.reason.contains("link down on NIC"));
     let lenient = params(&[("ip", "198.51.100.50"), ("check_link_status", "false")]);
     assert_eq!(
@@ -1172,7 +1170,7 @@ fn deep_monitor_defends_and_reports_another_owner_as_degraded() {
     );
     host.effects.clear();
     let err = monitor(&mut host, &p, &meta(), true).unwrap_err();
-    assert_eq!(err.status, Status::Degraded);
+    assert_eq!(err.kind, Kind::Conflict);
     assert!(
         err.reason.contains("02:00:00:00:00:66") && err.reason.contains("announced again"),
         "{}",
@@ -1187,7 +1185,7 @@ fn deep_monitor_defends_and_reports_another_owner_as_degraded() {
     let passive = params(&[("ip", "198.51.100.50"), ("conflict_defend", "false")]);
     host.effects.clear();
     let err = monitor(&mut host, &passive, &meta(), true).unwrap_err();
-    assert_eq!(err.status, Status::Degraded);
+    assert_eq!(err.kind, Kind::Conflict);
     assert!(!err.reason.contains("announced again"));
     assert_eq!(host.sent_rounds(), 0, "no defence when asked not to");
 }
@@ -1418,41 +1416,42 @@ fn reload_starts_or_ends_the_resident_as_the_new_plan_needs() {
 /// OCF_ERR_GENERIC (1) when its routes cannot place the address (as findif returns) or for
 /// what happened at run time, OCF_ERR_CONFIGURED (6) only for what is wrong everywhere.
 #[test]
-fn exit_codes_of_node_local_and_configuration_faults() {
+fn kinds_of_node_local_and_configuration_faults() {
     type Setup = fn(&mut FakeHost);
-    /// What goes wrong, the parameters, how the node differs from the lab, the code.
-    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Setup, Status);
+    /// What goes wrong, the parameters, how the node differs from the lab, the kind (whose
+    /// code for each action `ocf::exit`'s table test checks).
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Setup, Kind);
     let nothing: Setup = |_| {};
     let cases: &[Case] = &[
         (
             "no route places the address",
             &[("ip", "203.0.113.50")],
             nothing,
-            Status::ErrGeneric,
+            Kind::Unplaced,
         ),
         (
             "no route of the wanted proto",
             &[("ip", "198.51.100.50"), ("proto", "static")],
             nothing,
-            Status::ErrGeneric,
+            Kind::Unplaced,
         ),
         (
             "nic given without cidr_netmask and no route on it",
             &[("ip", "203.0.113.50"), ("nic", "eth0")],
             nothing,
-            Status::ErrGeneric,
+            Kind::Unplaced,
         ),
         (
             "the nic does not exist here",
             &[("ip", "198.51.100.50"), ("nic", "eth9")],
             nothing,
-            Status::ErrInstalled,
+            Kind::Absent,
         ),
         (
             "the link is down here",
             &[("ip", "198.51.100.50")],
             |h| h.link_mut(ETH0).carrier = false,
-            Status::ErrInstalled,
+            Kind::LinkDown,
         ),
         (
             "no standby adapter is usable here",
@@ -1462,49 +1461,49 @@ fn exit_codes_of_node_local_and_configuration_faults() {
                 h.link_mut(ETH0).up = false;
                 h.link_mut(ETH1).carrier = false;
             },
-            Status::ErrInstalled,
+            Kind::LinkDown,
         ),
         (
             "this node's route makes it a network address",
             &[("ip", "198.51.100.0")],
             nothing,
-            Status::ErrGeneric,
+            Kind::Unplaced,
         ),
         (
             "IPv6 prefix shorter than this node's route",
             &[("ip", "2001:db8:100::50"), ("cidr_netmask", "48")],
             |h| *h = FakeHost::lab().with_ipv6(),
-            Status::ErrGeneric,
+            Kind::Unplaced,
         ),
         (
             "label too long on the interface the routes found",
             &[("ip", "198.51.100.50"), ("iflabel", "abcdefghij")],
             |h| h.link_mut(ETH0).name = "enp0s31f6".into(),
-            Status::ErrGeneric,
+            Kind::Unplaced,
         ),
         (
             "IPoIB found by the routes",
             &[("ip", "198.51.100.50")],
             |h| h.link_mut(ETH0).layer = LinkLayer::Infiniband,
-            Status::ErrInstalled,
+            Kind::Unsupported,
         ),
         (
             "IPoIB named in nic",
             &[("ip", "198.51.100.50"), ("nic", "eth0")],
             |h| h.link_mut(ETH0).layer = LinkLayer::Infiniband,
-            Status::ErrConfigured,
+            Kind::Configured,
         ),
         (
             "another hardware type named in nic",
             &[("ip", "198.51.100.50"), ("nic", "eth0")],
             |h| h.link_mut(ETH0).layer = LinkLayer::Other(804),
-            Status::ErrConfigured,
+            Kind::Configured,
         ),
         (
             "a foreign prefix already holds the address",
             &[("ip", "198.51.100.50")],
             |h| h.put(ETH0, vip(), 16),
-            Status::ErrGeneric,
+            Kind::Conflict,
         ),
     ];
     for (what, pairs, setup, want) in cases {
@@ -1513,14 +1512,14 @@ fn exit_codes_of_node_local_and_configuration_faults() {
         setup(&mut host);
         let before = host.addresses.clone();
         let err = start(&mut host, &p, &meta()).expect_err(what);
-        assert_eq!(err.status, *want, "start, {what}: {}", err.reason);
+        assert_eq!(err.kind, *want, "start, {what}: {}", err.reason);
         assert_eq!(host.addresses, before, "{what}: nothing added");
         let mut host = FakeHost::lab();
         setup(&mut host);
         // validate-all judges placement, not the link's state at this moment.
         if !what.contains("foreign prefix") && !what.contains("link is down") {
             let err = validate_environment(&mut host, &p, &meta()).expect_err(what);
-            assert_eq!(err.status, *want, "validate-all, {what}: {}", err.reason);
+            assert_eq!(err.kind, *want, "validate-all, {what}: {}", err.reason);
         }
     }
 }
@@ -1773,7 +1772,7 @@ fn ipoib_is_refused_before_anything_is_added() {
     host.link_mut(ETH0).announces = false;
     let p = params(&[("ip", "198.51.100.50"), ("nic", "eth0")]);
     let err = validate_environment(&mut host, &p, &meta()).unwrap_err();
-    assert_eq!(err.status, Status::ErrConfigured);
+    assert_eq!(err.kind, Kind::Configured);
     assert!(err.reason.contains("IPoIB"), "{}", err.reason);
     assert!(start(&mut host, &p, &meta()).is_err());
     assert!(
@@ -2003,7 +2002,7 @@ fn standby_adapters_named_by_alternative_names() {
     host.altnames.insert("uplink0".into(), ETH0);
     let twice = params(&[("ip", "198.51.100.50"), ("nic", "eth0,uplink0")]);
     let err = validate_environment(&mut host, &twice, &meta()).unwrap_err();
-    assert_eq!(err.status, Status::ErrConfigured);
+    assert_eq!(err.kind, Kind::Configured);
     assert!(
         err.reason
             .contains("eth0 and uplink0 are one interface (eth0)"),
@@ -2011,7 +2010,7 @@ fn standby_adapters_named_by_alternative_names() {
         err.reason
     );
     let err = start(&mut host, &twice, &meta()).unwrap_err();
-    assert_eq!(err.status, Status::ErrConfigured);
+    assert_eq!(err.kind, Kind::Configured);
     assert!(host.effects.iter().all(|e| !matches!(e, Effect::Added(..))));
 }
 
@@ -2214,7 +2213,7 @@ fn a_label_too_long_for_the_vmac_interface_is_wrong_everywhere() {
         &meta(),
     )
     .unwrap_err();
-    assert_eq!(err.status, Status::ErrConfigured, "{}", err.reason);
+    assert_eq!(err.kind, Kind::Configured, "{}", err.reason);
 }
 
 #[test]
@@ -2235,7 +2234,7 @@ fn a_label_too_long_only_for_this_nodes_name_behind_an_altname_is_node_local() {
         &meta(),
     )
     .unwrap_err();
-    assert_eq!(err.status, Status::ErrGeneric, "{}", err.reason);
+    assert_eq!(err.kind, Kind::Unplaced, "{}", err.reason);
     assert!(host.addresses.is_empty());
 }
 
@@ -2284,7 +2283,7 @@ fn an_adapter_renamed_after_start_is_still_found_by_monitor_and_stop() {
 
 // ---------------------------------------------------------------- operate (OCF policy)
 
-use super::operate::{operate, Capability, Node, Operation, STOP_LOCK_SHARE};
+use super::operate::{operate, Capability, Failure, Node, Operation, STOP_LOCK_SHARE};
 use crate::ocf::Action;
 
 /// A node around the fake host: capabilities it has, namespaces that exist, a lock that
@@ -2335,7 +2334,7 @@ impl Node for FakeNode {
         if self.namespaces.iter().any(|n| n == name) {
             Ok(())
         } else {
-            Err(Error::installed(format!(
+            Err(Error::absent(format!(
                 "network namespace {name} does not exist"
             )))
         }
@@ -2397,7 +2396,7 @@ fn run_op(
     action: Action,
     pairs: &[(&str, &str)],
     meta: &Meta,
-) -> Result<Status> {
+) -> std::result::Result<Status, Failure> {
     let raw = raw(pairs);
     operate(
         node,
@@ -2608,51 +2607,6 @@ fn without_a_record_every_listed_standby_adapter_is_looked_at() {
 
 // ---------------------------------------------------------------- issue 16: today's IPaddr2 codes
 
-use crate::error::Kind;
-
-/// Every (kind, action) pair: a kind changes the code only where IPaddr2's today (or one of
-/// floatip's deliberate differences) says so; everywhere else the error's own code stands.
-#[test]
-fn exit_status_covers_every_kind_and_action() {
-    use super::operate::exit_status;
-    let actions = [
-        Action::Start,
-        Action::Stop,
-        Action::Monitor,
-        Action::ReloadAgent,
-        Action::ValidateAll,
-        Action::Notify,
-        Action::MetaData,
-        Action::Usage,
-    ];
-    for action in actions {
-        for kind in [Kind::Settled, Kind::Unplaced, Kind::Absent, Kind::LinkDown] {
-            let own = match kind {
-                Kind::Unplaced => Error::unplaced("x"),
-                Kind::Absent => Error::absent("x"),
-                Kind::LinkDown => Error::link_down("x"),
-                Kind::Settled => Error::configured("x"),
-            };
-            assert_eq!(own.kind, kind);
-            let want = match (kind, action) {
-                (Kind::Unplaced, Action::Start) => Status::ErrInstalled,
-                (Kind::LinkDown | Kind::Absent, Action::Monitor) => Status::NotRunning,
-                _ => own.status,
-            };
-            assert_eq!(
-                exit_status(kind, own.status, action),
-                want,
-                "{kind:?} in {}",
-                action.name()
-            );
-        }
-    }
-    // The codes the kinds carry on their own: what validate-all and the other actions say.
-    assert_eq!(Error::unplaced("x").status, Status::ErrGeneric, "findif's");
-    assert_eq!(Error::absent("x").status, Status::ErrInstalled);
-    assert_eq!(Error::link_down("x").status, Status::ErrInstalled);
-}
-
 #[test]
 fn a_start_no_route_places_is_not_installed_and_validate_all_keeps_findifs_code() {
     for pairs in [
@@ -2687,7 +2641,7 @@ fn the_reason_names_the_nic_the_routes_do_not_cover_without_rewriting_text() {
         &meta(),
     )
     .unwrap_err();
-    assert_eq!(e.kind, Kind::Unplaced);
+    assert_eq!(e.kind, Some(Kind::Unplaced));
     assert!(
         e.reason
             .starts_with("no route of proto 2 on eth1 covers 198.51.100.50:"),
@@ -2737,6 +2691,8 @@ fn a_down_link_is_not_installed_to_start_and_not_running_to_a_monitor() {
     .unwrap_err();
     assert_eq!(gone.status, Status::NotRunning);
     assert_eq!(gone.reason, "198.51.100.50 is not assigned on this node");
+    // "Not running" is what a monitor found, not an error of some kind.
+    assert_eq!((monitor.kind, gone.kind), (None, None));
 }
 
 #[test]
@@ -2761,7 +2717,7 @@ fn with_standby_adapters_link_down_means_no_usable_listed_adapter_holds_it() {
     let start = run_op(&mut node, Action::Start, &p, &meta()).unwrap_err();
     assert_eq!(
         (start.kind, start.status),
-        (Kind::LinkDown, Status::ErrInstalled)
+        (Some(Kind::LinkDown), Status::ErrInstalled)
     );
 }
 
@@ -2807,7 +2763,7 @@ fn an_ipv4_address_that_vanishes_at_once_is_not_blamed_on_dad() {
     let mut host = FakeHost::lab();
     host.add_lands_as = Some(None);
     let err = start(&mut host, &params(&[("ip", "198.51.100.50")]), &meta()).unwrap_err();
-    assert_eq!(err.status, Status::ErrGeneric);
+    assert_eq!(err.kind, Kind::Other);
     assert!(
         err.reason.contains("right after it was added") && !err.reason.contains("DAD"),
         "{}",
@@ -2821,7 +2777,7 @@ fn op_at_level(
     pairs: &[(&str, &str)],
     meta: &Meta,
     check_level: Option<u32>,
-) -> Result<Status> {
+) -> std::result::Result<Status, Failure> {
     let raw = raw(pairs);
     operate(
         node,

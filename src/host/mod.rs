@@ -100,16 +100,18 @@ pub fn enter_resident_namespace(state: &StateDir, ip: IpAddr) -> Result<bool> {
     };
     let path = format!("/proc/{pid}/ns/net");
     let namespace = std::fs::File::open(&path).map_err(|e| {
-        Error::generic(format!(
-            "cannot open the network namespace of resident process {pid} ({path}): {e}"
-        ))
+        Error::kernel(
+            format!("cannot open the network namespace of resident process {pid} ({path})"),
+            e,
+        )
     })?;
     // SAFETY: setns on a descriptor we hold open; floatip has no other thread yet.
     if unsafe { libc::setns(namespace.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
         let e = std::io::Error::last_os_error();
-        return Err(Error::generic(format!(
-            "cannot enter the network namespace of resident process {pid}: {e}"
-        )));
+        return Err(Error::kernel(
+            format!("cannot enter the network namespace of resident process {pid}"),
+            e,
+        ));
     }
     info!("entered the network namespace of resident process {pid}");
     Ok(true)

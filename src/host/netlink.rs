@@ -67,7 +67,7 @@ impl Netlink {
             .enable_io()
             .enable_time()
             .build()
-            .map_err(|e| Error::generic(format!("cannot start the netlink runtime: {e}")))?;
+            .map_err(|e| Error::kernel("cannot start the netlink runtime", e))?;
         // The socket registers with the reactor, so it is made inside the runtime.
         let (connection, handle, _) = runtime
             .block_on(async { rtnetlink::new_connection_with_strict_check() })

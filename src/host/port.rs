@@ -240,10 +240,10 @@ impl Port {
     pub fn send(&mut self, frame: &[u8]) -> Result<()> {
         match self.sender.send_to(frame, None) {
             Some(Ok(())) => Ok(()),
-            Some(Err(e)) => Err(Error::generic(format!(
-                "cannot send on {}: {e}",
-                self.link.name
-            ))),
+            Some(Err(e)) => Err(Error::kernel(
+                format!("cannot send on {}", self.link.name),
+                e,
+            )),
             None => Err(Error::generic(format!(
                 "cannot send on {}: no buffer",
                 self.link.name

@@ -302,7 +302,7 @@ fn wait_until_exiting(id: &ResidentId, pidfd: BorrowedFd<'_>, patience: Duration
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(Error::generic(format!(
+            return Err(Error::timeout(format!(
                 "resident process {} did not exit within {}ms of SIGKILL",
                 id.pid,
                 patience.as_millis()
@@ -329,10 +329,10 @@ pub fn end(id: &ResidentId, wanted: &Wanted, recorded: bool, patience: Duration)
         Ok(fd) => fd,
         Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Ok(Ending::Gone),
         Err(e) => {
-            return Err(Error::generic(format!(
-                "cannot open resident process {}: {e}",
-                id.pid
-            )))
+            return Err(Error::kernel(
+                format!("cannot open resident process {}", id.pid),
+                e,
+            ))
         }
     };
     // Checked after the pidfd pins the process, so what is checked is what gets signalled.
@@ -347,7 +347,7 @@ pub fn end(id: &ResidentId, wanted: &Wanted, recorded: bool, patience: Duration)
         return Ok(Ending::NotOurs);
     }
     if !sigkill(pidfd.as_fd())
-        .map_err(|e| Error::generic(format!("cannot end resident process {}: {e}", id.pid)))?
+        .map_err(|e| Error::kernel(format!("cannot end resident process {}", id.pid), e))?
     {
         return Ok(Ending::Gone);
     }
@@ -389,7 +389,7 @@ pub fn end_operation(pid: i32, patience: Duration) -> Result<bool> {
     let pidfd = match pidfd_open(pid) {
         Ok(fd) => fd,
         Err(e) if e.raw_os_error() == Some(libc::ESRCH) => return Ok(false),
-        Err(e) => return Err(Error::generic(format!("cannot open process {pid}: {e}"))),
+        Err(e) => return Err(Error::kernel(format!("cannot open process {pid}"), e)),
     };
     // Checked after the pidfd pins the process, so what is checked is what gets signalled.
     let me = euid();
@@ -404,9 +404,7 @@ pub fn end_operation(pid: i32, patience: Duration) -> Result<bool> {
     if owner(pid) != Some((me, me)) || !same_binary || resident {
         return Ok(false);
     }
-    if sigkill(pidfd.as_fd())
-        .map_err(|e| Error::generic(format!("cannot end process {pid}: {e}")))?
-    {
+    if sigkill(pidfd.as_fd()).map_err(|e| Error::kernel(format!("cannot end process {pid}"), e))? {
         wait_until_exiting(&identity, pidfd.as_fd(), patience)?;
     }
     Ok(true)
@@ -520,10 +518,10 @@ pub struct Pending {
 impl Pending {
     pub fn release(mut self) -> Result<()> {
         self.release.write_all(&[RELEASE]).map_err(|e| {
-            Error::generic(format!(
-                "cannot release the resident process {}: {e}",
-                self.id.pid
-            ))
+            Error::kernel(
+                format!("cannot release the resident process {}", self.id.pid),
+                e,
+            )
         })
     }
 }
@@ -641,16 +639,17 @@ pub fn spawn(
     }
     let mut child = command
         .spawn()
-        .map_err(|e| Error::generic(format!("cannot start the resident process: {e}")))?;
+        .map_err(|e| Error::kernel("cannot start the resident process", e))?;
     drop(executor);
     let pid = child.id() as i32;
     let mut release = child.stdin.take().expect("stdin is piped");
     // The child is never waited for here: it outlives this process and init reaps it.
     drop(child);
     release.write_all(line.as_bytes()).map_err(|e| {
-        Error::generic(format!(
-            "cannot hand the resident process {pid} its plan: {e}"
-        ))
+        Error::kernel(
+            format!("cannot hand the resident process {pid} its plan"),
+            e,
+        )
     })?;
     let id = identity(pid).ok_or_else(|| {
         Error::generic(format!(
@@ -753,7 +752,7 @@ pub fn ask(
     timeout: Duration,
 ) -> Result<Reply> {
     let what = format!("the resident's control socket {}", state.control_name());
-    let fail = |e: std::io::Error| Error::generic(format!("{what}: {e}"));
+    let fail = |e: std::io::Error| Error::kernel(&what, e);
     let (path, _dir) = socket_address(state.dir(), &state.control_name()).map_err(fail)?;
     let stream = connect(&path).map_err(fail)?;
     let (uid, peer_pid) = peer(stream.as_fd()).map_err(fail)?;

@@ -323,14 +323,14 @@ impl StateDir {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => {
-                return Err(Error::generic(format!(
-                    "cannot create state directory {}: {e}",
-                    self.dir.display()
-                )))
+                return Err(Error::kernel(
+                    format!("cannot create state directory {}", self.dir.display()),
+                    e,
+                ))
             }
         }
         let meta = fs::symlink_metadata(&self.dir)
-            .map_err(|e| Error::generic(format!("state directory {}: {e}", self.dir.display())))?;
+            .map_err(|e| Error::kernel(format!("state directory {}", self.dir.display()), e))?;
         if !meta.is_dir() || meta.uid() != euid() || meta.permissions().mode() & 0o022 != 0 {
             return Err(Error::generic(format!(
                 "state directory {} is not a private directory owned by this user",
@@ -354,7 +354,7 @@ impl StateDir {
                 .truncate(false)
                 .mode(0o600),
         )
-        .map_err(|e| Error::generic(format!("cannot use lock {}: {e}", path.display())))?;
+        .map_err(|e| Error::kernel(format!("cannot use lock {}", path.display()), e))?;
         let give_up = Instant::now() + patience;
         for attempt in 0.. {
             // SAFETY: flock on a descriptor we own; LOCK_NB never blocks.
@@ -363,10 +363,7 @@ impl StateDir {
             }
             let e = std::io::Error::last_os_error();
             if e.raw_os_error() != Some(libc::EWOULDBLOCK) {
-                return Err(Error::generic(format!(
-                    "cannot lock {}: {e}",
-                    path.display()
-                )));
+                return Err(Error::kernel(format!("cannot lock {}", path.display()), e));
             }
             let left = give_up.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -374,7 +371,7 @@ impl StateDir {
             }
             std::thread::sleep(lock_backoff(attempt).min(left));
         }
-        Err(Error::generic(format!(
+        Err(Error::timeout(format!(
             "another operation on this resource held {} for the {}ms this operation could wait",
             path.display(),
             patience.as_millis()
@@ -457,7 +454,7 @@ impl StateDir {
         };
         write().map_err(|e| {
             let _ = fs::remove_file(&tmp);
-            Error::generic(format!("cannot write {}: {e}", path.display()))
+            Error::kernel(format!("cannot write {}", path.display()), e)
         })
     }
 
@@ -467,10 +464,10 @@ impl StateDir {
         match fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::generic(format!(
-                "cannot remove state {}: {e}",
-                path.display()
-            ))),
+            Err(e) => Err(Error::kernel(
+                format!("cannot remove state {}", path.display()),
+                e,
+            )),
         }
     }
 
@@ -871,5 +868,22 @@ garbage
         drop(held);
         assert!(again.lock(Duration::ZERO).is_ok());
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_state_directory_that_cannot_be_made_keeps_the_kernels_errno() {
+        let dir = temp_dir("notdir");
+        fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("file");
+        fs::write(&file, "").unwrap();
+        let e = StateDir::new(file.join("sub"), "r").ensure().unwrap_err();
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(e.kind, crate::error::Kind::Kernel);
+        assert_eq!(e.errno(), Some(libc::ENOTDIR), "{}", e.reason);
+        assert!(
+            e.reason.starts_with("cannot create state directory "),
+            "{}",
+            e.reason
+        );
     }
 }

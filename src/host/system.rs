@@ -58,9 +58,9 @@ pub fn enter_network_namespace(name: &str) -> Result<()> {
     let path = format!("{NETNS_DIR}/{name}");
     let file = std::fs::File::open(&path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            Error::installed(format!("network_namespace {name} does not exist ({path})"))
+            Error::absent(format!("network_namespace {name} does not exist ({path})"))
         } else {
-            Error::generic(format!("cannot open network_namespace {path}: {e}"))
+            Error::kernel(format!("cannot open network_namespace {path}"), e)
         }
     })?;
     // SAFETY: setns on a descriptor we hold open; affects only this thread, and floatip has
@@ -74,7 +74,7 @@ pub fn enter_network_namespace(name: &str) -> Result<()> {
             Some(libc::EINVAL) => Error::configured(format!(
                 "network_namespace {name}: {path} is not a network namespace"
             )),
-            _ => Error::generic(format!("cannot enter network_namespace {name}: {e}")),
+            _ => Error::kernel(format!("cannot enter network_namespace {name}"), e),
         });
     }
     Ok(())
@@ -91,13 +91,13 @@ pub fn isolate_arp(ifname: &str) -> Result<()> {
     for (knob, wanted) in [("arp_ignore", 1u8), ("arp_announce", 2)] {
         let path = format!("/proc/sys/net/ipv4/conf/{ifname}/{knob}");
         let current: u8 = std::fs::read_to_string(&path)
-            .map_err(|e| Error::generic(format!("cannot read {path}: {e}")))?
+            .map_err(|e| Error::kernel(format!("cannot read {path}"), e))?
             .trim()
             .parse()
             .unwrap_or(0);
         if current < wanted {
             std::fs::write(&path, wanted.to_string())
-                .map_err(|e| Error::generic(format!("cannot set {path} to {wanted}: {e}")))?;
+                .map_err(|e| Error::kernel(format!("cannot set {path} to {wanted}"), e))?;
             log::info!("set {knob}={wanted} on {ifname}, so that it does not speak ARP for addresses held elsewhere");
         }
     }
@@ -116,7 +116,7 @@ pub fn ignore_routes_when_link_down(ifname: &str, ipv6: bool) -> Result<()> {
     let family = if ipv6 { "ipv6" } else { "ipv4" };
     let path = format!("/proc/sys/net/{family}/conf/{ifname}/ignore_routes_with_linkdown");
     let current = std::fs::read_to_string(&path)
-        .map_err(|e| Error::generic(format!("cannot read {path}: {e}")))?;
+        .map_err(|e| Error::kernel(format!("cannot read {path}"), e))?;
     if current.trim() != "0" {
         return Ok(());
     }

@@ -27,7 +27,7 @@ fn unix_now() -> f64 {
 fn link(netlink: &mut Netlink, name: &str) -> Result<Link> {
     netlink
         .link_by_name(name)?
-        .ok_or_else(|| Error::installed(format!("interface {name} does not exist")))
+        .ok_or_else(|| Error::absent(format!("interface {name} does not exist")))
 }
 
 /// Prints every ARP and neighbour discovery frame seen on `nic` until `count` frames or
@@ -129,7 +129,7 @@ fn look(
     let home = if namespace.is_some() {
         Some(
             std::fs::File::open("/proc/self/ns/net")
-                .map_err(|e| Error::generic(format!("cannot note this namespace: {e}")))?,
+                .map_err(|e| Error::kernel("cannot note this namespace", e))?,
         )
     } else {
         None
@@ -150,10 +150,10 @@ fn look(
     if let Some(home) = home {
         // SAFETY: as in enter_namespace.
         if unsafe { libc::setns(home.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            return Err(Error::generic(format!(
-                "cannot return to this namespace: {}",
-                std::io::Error::last_os_error()
-            )));
+            return Err(Error::kernel(
+                "cannot return to this namespace",
+                std::io::Error::last_os_error(),
+            ));
         }
     }
     looked

@@ -1,11 +1,15 @@
-//! The OCF 1.1 protocol: exit codes, actions and the exit-reason line
-//! (../shared/ocf/resource-agent-api-1.1.md, "Return Codes" and "Actions"), and the documents
-//! generated from the parameter table: the meta-data and the man page's PARAMETERS section.
+//! The OCF 1.1 protocol: exit codes and which one each kind of failure is (`exit`), actions
+//! and the exit-reason line (../shared/ocf/resource-agent-api-1.1.md, "Return Codes" and
+//! "Actions"), and the documents generated from the parameter table: the meta-data and the man
+//! page's PARAMETERS section.
 
+pub mod exit;
 pub mod manpage;
 pub mod metadata;
+mod status;
 
-pub use crate::status::Status;
+pub use exit::exit_status;
+pub use status::Status;
 
 /// The actions floatip implements. Anything else is `ErrUnimplemented`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1004,7 +1004,7 @@ pub fn broadcast_address(ip: Ipv4Addr, prefix: u8, broadcast: Broadcast) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ocf::Status;
+    use crate::error::Kind;
     use std::os::unix::ffi::OsStringExt;
 
     fn raw(pairs: &[(&str, &str)]) -> RawParams {
@@ -1274,7 +1274,7 @@ mod tests {
             &Meta::default(),
         )
         .unwrap_err();
-        assert_eq!(e.status, Status::ErrConfigured);
+        assert_eq!(e.kind, Kind::Configured);
         assert!(
             e.reason.starts_with("invalid vmac \"auto\":"),
             "{}",
@@ -1660,7 +1660,7 @@ mod tests {
                 r.set(k, *v);
             }
             let err = parse(&r, &Meta::default()).expect_err(&format!("{pairs:?} must fail"));
-            assert_eq!(err.status, Status::ErrConfigured, "{pairs:?}: {err}");
+            assert_eq!(err.kind, Kind::Configured, "{pairs:?}: {err}");
             assert!(
                 err.reason.contains(want),
                 "{pairs:?}: reason {:?} lacks {want:?}",
@@ -1678,7 +1678,7 @@ mod tests {
         let mut r = RawParams::new();
         r.set("ip", OsString::from_vec(vec![0x31, 0xff, 0xfe]));
         let err = parse(&r, &Meta::default()).unwrap_err();
-        assert_eq!(err.status, Status::ErrConfigured);
+        assert_eq!(err.kind, Kind::Configured);
         assert!(err.reason.starts_with("invalid ip"), "{}", err.reason);
     }
 
@@ -1705,7 +1705,7 @@ mod tests {
             ..Meta::default()
         };
         let err = parse(&raw(&[("ip", "198.51.100.50")]), &meta).unwrap_err();
-        assert_eq!(err.status, Status::ErrConfigured);
+        assert_eq!(err.kind, Kind::Configured);
     }
 
     fn timeout(ms: u64) -> Meta {
@@ -1727,7 +1727,7 @@ mod tests {
         let p = parse(&slow, &timeout(4_000)).expect("parses under any timeout");
         assert!(check_fits(&p, &timeout(8_000)).is_ok());
         let err = check_fits(&p, &timeout(3_000)).unwrap_err();
-        assert_eq!(err.status, Status::ErrConfigured);
+        assert_eq!(err.kind, Kind::Configured);
         assert!(err.reason.contains("arp_bg=false 3000ms"), "{}", err.reason);
         // The margin is a quarter of a short timeout: 3999 leaves 3000, 3998 leaves 2999.
         assert!(check_fits(&p, &timeout(3_999)).is_ok());

@@ -1,4 +1,5 @@
-//! OCF's return codes, below every module that fails with one (errors carry their code).
+//! OCF's return codes (the spec's "Return Codes"); `exit::exit_status` says which one a
+//! failure is.
 
 use std::fmt;
 
