@@ -49,6 +49,11 @@ pub const TICKLE_AGAIN_AFTER: Duration = Duration::from_millis(600);
 
 const TAG: &str = "floatip-clients-1";
 
+/// The attribute (Pacemaker's attribute manager) that holds the client list of `resource`.
+pub fn attribute_name(resource: &str) -> String {
+    format!("floatip-clients-{resource}")
+}
+
 /// The clients of the sockets whose local address is `vip`, sorted, without duplicates,
 /// capped at CAP; and whether some were left out by the cap.
 pub fn of_sockets(vip: IpAddr, sockets: &[Socket]) -> (Vec<Client>, bool) {
