@@ -883,7 +883,7 @@ fn tickle_clients<H: Host>(
         Ok((clients, 0)) => clients,
         Ok((clients, dropped)) => {
             warn!(
-                "the client list for {} had {dropped} entries that cannot be clients of it; ignored",
+                "ignored {dropped} entries of the client list for {} that cannot be clients of it",
                 p.ip
             );
             clients
