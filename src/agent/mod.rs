@@ -859,13 +859,13 @@ fn tickle_clients<H: Host>(
     meta: &Meta,
     deadline: &Deadline,
 ) -> Vec<Client> {
-    if !p.tickle_clients || meta.node.is_none() {
+    let Some(node) = meta.node.as_deref().filter(|_| p.tickle_clients) else {
         return Vec::new();
-    }
+    };
     // At most half of what the operation has left: the rest of start must fit too.
     let patience = CLIENTS_READ_PATIENCE.min(deadline.remaining(host) / 2);
     let name = clients::attribute_name(&meta.resource);
-    let (text, unix_now) = match host.recorded_clients(&name, patience) {
+    let (text, unix_now) = match host.recorded_clients(&name, node, patience) {
         Ok(Some(found)) => found,
         Ok(None) => {
             debug!(

@@ -99,11 +99,15 @@ pub trait Connections {
     /// Resets every connected TCP socket whose local address is `ip` (listening ones are
     /// left alone); how many were reset.
     fn reset_connections(&mut self, ip: IpAddr) -> Result<usize>;
-    /// The client list that the address's last owner kept for this node (Pacemaker's
+    /// The client list that the address's last owner kept for this node, `node` (Pacemaker's
     /// attribute manager, attribute `name`), read within `patience`, with the wall-clock time
     /// (unix seconds) it was read at; None when there is none.
-    fn recorded_clients(&mut self, name: &str, patience: Duration)
-        -> Result<Option<(String, u64)>>;
+    fn recorded_clients(
+        &mut self,
+        name: &str,
+        node: &str,
+        patience: Duration,
+    ) -> Result<Option<(String, u64)>>;
     /// Sends one tickle (see `connections::tickle`) per (VIP end, client end); how many went.
     fn tickle(&mut self, pairs: &[(SocketAddr, SocketAddr)]) -> Result<usize>;
 }

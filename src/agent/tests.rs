@@ -456,6 +456,7 @@ impl Connections for FakeHost {
     fn recorded_clients(
         &mut self,
         _name: &str,
+        _node: &str,
         _patience: Duration,
     ) -> Result<Option<(String, u64)>> {
         Ok(self.client_list.clone().map(|t| (t, CLIENTS_NOW)))

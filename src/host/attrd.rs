@@ -33,15 +33,18 @@ impl Attrd {
         }
     }
 
-    /// The list kept for this node, if any (None when attrd has no value for it).
-    pub fn read_own(&self, name: &str, patience: Duration) -> Result<Option<String>> {
+    /// The list kept for node `own`, if any (None when attrd has no value for it). The node
+    /// is named: without -N, Pacemaker 2.1 answers with another node's value when this one
+    /// has none.
+    pub fn read_own(&self, name: &str, own: &str, patience: Duration) -> Result<Option<String>> {
         let out = run(
-            Command::new(&self.updater).args(["-Q", "-n", name]),
+            Command::new(&self.updater).args(["-Q", "-n", name, "-N", own]),
             patience,
         )?;
         if !out.success {
-            // attrd_updater -Q of an attribute never set fails; so does one without attrd.
-            return if out.stderr.contains("not found") || out.stderr.contains("No such") {
+            // attrd_updater -Q of an attribute never set fails ("attribute does not exist");
+            // so does one without attrd.
+            return if out.stderr.contains("does not exist") {
                 Ok(None)
             } else {
                 Err(Error::generic(format!(

@@ -424,9 +424,10 @@ impl Connections for SystemHost {
     fn recorded_clients(
         &mut self,
         name: &str,
+        node: &str,
         patience: Duration,
     ) -> Result<Option<(String, u64)>> {
-        let text = attrd::Attrd::from_env().read_own(name, patience)?;
+        let text = attrd::Attrd::from_env().read_own(name, node, patience)?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
