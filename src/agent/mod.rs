@@ -859,7 +859,11 @@ fn tickle_clients<H: Host>(
     meta: &Meta,
     deadline: &Deadline,
 ) -> Vec<Client> {
-    let Some(node) = meta.node.as_deref().filter(|_| p.tickle_clients) else {
+    if !p.tickle_clients {
+        return Vec::new();
+    }
+    let Some(node) = meta.node.as_deref() else {
+        debug!("not under Pacemaker: no client list to read, none kept");
         return Vec::new();
     };
     // At most half of what the operation has left: the rest of start must fit too.

@@ -378,4 +378,13 @@ mod tests {
         assert_eq!(utc(951_782_400), "2000-02-29 00:00:00");
         assert_eq!(utc(1_795_948_496), "2026-11-29 10:34:56");
     }
+
+    #[test]
+    fn status_text_says_how_many_clients_are_recorded_and_when_shared() {
+        let resident = json!({"pid": 7, "clients_recorded": 3, "clients_shared_ago_ms": 4200});
+        assert_eq!(doing(&resident), "pid 7, 3 clients recorded, shared 4s ago");
+        let unshared = json!({"pid": 7, "clients_recorded": 0, "clients_shared_ago_ms": null});
+        assert_eq!(doing(&unshared), "pid 7, 0 clients recorded, not shared");
+        assert_eq!(doing(&json!({"pid": 7})), "pid 7");
+    }
 }
