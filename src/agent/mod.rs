@@ -808,6 +808,7 @@ fn announce_after_start<H: Host>(
     let link = &target.link;
     let mut owed = p.announce.count;
     let mut sent_first = false;
+    let mut tickle_again = Vec::new();
     if let Some(why) = no_announcement(link) {
         info!("{why}");
         owed = 0;
@@ -823,17 +824,14 @@ fn announce_after_start<H: Host>(
         info!("announced {} on {} (round 1 of {owed})", p.ip, link.name);
         sent_first = true;
         owed -= 1;
+        // A failover's clients: told right after the first announcement (before any
+        // foreground rounds), once more by the resident (a client answers invalid segments
+        // only so often).
+        tickle_again = tickle_clients(host, p, meta, deadline);
         if !p.announce.background {
             owed = foreground_rounds(host, p, deadline, link, owed)?;
         }
     }
-    // A failover's clients: told right after the first announcement, once more by the
-    // resident (a client answers invalid segments only so often).
-    let tickle_again = if sent_first {
-        tickle_clients(host, p, meta, deadline)
-    } else {
-        Vec::new()
-    };
     // Start's burst is the one arp_repeat_delay repeats (only when it went out).
     let plan = Plan {
         second_wave: sent_first,

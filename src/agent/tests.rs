@@ -3488,6 +3488,34 @@ fn start_tickles_the_last_owners_clients_after_the_first_announcement() {
     assert_eq!(again[0].0, 2);
 }
 
+/// With arp_bg=false the rounds after the first are sent by start itself: the tickles do not
+/// wait for them.
+#[test]
+fn tickles_go_right_after_the_first_announcement_before_foreground_rounds() {
+    let mut host = FakeHost::lab();
+    host.client_list = Some(list("198.51.100.9,40000,8080"));
+    let p = params(&[
+        ("ip", "198.51.100.50"),
+        ("arp_bg", "false"),
+        ("arp_count", "3"),
+    ]);
+    start(&mut host, &p, &in_cluster()).unwrap();
+    let announced: Vec<usize> = host
+        .effects
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e, Effect::Announced(_)))
+        .map(|(i, _)| i)
+        .collect();
+    let tickle = host.position(|e| matches!(e, Effect::Tickled(_))).unwrap();
+    assert_eq!(announced.len(), 3, "{:?}", host.effects);
+    assert!(
+        announced[0] < tickle && tickle < announced[1],
+        "{:?}",
+        host.effects
+    );
+}
+
 /// A list that cannot be trusted is ignored, never a failed start; entries that cannot be
 /// clients of the address are dropped, and nothing not in the list is tickled.
 #[test]
