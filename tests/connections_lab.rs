@@ -539,3 +539,86 @@ fn unmapped(ip: IpAddr) -> IpAddr {
         v4 => v4,
     }
 }
+
+/// Stand-ins for Pacemaker's commands that log each call's arguments, one line each:
+/// crm_node -l lists node-a (this node) and node-b.
+fn recording_pacemaker(lab: &Lab) -> (String, String, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let calls = lab.state_dir().join("attrd-calls");
+    let write = |name: &str, body: String| {
+        let path = lab.state_dir().join(name);
+        std::fs::write(&path, body).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let attrd = write(
+        "attrd_updater",
+        format!("#!/bin/sh\necho \"$*\" >> {}\n", calls.display()),
+    );
+    let crm_node = write(
+        "crm_node",
+        "#!/bin/sh\necho '1 node-a member'\necho '2 node-b member'\n".to_string(),
+    );
+    (attrd, crm_node, calls)
+}
+
+/// Issue 17, the owner's side: under Pacemaker the resident records the clients of the VIP
+/// (not the node's own connections) and shares the list under the other node's name only
+/// (attrd_updater -p: private), once it changed; `floatip status` shows the count and when.
+#[test]
+fn the_owners_resident_records_its_clients_and_shares_them_under_the_other_nodes_name() {
+    if !root_or_skip(
+        "the_owners_resident_records_its_clients_and_shares_them_under_the_other_nodes_name",
+    ) {
+        return;
+    }
+    let lab = Lab::new(1);
+    let (attrd, crm_node, calls) = recording_pacemaker(&lab);
+    let params = [
+        ("ip", VIP4),
+        ("cidr_netmask", "24"),
+        ("OCF_RESKEY_CRM_meta_on_node", "node-a"),
+        ("FLOATIP_ATTRD_UPDATER", attrd.as_str()),
+        ("FLOATIP_CRM_NODE", crm_node.as_str()),
+    ];
+    assert_code(&agent(&lab, 0, "start", &params), 0, "start");
+    let on_vip = listen(&lab, &format!("{VIP4}:8080"));
+    let node_ip = Host::Node(0).ipv4().unwrap();
+    let own = listen(&lab, &format!("{node_ip}:8082"));
+    let (client, _n1) = connect(&lab, &on_vip, format!("{VIP4}:8080").parse().unwrap());
+    let (_c2, _n2) = connect(&lab, &own, format!("{node_ip}:8082").parse().unwrap());
+    let port = client.local_addr().unwrap().port();
+    let entry = format!("198.51.100.254,{port},8080");
+    let shared = |calls: &std::path::Path| std::fs::read_to_string(calls).unwrap_or_default();
+    assert!(
+        wait_until(Duration::from_secs(15), || shared(&calls).contains(&entry)),
+        "shared within a poll or two: {}",
+        shared(&calls)
+    );
+    let lines = shared(&calls);
+    let last = lines.lines().rev().find(|l| l.contains(&entry)).unwrap();
+    assert!(
+        last.starts_with("-p -n floatip-clients-vip -N node-b -U floatip-clients-1 "),
+        "{last}"
+    );
+    assert!(
+        last.ends_with(&format!("{VIP4} {entry}")),
+        "only the VIP's client: {last}"
+    );
+    assert!(
+        lines.lines().all(|l| !l.contains("-N node-a -U")),
+        "never written under its own name: {lines}"
+    );
+    assert!(
+        lines.starts_with("-Q -n floatip-clients-vip -N node-a\n"),
+        "start read its own copy first: {lines}"
+    );
+    let row = status_row(&lab, 0, "vip");
+    assert_eq!(row["clients"]["recorded"], 1, "{row}");
+    assert!(row["clients"]["shared"].as_u64().is_some(), "{row}");
+    // Unchanged: not shared again at the next poll.
+    let count = shared(&calls).lines().count();
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(shared(&calls).lines().count(), count, "{}", shared(&calls));
+    assert_code(&agent(&lab, 0, "stop", &params), 0, "stop");
+}

@@ -661,11 +661,17 @@ impl Resident {
                     self.outcomes.push(answer);
                 }
                 Effect::PollClients => {
-                    // A netlink dump of this namespace's connected TCP sockets: milliseconds.
-                    let outcome = super::sockdiag::connections_of(plan.ip, CLIENTS_PATIENCE)
-                        .map(|sockets| crate::clients::of_sockets(plan.ip, &sockets))
-                        .map_err(|e| e.reason);
-                    self.outcomes.push(Event::ClientsPolled(outcome));
+                    // A dump of every connected TCP socket of the namespace: milliseconds, but
+                    // it grows with a busy server's sockets, so off the loop (claims and
+                    // rounds do not wait for it). The thread is in this process's namespace.
+                    let later = self.later.clone();
+                    let ip = plan.ip;
+                    tokio::task::spawn_blocking(move || {
+                        let outcome = super::sockdiag::connections_of(ip, CLIENTS_PATIENCE)
+                            .map(|sockets| crate::clients::of_sockets(ip, &sockets))
+                            .map_err(|e| e.reason);
+                        let _ = later.unbounded_send(Event::ClientsPolled(outcome));
+                    });
                 }
                 Effect::ShareClients(clients) => self.share_clients(&plan, clients),
                 Effect::Tickle(clients) => {
