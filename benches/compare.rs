@@ -52,8 +52,13 @@
 //! Output: a table on stdout, target/bench/compare.json and target/bench/scale.svg.
 //! FLOATIP_BENCH_ITERS (default 30) sets the iterations per measurement (the resident
 //! phase starts its residents once). FLOATIP_BENCH_PHASES (comma-separated: static,
-//! lifecycle, scale4, scale, linkloss, residents; default all) runs only some phases, and
+//! lifecycle, scale4, scale, linkloss, residents, clients; default all) runs only some phases, and
 //! the targets of the others are then reported as missed.
+//!
+//! Clients (issue 17): a client on the segment waits for an answer on an idle connection to
+//! the VIP; after a move by stop and start, and after a power-off failover (node0's link down,
+//! no stop; start on node1), the time until its wait ends with a reset, for both agents
+//! (FLOATIP_BENCH_PHASES=clients; at most 10 iterations; IPaddr2 resets nothing).
 
 #[path = "../tests/common/lab.rs"]
 #[allow(dead_code)]
@@ -90,6 +95,11 @@ const LINK_OVER_ECHO: &str = "cut -> first echo answered via eth1";
 const LINK_BACK_ANN: &str = "back -> announcement from eth0, less hold-down";
 const LINK_BACK_ECHO: &str = "back -> echo answered via eth0, less hold-down";
 const RESIDENT_SECTION: &str = "resident processes (IPaddr2 has none)";
+const CLIENTS_SECTION: &str = "a client waiting on an idle TCP connection to the VIP (IPv4)";
+const CLIENTS_MOVE: &str = "client reset after a move (stop + start)";
+const CLIENTS_FAILOVER: &str = "client reset after a power-off failover";
+/// How long a client's wait is watched for a reset; IPaddr2 resets nothing within it.
+const CLIENTS_WINDOW: Duration = Duration::from_secs(2);
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -1468,6 +1478,134 @@ impl Bench {
     /// Link-loss reaction, in a lab of its own: node0 has eth0 and eth1 on the client's
     /// segment and floatip runs with nic=eth0,eth1; the bench cuts eth0's carrier (its bridge
     /// port set down, inside the bridge namespace) and restores it, while the client pings.
+    /// Issue 17: a client on the segment sent a request to the VIP on node0 and waits for the
+    /// answer. A move (stop on node0, start on node1): the time from the stop's launch to the
+    /// client's reset. A power-off failover (node0's link down, no stop; start on node1, which
+    /// reads the client list the owner shared, fed through an attrd_updater stand-in): the
+    /// time from the start's launch, when the address comes up within milliseconds, to the
+    /// reset. A client not reset within CLIENTS_WINDOW counts as not reset.
+    fn phase_clients(&mut self) {
+        eprintln!("compare: clients of the VIP (issue 17) ...");
+        let attrd = self.tmp.join("attrd_updater");
+        let mut missed = [[0usize; 2]; 2];
+        for i in 0..self.iters.min(10) {
+            for agent in order(i) {
+                for (m, failover) in [(0, false), (1, true)] {
+                    match self.client_reset(agent, failover, &attrd) {
+                        Some(ms) => {
+                            let name = if failover {
+                                CLIENTS_FAILOVER
+                            } else {
+                                CLIENTS_MOVE
+                            };
+                            self.results.add(CLIENTS_SECTION, name, "ms", agent, ms);
+                        }
+                        None => missed[m][agent as usize] += 1,
+                    }
+                }
+            }
+        }
+        for (m, name) in [CLIENTS_MOVE, CLIENTS_FAILOVER].into_iter().enumerate() {
+            if missed[m][1] > 0 {
+                self.note(format!(
+                    "{name}: floatip did not reset the client within {}s in {} runs",
+                    CLIENTS_WINDOW.as_secs(),
+                    missed[m][1]
+                ));
+            }
+            let absent = format!("not in {}s", CLIENTS_WINDOW.as_secs());
+            match self
+                .results
+                .rows
+                .iter_mut()
+                .find(|r| r.section == CLIENTS_SECTION && r.name == name)
+            {
+                Some(row) => row.absent = Some(absent),
+                None => self.results.rows.push(Row {
+                    section: CLIENTS_SECTION.into(),
+                    name: name.into(),
+                    unit: "ms".into(),
+                    absent: Some(absent),
+                    ..Default::default()
+                }),
+            }
+        }
+    }
+
+    /// One run of `phase_clients`: ms from the move's (or the failover start's) launch to the
+    /// client's reset, None when it was not reset within CLIENTS_WINDOW.
+    fn client_reset(&mut self, agent: Agent, failover: bool, attrd: &Path) -> Option<f64> {
+        let at: std::net::SocketAddr = format!("{VIP4}:8080").parse().unwrap();
+        self.run(agent, 0, "start", VIP4, "c0", 0, 0);
+        let listener = self.lab.in_ns(Host::Node(0), move || {
+            std::net::TcpListener::bind(at).unwrap()
+        });
+        let mut client = self.lab.in_ns(Host::Client, move || {
+            std::net::TcpStream::connect_timeout(&at, Duration::from_secs(3)).unwrap()
+        });
+        let (node_end, _) = listener.accept().unwrap();
+        std::io::Write::write_all(&mut client, b"request").unwrap();
+        let port = client.local_addr().unwrap().port();
+        // The client waits on its own thread: the reset is stamped when its read returns.
+        client
+            .set_read_timeout(Some(CLIENTS_WINDOW + Duration::from_secs(3)))
+            .unwrap();
+        let waiting = std::thread::spawn(move || {
+            let mut buffer = [0u8; 8];
+            let got = std::io::Read::read(&mut client, &mut buffer);
+            let reset = matches!(&got, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset);
+            reset.then(Instant::now)
+        });
+        let began;
+        if failover {
+            // What node0's resident shared: this client's connection (the cluster test checks
+            // the sharing through a real attrd).
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let value = format!("floatip-clients-1 {now} {VIP4} 198.51.100.254,{port},8080");
+            std::fs::write(
+                attrd,
+                format!("#!/bin/sh\necho 'name=\"floatip-clients-c1\" host=\"node1\" value=\"{value}\"'\n"),
+            )
+            .unwrap();
+            std::fs::set_permissions(attrd, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+            self.lab.ip(Host::Node(0), &["link", "set", "eth0", "down"]);
+            let mut env = self.env(agent, VIP4, "c1", 0);
+            if agent == Agent::FloatIp {
+                env.push(("OCF_RESKEY_CRM_meta_on_node".into(), "node1".into()));
+                env.push((
+                    "FLOATIP_ATTRD_UPDATER".into(),
+                    attrd.to_str().unwrap().into(),
+                ));
+                env.push(("FLOATIP_CRM_NODE".into(), "/bin/false".into()));
+            }
+            let ns = self.lab.ns(Host::Node(1));
+            began = Instant::now();
+            self.run_in(&ns, agent, "start", env.clone(), 0, "(failover) on node1");
+            let reset = waiting.join().unwrap();
+            self.run(agent, 0, "stop", VIP4, "c0", 0, 0);
+            self.lab.ip(Host::Node(0), &["link", "set", "eth0", "up"]);
+            self.lab.wait_link(Host::Node(0), "eth0");
+            self.run_in(&ns, agent, "stop", env, 0, "(failover) on node1");
+            drop((listener, node_end));
+            return reset
+                .map(|at| at.duration_since(began).as_secs_f64() * 1000.0)
+                .filter(|ms| *ms <= CLIENTS_WINDOW.as_secs_f64() * 1000.0);
+        }
+        began = Instant::now();
+        self.run(agent, 0, "stop", VIP4, "c0", 0, 0);
+        self.run(agent, 1, "start", VIP4, "c1", 0, 0);
+        let reset = waiting.join().unwrap();
+        self.run(agent, 1, "stop", VIP4, "c1", 0, 0);
+        drop((listener, node_end));
+        reset
+            .map(|at| at.duration_since(began).as_secs_f64() * 1000.0)
+            .filter(|ms| *ms <= CLIENTS_WINDOW.as_secs_f64() * 1000.0)
+    }
+
     fn phase_link_loss(&mut self) {
         eprintln!("compare: link loss ...");
         let lab = Lab::new(1);
@@ -2082,6 +2220,17 @@ fn targets(results: &Results) -> Vec<Target> {
             met: r.is_some_and(|r| r <= 1.5),
         });
     }
+    // Issue 17: the client of a moved address is reset at once; after a power-off, soon after
+    // the address comes up on the survivor.
+    for (name, limit) in [(CLIENTS_MOVE, 200.0), (CLIENTS_FAILOVER, 1000.0)] {
+        let v = fmed(CLIENTS_SECTION, name);
+        t.push(Target {
+            name: format!("floatip {name}: median"),
+            value: v,
+            limit: format!("<= {limit} ms"),
+            met: v.is_some_and(|v| v <= limit),
+        });
+    }
     let peak = results
         .rows
         .iter()
@@ -2314,6 +2463,9 @@ fn main() {
     }
     if phase("residents") {
         b.phase_residents(residents);
+    }
+    if phase("clients") {
+        b.phase_clients();
     }
     let elapsed = began.elapsed();
 

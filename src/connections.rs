@@ -44,6 +44,19 @@ pub struct Socket {
 }
 
 impl Socket {
+    /// A socket as a dump would list it (tests elsewhere build lists with it).
+    #[cfg(test)]
+    pub(crate) fn listed(family: i32, local: SocketAddr, remote: SocketAddr) -> Socket {
+        Socket {
+            family: family as u8,
+            state: 1,
+            local,
+            remote,
+            interface: 0,
+            cookie: [0; 8],
+        }
+    }
+
     /// Whether its local address is `ip`, also as an IPv4-mapped IPv6 address.
     pub fn is_on(&self, ip: IpAddr) -> bool {
         unmapped(self.local.ip()) == ip

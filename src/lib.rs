@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod cli;
+pub mod clients;
 pub mod connections;
 pub mod domain;
 pub mod error;

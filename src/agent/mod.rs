@@ -18,6 +18,7 @@ pub use seams::{
     PrefixRoutes, Processes, Record, Records, Wire,
 };
 
+use crate::clients::{self, Client};
 use crate::error::{Error, Kind, Result};
 use crate::ocf::Status;
 use crate::packet::MacAddr;
@@ -803,6 +804,7 @@ fn announce_after_start<H: Host>(
     let link = &target.link;
     let mut owed = p.announce.count;
     let mut sent_first = false;
+    let mut tickle_again = Vec::new();
     if let Some(why) = no_announcement(link) {
         info!("{why}");
         owed = 0;
@@ -818,6 +820,10 @@ fn announce_after_start<H: Host>(
         info!("announced {} on {} (round 1 of {owed})", p.ip, link.name);
         sent_first = true;
         owed -= 1;
+        // A failover's clients: told right after the first announcement (before any
+        // foreground rounds), once more by the resident (a client answers invalid segments
+        // only so often).
+        tickle_again = tickle_clients(host, p, meta, deadline);
         if !p.announce.background {
             owed = foreground_rounds(host, p, deadline, link, owed)?;
         }
@@ -825,12 +831,79 @@ fn announce_after_start<H: Host>(
     // Start's burst is the one arp_repeat_delay repeats (only when it went out).
     let plan = Plan {
         second_wave: sent_first,
+        tickle_again,
         ..resident_plan(host, p, meta, target, owed)?
     };
     if plan.has_work() {
         host.start_resident(&plan)?;
     }
     Ok(())
+}
+
+/// How long start may wait for Pacemaker's attribute manager to hand over the client list.
+const CLIENTS_READ_PATIENCE: Duration = Duration::from_millis(1500);
+
+/// tickle_clients, under Pacemaker: reads the client list the address's last owner kept for
+/// this node and tickles each client it names (only those the trust rules let through, see
+/// `clients::decode`); returns them for the second round. Nothing here fails a start: a list
+/// that cannot be read or trusted is logged and left.
+fn tickle_clients<H: Host>(
+    host: &mut H,
+    p: &Params,
+    meta: &Meta,
+    deadline: &Deadline,
+) -> Vec<Client> {
+    if !p.tickle_clients {
+        return Vec::new();
+    }
+    let Some(node) = meta.node.as_deref() else {
+        debug!("not under Pacemaker: no client list to read, none kept");
+        return Vec::new();
+    };
+    // At most half of what the operation has left: the rest of start must fit too.
+    let patience = CLIENTS_READ_PATIENCE.min(deadline.remaining(host) / 2);
+    let name = clients::attribute_name(&meta.resource);
+    let (text, unix_now) = match host.recorded_clients(&name, node, patience) {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            debug!(
+                "no client list for {} (no earlier owner recorded one)",
+                p.ip
+            );
+            return Vec::new();
+        }
+        Err(e) => {
+            info!("no client list to tickle: {}", e.reason);
+            return Vec::new();
+        }
+    };
+    let clients = match clients::decode(p.ip, &text, unix_now) {
+        Ok((clients, 0)) => clients,
+        Ok((clients, dropped)) => {
+            warn!(
+                "ignored {dropped} entries of the client list for {} that cannot be clients of it",
+                p.ip
+            );
+            clients
+        }
+        Err(refused) => {
+            warn!("the client list for {} is ignored: {refused}", p.ip);
+            return Vec::new();
+        }
+    };
+    if clients.is_empty() {
+        return clients;
+    }
+    let pairs: Vec<_> = clients.iter().map(|c| c.pair(p.ip)).collect();
+    match host.tickle(&pairs) {
+        Ok(sent) => info!(
+            "tickled {sent} of {} client(s) of {} (the last owner's connections)",
+            pairs.len(),
+            p.ip
+        ),
+        Err(e) => warn!("cannot tickle the clients of {}: {}", p.ip, e.reason),
+    }
+    clients
 }
 
 /// arp_bg=false: the rounds after the first, sent here. Whatever the deadline leaves no room
@@ -902,6 +975,9 @@ fn resident_plan<H: Links>(
         second_wave: false,
         failback_delay_ms: p.failback_delay_ms,
         link_watch: p.link_watch,
+        // Under Pacemaker only: without a cluster there is no one to share the list with.
+        record_clients: p.tickle_clients && meta.node.is_some(),
+        tickle_again: Vec::new(),
     })
 }
 

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::packet::MacAddr;
 use crate::resident::Plan;
 use crate::resolve::Route;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 /// Interfaces and routes.
@@ -99,6 +99,17 @@ pub trait Connections {
     /// Resets every connected TCP socket whose local address is `ip` (listening ones are
     /// left alone); how many were reset.
     fn reset_connections(&mut self, ip: IpAddr) -> Result<usize>;
+    /// The client list that the address's last owner kept for this node, `node` (Pacemaker's
+    /// attribute manager, attribute `name`), read within `patience`, with the wall-clock time
+    /// (unix seconds) it was read at; None when there is none.
+    fn recorded_clients(
+        &mut self,
+        name: &str,
+        node: &str,
+        patience: Duration,
+    ) -> Result<Option<(String, u64)>>;
+    /// Sends one tickle (see `connections::tickle`) per (VIP end, client end); how many went.
+    fn tickle(&mut self, pairs: &[(SocketAddr, SocketAddr)]) -> Result<usize>;
 }
 
 /// This resource's resident process (see `resident`).

@@ -10,7 +10,7 @@ use crate::resident::machine::{
 };
 use crate::resolve::{Route, RouteKind};
 use std::collections::BTreeMap;
-use std::net::Ipv6Addr;
+use std::net::{Ipv6Addr, SocketAddr};
 
 /// What the agent did to the host, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +34,9 @@ enum Effect {
     AddressLabelAdded(Ipv6Addr, u32),
     AddressLabelRemoved(Ipv6Addr, u32),
     ConnectionsReset,
+    Tickled(Vec<(SocketAddr, SocketAddr)>),
+    /// The resident's second round of tickles: how many, when.
+    ResidentTickled(usize, Duration),
 }
 
 /// A host in memory: links, routes, addresses, a clock that moves only when slept on, and the
@@ -71,6 +74,8 @@ struct FakeHost {
     /// What a successful add leaves in the kernel, when a race changes it: None, nothing
     /// (deleted at once); Some(len), the address with another prefix.
     add_lands_as: Option<Option<u8>>,
+    /// The client list Pacemaker's attribute manager holds for this node.
+    client_list: Option<String>,
 }
 
 const ETH0: u32 = 2;
@@ -367,6 +372,10 @@ impl FakeHost {
                 ResidentEffect::Send { index, .. } => {
                     self.effects.push(Effect::ResidentSent(index, at));
                 }
+                ResidentEffect::Tickle(clients) => {
+                    self.effects
+                        .push(Effect::ResidentTickled(clients.len(), at));
+                }
                 ResidentEffect::Exit(_) => {
                     self.machine = None;
                     self.resident = None;
@@ -445,7 +454,22 @@ impl Connections for FakeHost {
         }
         Ok(1)
     }
+    fn recorded_clients(
+        &mut self,
+        _name: &str,
+        _node: &str,
+        _patience: Duration,
+    ) -> Result<Option<(String, u64)>> {
+        Ok(self.client_list.clone().map(|t| (t, CLIENTS_NOW)))
+    }
+    fn tickle(&mut self, pairs: &[(SocketAddr, SocketAddr)]) -> Result<usize> {
+        self.effects.push(Effect::Tickled(pairs.to_vec()));
+        Ok(pairs.len())
+    }
 }
+
+/// The wall clock when a fake host reads a client list.
+const CLIENTS_NOW: u64 = 1_800_000_000;
 
 /// Issue 17: stop resets the address's connections before the address goes and once more
 /// right after; never with lvs_support (the address stays on lo, serving), never when
@@ -3342,4 +3366,175 @@ fn a_metric_change_keeps_the_old_route_while_another_address_has_that_metric() {
     ]);
     reload(&mut host, &to_400, &meta()).unwrap();
     assert_eq!(kernel_metrics(&host), [256, 300, 400]);
+}
+
+/// Under Pacemaker (the node's name known), as the cluster runs start.
+fn in_cluster() -> Meta {
+    Meta {
+        node: Some("node2".into()),
+        ..Meta::default()
+    }
+}
+
+fn list(entries: &str) -> String {
+    format!(
+        "floatip-clients-1 {} 198.51.100.50 {entries}",
+        CLIENTS_NOW - 30
+    )
+}
+
+fn tickled(host: &FakeHost) -> Vec<(SocketAddr, SocketAddr)> {
+    host.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Tickled(pairs) => Some(pairs.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+/// Issue 17: the node that starts the address after a failover tickles each client the last
+/// owner recorded, right after its first announcement, and its resident once more later.
+#[test]
+fn start_tickles_the_last_owners_clients_after_the_first_announcement() {
+    let mut host = FakeHost::lab();
+    host.client_list = Some(list("198.51.100.9,40000,8080 203.0.113.9,5000,22"));
+    start(
+        &mut host,
+        &params(&[("ip", "198.51.100.50")]),
+        &in_cluster(),
+    )
+    .unwrap();
+    let announced = host
+        .position(|e| matches!(e, Effect::Announced(_)))
+        .unwrap();
+    let tickle = host.position(|e| matches!(e, Effect::Tickled(_))).unwrap();
+    assert!(announced < tickle, "{:?}", host.effects);
+    assert_eq!(
+        tickled(&host),
+        vec![
+            (
+                "198.51.100.50:8080".parse().unwrap(),
+                "198.51.100.9:40000".parse().unwrap()
+            ),
+            (
+                "198.51.100.50:22".parse().unwrap(),
+                "203.0.113.9:5000".parse().unwrap()
+            ),
+        ]
+    );
+    let plan = host.resident.clone().unwrap();
+    assert_eq!(plan.tickle_again.len(), 2);
+    assert!(
+        plan.record_clients,
+        "the new owner records its clients in turn"
+    );
+    host.sleep(Duration::from_secs(2));
+    host.run_resident();
+    let again: Vec<_> = host
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::ResidentTickled(n, at) => Some((*n, *at)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(again.len(), 1, "{:?}", host.effects);
+    assert_eq!(again[0].0, 2);
+}
+
+/// With arp_bg=false the rounds after the first are sent by start itself: the tickles do not
+/// wait for them.
+#[test]
+fn tickles_go_right_after_the_first_announcement_before_foreground_rounds() {
+    let mut host = FakeHost::lab();
+    host.client_list = Some(list("198.51.100.9,40000,8080"));
+    let p = params(&[
+        ("ip", "198.51.100.50"),
+        ("arp_bg", "false"),
+        ("arp_count", "3"),
+    ]);
+    start(&mut host, &p, &in_cluster()).unwrap();
+    let announced: Vec<usize> = host
+        .effects
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e, Effect::Announced(_)))
+        .map(|(i, _)| i)
+        .collect();
+    let tickle = host.position(|e| matches!(e, Effect::Tickled(_))).unwrap();
+    assert_eq!(announced.len(), 3, "{:?}", host.effects);
+    assert!(
+        announced[0] < tickle && tickle < announced[1],
+        "{:?}",
+        host.effects
+    );
+}
+
+/// A list that cannot be trusted is ignored, never a failed start; entries that cannot be
+/// clients of the address are dropped, and nothing not in the list is tickled.
+#[test]
+fn a_forged_list_tickles_nothing_outside_the_vips_clients_and_start_succeeds() {
+    let oversized = list(&vec!["203.0.113.9,1,80"; 5000].join(" "));
+    for forged in [
+        "garbage".to_string(),
+        format!("floatip-clients-1 {CLIENTS_NOW} 198.51.100.51 203.0.113.9,1,80"),
+        format!(
+            "floatip-clients-1 {} 198.51.100.50 203.0.113.9,1,80",
+            CLIENTS_NOW - 3600
+        ),
+        oversized,
+        list("203.0.113.9,1,80 ;reboot"),
+    ] {
+        let mut host = FakeHost::lab();
+        host.client_list = Some(forged.clone());
+        start(
+            &mut host,
+            &params(&[("ip", "198.51.100.50")]),
+            &in_cluster(),
+        )
+        .unwrap_or_else(|e| panic!("{forged:.60}: {}", e.reason));
+        assert!(tickled(&host).is_empty(), "{forged:.60}");
+        assert!(host
+            .resident
+            .as_ref()
+            .is_none_or(|p| p.tickle_again.is_empty()));
+    }
+    let mut host = FakeHost::lab();
+    host.client_list = Some(list(
+        "203.0.113.9,1,80 224.0.0.1,1,80 127.0.0.1,1,80 198.51.100.50,1,80 2001:db8::9,1,80",
+    ));
+    start(
+        &mut host,
+        &params(&[("ip", "198.51.100.50")]),
+        &in_cluster(),
+    )
+    .unwrap();
+    assert_eq!(
+        tickled(&host),
+        vec![(
+            "198.51.100.50:80".parse().unwrap(),
+            "203.0.113.9:1".parse().unwrap()
+        )]
+    );
+}
+
+/// Outside a cluster, or with tickle_clients=false, no list is read, nothing is tickled and
+/// nothing recorded.
+#[test]
+fn no_tickles_outside_a_cluster_or_when_turned_off() {
+    for (pairs, meta) in [
+        (vec![("ip", "198.51.100.50")], meta()),
+        (
+            vec![("ip", "198.51.100.50"), ("tickle_clients", "false")],
+            in_cluster(),
+        ),
+    ] {
+        let mut host = FakeHost::lab();
+        host.client_list = Some(list("203.0.113.9,1,80"));
+        start(&mut host, &params(&pairs), &meta).unwrap();
+        assert!(tickled(&host).is_empty());
+        assert!(host.resident.as_ref().is_none_or(|p| !p.record_clients));
+    }
 }

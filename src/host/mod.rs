@@ -2,6 +2,7 @@
 //! directory. [`SystemHost`] implements the agent's [`Host`] over them.
 
 mod addrscan;
+pub mod attrd;
 pub mod netlink;
 pub mod node;
 pub mod port;
@@ -26,7 +27,7 @@ use netlink::Netlink;
 use port::Port;
 use process::{Ending, Wanted};
 use state::{Resident, StateDir};
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -343,6 +344,7 @@ impl Processes for SystemHost {
             .and_then(|_| process::this_nodes_cluster());
         // The cluster's default log file only under its executor (the cluster is found there).
         let log_targets = LogTargets::from_env(|name| std::env::var(name).ok(), executor.is_some());
+        let attrd = attrd::Attrd::from_env();
         let launch = Launch {
             plan: plan.clone(),
             state_dir: self.state.dir().to_path_buf(),
@@ -353,6 +355,8 @@ impl Processes for SystemHost {
             crm_resource: std::env::var_os("FLOATIP_CRM_RESOURCE")
                 .filter(|p| !p.is_empty())
                 .map(PathBuf::from),
+            attrd_updater: Some(attrd.updater),
+            crm_node: Some(attrd.crm_node),
             debug: log::log_enabled!(log::Level::Debug),
             log: log_targets,
         };
@@ -372,7 +376,7 @@ impl Processes for SystemHost {
         if !process::is_running(&id, &self.wanted()) {
             return Ok(false);
         }
-        let request = Request::Plan(plan.clone());
+        let request = Request::Plan(Box::new(plan.clone()));
         match process::ask(
             &self.state,
             &request,
@@ -417,6 +421,23 @@ impl Connections for SystemHost {
             )));
         }
         Ok(outcome.reset)
+    }
+
+    fn recorded_clients(
+        &mut self,
+        name: &str,
+        node: &str,
+        patience: Duration,
+    ) -> Result<Option<(String, u64)>> {
+        let text = attrd::Attrd::from_env().read_own(name, node, patience)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Ok(text.map(|t| (t, now)))
+    }
+
+    fn tickle(&mut self, pairs: &[(SocketAddr, SocketAddr)]) -> Result<usize> {
+        sockdiag::send_tickles(pairs)
     }
 }
 

@@ -40,6 +40,10 @@ pub const INJECT_PANIC: &str = "FLOATIP_TEST_RESIDENT_PANIC";
 const FRAMES_PER_TURN: usize = 64;
 /// How long a control connection may take to say what it wants, and to be answered.
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long listing the address's clients may take.
+const CLIENTS_PATIENCE: Duration = Duration::from_secs(2);
+/// How long sharing the client list may take (crm_node, then attrd_updater per node).
+const SHARE_PATIENCE: Duration = Duration::from_secs(10);
 /// How long crm_resource may take to tell Pacemaker.
 const REPORT_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -303,6 +307,8 @@ struct Resident {
     /// More frames were queued than one turn reads.
     frames_pending: bool,
     crm_resource: Option<PathBuf>,
+    /// Pacemaker's attribute manager, for the client list.
+    attrd: super::attrd::Attrd,
     /// The last send failure, so a dead link logs once, not once per round.
     send_failure: Option<String>,
     has_executor: bool,
@@ -407,6 +413,16 @@ async fn serve(
         inherited,
         frames_pending: false,
         crm_resource: launch.crm_resource.clone(),
+        attrd: super::attrd::Attrd {
+            updater: launch
+                .attrd_updater
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("attrd_updater")),
+            crm_node: launch
+                .crm_node
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("crm_node")),
+        },
         send_failure: None,
         has_executor: executor.is_some(),
         cluster,
@@ -644,10 +660,57 @@ impl Resident {
                     };
                     self.outcomes.push(answer);
                 }
+                Effect::PollClients => {
+                    // A dump of every connected TCP socket of the namespace: milliseconds, but
+                    // it grows with a busy server's sockets, so off the loop (claims and
+                    // rounds do not wait for it). The thread is in this process's namespace.
+                    let later = self.later.clone();
+                    let ip = plan.ip;
+                    tokio::task::spawn_blocking(move || {
+                        let outcome = super::sockdiag::connections_of(ip, CLIENTS_PATIENCE)
+                            .map(|sockets| crate::clients::of_sockets(ip, &sockets))
+                            .map_err(|e| e.reason);
+                        let _ = later.unbounded_send(Event::ClientsPolled(outcome));
+                    });
+                }
+                Effect::ShareClients(clients) => self.share_clients(&plan, clients),
+                Effect::Tickle(clients) => {
+                    let pairs: Vec<_> = clients.iter().map(|c| c.pair(plan.ip)).collect();
+                    match super::sockdiag::send_tickles(&pairs) {
+                        Ok(sent) => info!(
+                            "tickled {sent} of {} client(s) again (the last owner's connections)",
+                            pairs.len()
+                        ),
+                        Err(e) => warn!("cannot tickle the clients again: {}", e.reason),
+                    }
+                }
                 Effect::Exit(reason) => return Outcome::Exit(reason),
             }
         }
         Outcome::Done
+    }
+
+    /// Shares the client list off the loop (attrd_updater runs once per other node); its
+    /// outcome comes back as `ClientsShared`.
+    fn share_clients(&mut self, plan: &Plan, clients: Vec<crate::clients::Client>) {
+        let later = self.later.clone();
+        let attrd = self.attrd.clone();
+        let name = crate::clients::attribute_name(&plan.resource);
+        let own = plan.node.clone();
+        let text = crate::clients::encode(plan.ip, &clients, unix_now());
+        tokio::task::spawn_blocking(move || {
+            let failure = match attrd.share(&name, own.as_deref(), &text, SHARE_PATIENCE) {
+                Ok(copies) => {
+                    debug!(
+                        "shared {} client(s) under {copies} other node name(s)",
+                        clients.len()
+                    );
+                    None
+                }
+                Err(e) => Some(e.reason),
+            };
+            let _ = later.unbounded_send(Event::ClientsShared(failure));
+        });
     }
 
     /// Runs a segment probe off the loop (it listens for up to SEGMENT_PROBE_WAIT); its
@@ -895,7 +958,7 @@ impl Resident {
                     let _ = reply.send(Reply::refused(why));
                     return None;
                 }
-                let exit = self.handle(Event::NewPlan(plan)).await;
+                let exit = self.handle(Event::NewPlan(*plan)).await;
                 let _ = reply.send(Reply::ok());
                 exit
             }

@@ -197,6 +197,19 @@ fn status_row(state_dir: &Path, name: &str) -> Option<serde_json::Value> {
         Err(e) => (None, None, Some(e.reason)),
     };
     let conflict = dir.last_conflict();
+    // tickle_clients: how many clients the list holds and when it was last shared (unix time).
+    let clients = resident
+        .as_ref()
+        .and_then(|r| r["clients_recorded"].as_u64())
+        .map(|recorded| {
+            let shared = resident
+                .as_ref()
+                .and_then(|r| r["clients_shared_ago_ms"].as_u64());
+            json!({
+                "recorded": recorded,
+                "shared": shared.map(|ms| (unix_now() - ms as f64 / 1000.0).round() as u64),
+            })
+        });
     Some(json!({
         "resource": dir.instance(),
         "ip": record.ip.to_string(),
@@ -209,6 +222,7 @@ fn status_row(state_dir: &Path, name: &str) -> Option<serde_json::Value> {
         "since": dir.modified_unix(),
         "burst": if running.is_some() { "running" } else { "idle" },
         "resident": resident,
+        "clients": clients,
         "last_conflict": conflict.map(|c| json!({
             "time": c.at_unix, "ip": c.ip.to_string(), "theirs": c.theirs, "ours": c.ours,
         })),
@@ -243,6 +257,15 @@ fn doing(resident: &serde_json::Value) -> String {
     }
     if resident["told_pacemaker"].as_bool() == Some(true) {
         parts.push("told Pacemaker".to_string());
+    }
+    if let Some(n) = resident["clients_recorded"].as_u64() {
+        parts.push(match resident["clients_shared_ago_ms"].as_u64() {
+            Some(ms) => format!(
+                "{n} clients recorded, shared {:.0}s ago",
+                ms as f64 / 1000.0
+            ),
+            None => format!("{n} clients recorded, not shared"),
+        });
     }
     if resident["stands_down_with_executor"].as_bool() == Some(true) {
         parts.push("follows the executor".to_string());
@@ -354,5 +377,14 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01 00:00:00");
         assert_eq!(utc(951_782_400), "2000-02-29 00:00:00");
         assert_eq!(utc(1_795_948_496), "2026-11-29 10:34:56");
+    }
+
+    #[test]
+    fn status_text_says_how_many_clients_are_recorded_and_when_shared() {
+        let resident = json!({"pid": 7, "clients_recorded": 3, "clients_shared_ago_ms": 4200});
+        assert_eq!(doing(&resident), "pid 7, 3 clients recorded, shared 4s ago");
+        let unshared = json!({"pid": 7, "clients_recorded": 0, "clients_shared_ago_ms": null});
+        assert_eq!(doing(&unshared), "pid 7, 0 clients recorded, not shared");
+        assert_eq!(doing(&json!({"pid": 7})), "pid 7");
     }
 }

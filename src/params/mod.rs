@@ -151,6 +151,8 @@ pub struct Params {
     pub link_watch: bool,
     /// stop resets the address's TCP connections (SOCK_DESTROY).
     pub reset_connections: bool,
+    /// The owner records its clients for a failover; a new owner tickles them.
+    pub tickle_clients: bool,
     /// `proto`: only routes of this routing protocol (rtm_protocol) place the address.
     pub proto: Option<u8>,
     /// IPv6 with lvs_ipv6_addrlabel: the address label given to ip/128, so that source
@@ -849,6 +851,7 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
         failback_delay_ms: integer(raw, "failback_delay", 0, FAILBACK_DELAY_MAX_MS)?,
         link_watch: boolean(raw, "link_watch")?,
         reset_connections: boolean(raw, "reset_connections")?,
+        tickle_clients: boolean(raw, "tickle_clients")?,
         proto,
         address_label,
         ignored,

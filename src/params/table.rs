@@ -607,6 +607,30 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        name: "tickle_clients",
+        kind: Boolean,
+        default: Some("true"),
+        reloadable: true,
+        upstream: FLOATIP_ONLY,
+        shortdesc: "Tell the clients of a failed node at once that their connections ended",
+        longdesc: &[
+            "When true, the node that holds the address records its clients' TCP connections \
+             (every few seconds, at most 1024) and keeps the list in Pacemaker's attribute \
+             manager (private attributes, stored under the other nodes' names; nothing in the \
+             CIB). The node that starts the address after a failover sends each listed client \
+             a tickle (an ACK with wrong numbers) right after its first announcement and once \
+             more 600 ms later: the client answers, this node has no such connection and \
+             resets it, and the client reconnects at once instead of waiting for a timeout. \
+             Only connections to ip are recorded and tickled; a list that is malformed, too \
+             large, of another address or older than 10 minutes is ignored (logged), never a \
+             failed start. Default: true, because after a node is lost its clients' \
+             connections are dead either way. Outside a cluster nothing is shared. Set false \
+             to record and tickle nothing.",
+        ],
+        help: "tickle the previous owner's clients after a failover (clients reconnect at once)",
+        ..BASE
+    },
+    ParamSpec {
         name: "failback_delay",
         kind: Integer,
         default: Some("2000"),
@@ -797,6 +821,7 @@ mod tests {
                 "metric",
                 "link_watch",
                 "reset_connections",
+                "tickle_clients",
                 "failback_delay",
                 "conflict_defend",
                 "arp_refresh_interval",

@@ -25,6 +25,7 @@
 //!   EXECUTOR_RESPAWN_GRACE.
 
 use super::Plan;
+use crate::clients::{Client, Recorder, POLL_EVERY, TICKLE_AGAIN_AFTER};
 use crate::domain::Link;
 use crate::packet::MacAddr;
 use crate::schedule::{may_defend, Sending, DEFEND_INTERVAL};
@@ -114,6 +115,11 @@ pub enum Event {
         id: u64,
         heard: bool,
     },
+    /// The outcome of `PollClients`: the clients of the address now (capped, and whether
+    /// the cap left some out), or why they could not be listed.
+    ClientsPolled(std::result::Result<(Vec<Client>, bool), String>),
+    /// The outcome of `ShareClients`: None when shared, else why not.
+    ClientsShared(Option<String>),
     Stop,
 }
 
@@ -169,6 +175,13 @@ pub enum Effect {
         from: u32,
         on: u32,
     },
+    /// Lists the address's TCP clients; answered by `ClientsPolled`.
+    PollClients,
+    /// Shares the client list through Pacemaker's attribute manager; answered by
+    /// `ClientsShared`.
+    ShareClients(Vec<Client>),
+    /// Sends one tickle to each of these clients, from the address.
+    Tickle(Vec<Client>),
     /// Ends the process; nothing is performed after it.
     Exit(String),
 }
@@ -299,6 +312,14 @@ pub struct Machine {
     /// The address left the holder: what that means waits for the holder's link as it is
     /// now (a reason to move, or news that it was taken away).
     removal_pending: Option<u32>,
+    /// The clients recorded and shared (record_clients).
+    recorder: Recorder,
+    /// When the next poll of the clients is due (None while one is out, or not recording).
+    poll_at: Option<Duration>,
+    /// A poll failed; logged once until one works again.
+    poll_failing: bool,
+    /// Start's tickles, owed once more at this time.
+    tickle_again: Option<(Duration, Vec<Client>)>,
     exited: bool,
 }
 
@@ -324,6 +345,10 @@ pub struct Status {
     pub told_pacemaker: bool,
     /// The adapter the address could not be removed from after a move.
     pub left_on: Option<String>,
+    /// record_clients: the clients of the address found by the last poll.
+    pub clients_recorded: Option<usize>,
+    /// How long ago the client list was last shared (None: not yet, or sharing fails).
+    pub clients_shared_ago_ms: Option<u64>,
     pub plan: Plan,
 }
 
@@ -400,6 +425,9 @@ impl Machine {
                 .iter()
                 .position(|s| s.link.as_ref().is_some_and(|l| l.index == index))
         });
+        let plan_records = plan.record_clients;
+        let tickle_again = (!plan.tickle_again.is_empty())
+            .then(|| (now + TICKLE_AGAIN_AFTER, plan.tickle_again.clone()));
         let mut slots = slots;
         if let Some(h) = holder_slot {
             // Where the address is defines the segment its clients are on.
@@ -434,6 +462,10 @@ impl Machine {
             resent: 0,
             known: links.iter().map(|l| (l.index, l.mac)).collect(),
             removal_pending: None,
+            recorder: Recorder::default(),
+            poll_at: plan_records.then_some(now),
+            poll_failing: false,
+            tickle_again,
             exited: false,
         };
         let mut effects = Vec::new();
@@ -616,6 +648,12 @@ impl Machine {
             }
             Event::SendFailed { kind } => self.on_send_failed(now, kind),
             Event::NewPlan(plan) => self.on_plan(now, plan, &mut effects),
+            Event::ClientsPolled(outcome) => self.on_clients_polled(now, outcome, &mut effects),
+            Event::ClientsShared(failure) => {
+                if let Some(line) = self.recorder.share_outcome(failure) {
+                    effects.push(Effect::Log(Level::Warning, line));
+                }
+            }
         }
         self.run_due(now, &mut effects);
         self.exit_if_idle(&mut effects);
@@ -642,7 +680,10 @@ impl Machine {
         let executor = self.executor_lost.map(|(_, look_at)| look_at);
         let probe = self.probes_due().map(|(_, at)| at).min();
         let leftover = self.leftover.as_ref().and_then(|l| l.retry_at);
+        let tickle = self.tickle_again.as_ref().map(|(at, _)| *at);
         [
+            self.poll_at,
+            tickle,
             burst,
             self.refresh_at,
             self.second_wave_at,
@@ -696,6 +737,15 @@ impl Machine {
             defences: self.claims.defences,
             told_pacemaker: self.told_pacemaker,
             left_on: self.leftover.as_ref().map(|l| l.name.clone()),
+            clients_recorded: self
+                .plan
+                .record_clients
+                .then_some(self.recorder.recorded.len()),
+            clients_shared_ago_ms: self
+                .recorder
+                .shared_at()
+                .filter(|_| self.plan.record_clients)
+                .map(|at| ms(now.saturating_sub(at))),
             plan: self.plan.clone(),
         }
     }
@@ -1260,6 +1310,12 @@ impl Machine {
 
     fn on_plan(&mut self, now: Duration, plan: Plan, effects: &mut Vec<Effect>) {
         let old = std::mem::replace(&mut self.plan, plan);
+        if self.plan.record_clients != old.record_clients {
+            self.poll_at = self.plan.record_clients.then_some(now);
+            if !self.plan.record_clients {
+                self.recorder = Recorder::default();
+            }
+        }
         // The rounds owed are the new plan's, starting one interval from now.
         self.burst = (self.plan.rounds > 0).then(|| Burst {
             owed: self.plan.rounds,
@@ -1386,6 +1442,64 @@ impl Machine {
             self.claims.quiet_until = Some(now + DEFEND_INTERVAL);
         }
         self.send_probes(now, effects);
+        self.clients_due(now, effects);
+    }
+
+    /// The address's clients: polled while it is held here (record_clients), and start's
+    /// second round of tickles, sent only while the address is still here.
+    fn clients_due(&mut self, now: Duration, effects: &mut Vec<Effect>) {
+        let held = self.holder.is_some() && self.held == Held::Ready;
+        if self.poll_at.is_some_and(|at| now >= at) {
+            if held {
+                self.poll_at = None;
+                effects.push(Effect::PollClients);
+            } else {
+                self.poll_at = Some(now + POLL_EVERY);
+            }
+        }
+        if self.tickle_again.as_ref().is_some_and(|(at, _)| now >= *at) {
+            let (_, clients) = self.tickle_again.take().expect("checked");
+            if held {
+                effects.push(Effect::Tickle(clients));
+            }
+        }
+    }
+
+    fn on_clients_polled(
+        &mut self,
+        now: Duration,
+        outcome: std::result::Result<(Vec<Client>, bool), String>,
+        effects: &mut Vec<Effect>,
+    ) {
+        if !self.plan.record_clients {
+            return;
+        }
+        self.poll_at = Some(now + POLL_EVERY);
+        match outcome {
+            Ok((clients, capped)) => {
+                if std::mem::take(&mut self.poll_failing) {
+                    effects.push(Effect::Log(
+                        Level::Info,
+                        format!("the clients of {} are listed again", self.plan.ip),
+                    ));
+                }
+                let (share, note) = self.recorder.polled(now, clients, capped);
+                if let Some(note) = note {
+                    effects.push(Effect::Log(Level::Warning, note));
+                }
+                if let Some(list) = share {
+                    effects.push(Effect::ShareClients(list));
+                }
+            }
+            Err(why) => {
+                if !std::mem::replace(&mut self.poll_failing, true) {
+                    effects.push(Effect::Log(
+                        Level::Warning,
+                        format!("cannot list the clients of {}: {why}", self.plan.ip),
+                    ));
+                }
+            }
+        }
     }
 
     /// Something to do or watch: what is owed now (rounds, a second wave, a failback), or
@@ -1394,6 +1508,7 @@ impl Machine {
         self.burst.is_some()
             || self.second_wave_at.is_some()
             || self.failback.is_some()
+            || self.tickle_again.is_some()
             || self.plan.watches()
     }
 

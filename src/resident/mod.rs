@@ -47,6 +47,12 @@ pub struct Launch {
     /// The crm_resource to run for link_watch (FLOATIP_CRM_RESOURCE), else `crm_resource`
     /// from PATH.
     pub crm_resource: Option<PathBuf>,
+    /// The attrd_updater and crm_node to run for the client list (FLOATIP_ATTRD_UPDATER,
+    /// FLOATIP_CRM_NODE), else those from PATH.
+    #[serde(default)]
+    pub attrd_updater: Option<PathBuf>,
+    #[serde(default)]
+    pub crm_node: Option<PathBuf>,
     /// Log debug lines too (HA_debug).
     pub debug: bool,
     /// Where its lines go (it has no stderr for the executor to record).
@@ -132,7 +138,7 @@ pub struct ClusterId {
 #[serde(rename_all = "snake_case")]
 pub enum Request {
     /// Take these parameters (reload-agent, a monitor's refresh rounds).
-    Plan(Plan),
+    Plan(Box<Plan>),
     /// Say what you are doing.
     Status,
     Stop,
@@ -182,6 +188,8 @@ mod tests {
                 start_time: 1234,
             }),
             crm_resource: None,
+            attrd_updater: None,
+            crm_node: None,
             find_cluster: false,
             debug: false,
             log: LogTargets {
@@ -194,7 +202,7 @@ mod tests {
         assert_eq!(Launch::from_line(&line), Some(launch));
         assert_eq!(Launch::from_line("{}"), None);
         for request in [
-            Request::Plan(plan::tests::sample()),
+            Request::Plan(Box::new(plan::tests::sample())),
             Request::Status,
             Request::Stop,
         ] {

@@ -2,6 +2,7 @@
 //! parameters and where start put the address; it reaches the process as one JSON line on its
 //! standard input, and a reload hands a running process a new one over its control socket.
 
+use crate::clients::{Client, CAP};
 use crate::domain::AddressRequest;
 use crate::params::{
     Lifetime, ALTIFNAME_MAX, ARP_COUNT_MAX, ARP_INTERVAL_MAX_MS, FAILBACK_DELAY_MAX_MS, IFNAME_MAX,
@@ -59,6 +60,14 @@ pub struct Plan {
     pub failback_delay_ms: u64,
     /// Tell Pacemaker at once when no listed adapter can carry the address (link_watch).
     pub link_watch: bool,
+    /// Record this address's clients and share the list through Pacemaker's attribute
+    /// manager, for the node that takes the address over (tickle_clients, under Pacemaker).
+    #[serde(default)]
+    pub record_clients: bool,
+    /// Start's tickles, to be sent once more TICKLE_AGAIN_AFTER after the first round (start's
+    /// plan only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tickle_again: Vec<Client>,
 }
 
 impl Plan {
@@ -66,13 +75,19 @@ impl Plan {
     /// between, the link to watch for Pacemaker. A monitor that finds no process brings one
     /// back only for this; what was owed once (rounds, a second wave) is not owed again.
     pub fn watches(&self) -> bool {
-        self.refresh_every_ms.is_some() || self.adapters.len() > 1 || self.link_watch
+        self.refresh_every_ms.is_some()
+            || self.adapters.len() > 1
+            || self.link_watch
+            || self.record_clients
     }
 
     /// Whether a process is needed now: something is owed or watched. A plan with only
     /// `defend` set has nothing to do once its rounds are sent, as before.
     pub fn has_work(&self) -> bool {
-        self.rounds > 0 || self.owes_second_wave() || self.watches()
+        self.rounds > 0
+            || self.owes_second_wave()
+            || self.watches()
+            || !self.tickle_again.is_empty()
     }
 
     pub fn owes_second_wave(&self) -> bool {
@@ -139,6 +154,12 @@ impl Plan {
                 u64::from(REPEAT_DELAY_MAX_S) * 1_000,
             )?;
         }
+        within(
+            "tickle_again",
+            self.tickle_again.len() as u64,
+            0,
+            CAP as u64,
+        )?;
         within(
             "failback_delay_ms",
             self.failback_delay_ms,
@@ -209,6 +230,8 @@ pub(crate) mod tests {
             second_wave: false,
             failback_delay_ms: 2000,
             link_watch: false,
+            record_clients: false,
+            tickle_again: Vec::new(),
         }
     }
 

@@ -12,6 +12,7 @@
 #   CLUSTER_STACKS=debian12 bash tests/cluster/run.sh   # one stack only (default: both)
 #   CLUSTER_PCS=0 bash tests/cluster/run.sh     # without the pcs scenario (-2 min 30 s a stack)
 #   CLUSTER_RESIDENT=0 bash tests/cluster/run.sh   # without the resident scenarios (-65 s a stack)
+#   CLUSTER_TICKLE=0 bash tests/cluster/run.sh   # without the power-off tickle scenario (-85 s a stack)
 #   CLUSTER_SMOKE=1 bash tests/cluster/run.sh   # also the lab's own IPaddr2 smoke test (+70 s)
 #
 # Output: each test's lines; then per stack its count and the figures of its scripts, the
@@ -86,6 +87,9 @@ for stack in $STACKS; do
     fi
     if [[ ${CLUSTER_PCS:-1} == 1 ]]; then
         run "$stack" "FloatIP driven by pcs (test_floatip_pcs.sh)" test_floatip_pcs.sh
+    fi
+    if [[ ${CLUSTER_TICKLE:-1} == 1 ]]; then
+        run "$stack" "FloatIP tickles a lost owner's clients (test_floatip_tickle.sh)" test_floatip_tickle.sh
     fi
     if [[ ${CLUSTER_SMOKE:-0} == 1 ]]; then
         run "$stack" "lab smoke test with IPaddr2 (test_ipaddr2_smoke.sh)" test_ipaddr2_smoke.sh

@@ -68,6 +68,8 @@ fn plan() -> Plan {
         second_wave: false,
         failback_delay_ms: 2000,
         link_watch: false,
+        record_clients: false,
+        tickle_again: Vec::new(),
     }
 }
 
@@ -234,6 +236,9 @@ impl Run {
                     Effect::RecordConflict { .. } => format!("{t} record"),
                     Effect::Exit(_) => format!("{t} exit"),
                     Effect::FindExecutor => format!("{t} find executor"),
+                    Effect::PollClients => format!("{t} poll clients"),
+                    Effect::ShareClients(list) => format!("{t} share {}", list.len()),
+                    Effect::Tickle(list) => format!("{t} tickle {}", list.len()),
                     Effect::Log(..) | Effect::ProbeSegment { .. } | Effect::LookUpLink { .. } => {
                         return None
                     }
@@ -2164,4 +2169,157 @@ fn an_adapter_cabled_elsewhere_does_not_keep_the_address_from_failing_back_to_th
         run.actions()
     );
     assert!(!run.actions().iter().any(|a| a.contains("add eth0")));
+}
+
+fn clients(n: u16) -> Vec<crate::clients::Client> {
+    (0..n)
+        .map(|i| crate::clients::Client {
+            remote: format!("203.0.113.9:{}", 40000 + i).parse().unwrap(),
+            local_port: 80,
+        })
+        .collect()
+}
+
+/// The actions with these prefixes (after the time), as the machine ordered them.
+fn only(run: &Run, kinds: &[&str]) -> Vec<String> {
+    run.actions()
+        .into_iter()
+        .filter(|a| {
+            kinds
+                .iter()
+                .any(|k| a.split_once(' ').is_some_and(|(_, r)| r.starts_with(k)))
+        })
+        .collect()
+}
+
+/// Issue 17: the owner polls its clients every POLL_EVERY while it holds the address, shares
+/// the list the first time and then only when it changed (or, unchanged, every SHARE_AGAIN),
+/// and the resident stays for it.
+#[test]
+fn the_owner_polls_its_clients_and_shares_only_changes() {
+    let mut run = Run::on_eth0(Plan {
+        record_clients: true,
+        rounds: 0,
+        ..plan()
+    });
+    assert!(run.exits().is_empty(), "recording is lasting work");
+    assert_eq!(only(&run, &["poll"]), ["0 poll clients"]);
+    run.at(3, Event::ClientsPolled(Ok((clients(1), false))));
+    run.at(5_003, Event::Tick);
+    run.at(5_010, Event::ClientsPolled(Ok((clients(1), false))));
+    run.at(10_010, Event::Tick);
+    run.at(10_020, Event::ClientsPolled(Ok((clients(2), false))));
+    assert_eq!(
+        only(&run, &["poll", "share"]),
+        [
+            "0 poll clients",
+            "3 share 1",
+            "5003 poll clients",
+            "10010 poll clients",
+            "10020 share 2"
+        ]
+    );
+    let status = run.machine.status(Duration::from_millis(12_020));
+    assert_eq!(status.clients_recorded, Some(2));
+    assert_eq!(status.clients_shared_ago_ms, Some(2_000));
+    // A failing share and a failing poll are told once each.
+    run.at(10_030, Event::ClientsShared(Some("no attrd".into())));
+    run.at(10_040, Event::ClientsShared(Some("no attrd".into())));
+    run.at(15_020, Event::ClientsPolled(Err("EPERM".into())));
+    run.at(20_020, Event::ClientsPolled(Err("EPERM".into())));
+    let told: Vec<_> = run
+        .lines()
+        .into_iter()
+        .filter(|(_, l)| l.contains("no attrd") || l.contains("EPERM"))
+        .collect();
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert_eq!(run.machine.status(run.now).clients_shared_ago_ms, None);
+}
+
+#[test]
+fn clients_are_not_polled_while_the_address_is_tentative_nor_when_not_recording() {
+    let mut run = Run::start(
+        Plan {
+            record_clients: true,
+            ..plan()
+        },
+        &[eth0()],
+        Some((ETH0, Held::Tentative)),
+    );
+    run.advance(12_000);
+    assert!(only(&run, &["poll"]).is_empty(), "{:?}", run.actions());
+    let run = Run::on_eth0(Plan {
+        refresh_every_ms: Some(10_000),
+        ..plan()
+    });
+    assert!(only(&run, &["poll"]).is_empty());
+    assert_eq!(run.machine.status(run.now).clients_recorded, None);
+}
+
+/// A reload that turns tickle_clients off stops the polling; on again, it starts at once.
+#[test]
+fn a_new_plan_turns_recording_off_and_on() {
+    let mut run = Run::on_eth0(Plan {
+        record_clients: true,
+        refresh_every_ms: Some(60_000),
+        ..plan()
+    });
+    run.at(1, Event::ClientsPolled(Ok((clients(1), false))));
+    run.at(
+        100,
+        Event::NewPlan(Plan {
+            record_clients: false,
+            refresh_every_ms: Some(60_000),
+            rounds: 0,
+            ..plan()
+        }),
+    );
+    run.advance(30_000);
+    assert_eq!(only(&run, &["poll"]), ["0 poll clients"]);
+    run.at(
+        30_000,
+        Event::NewPlan(Plan {
+            record_clients: true,
+            refresh_every_ms: Some(60_000),
+            rounds: 0,
+            ..plan()
+        }),
+    );
+    assert_eq!(
+        only(&run, &["poll"]),
+        ["0 poll clients", "30000 poll clients"]
+    );
+}
+
+/// Start hands its tickles over: the resident sends them once more, TICKLE_AGAIN_AFTER later
+/// (a client answers invalid segments only about twice a second), then has nothing left.
+#[test]
+fn starts_tickles_are_sent_once_more_after_the_clients_rate_limit() {
+    let mut run = Run::on_eth0(Plan {
+        rounds: 0,
+        tickle_again: clients(3),
+        ..plan()
+    });
+    assert!(run.exits().is_empty());
+    run.advance(5_000);
+    assert_eq!(
+        only(&run, &["tickle", "exit"]),
+        ["600 tickle 3", "600 exit"]
+    );
+    // The address left before: no tickle from a node that no longer holds it.
+    let mut run = Run::on_eth0(Plan {
+        rounds: 0,
+        refresh_every_ms: Some(60_000),
+        tickle_again: clients(3),
+        ..plan()
+    });
+    run.at(
+        100,
+        Event::AddressRemoved {
+            index: ETH0,
+            prefix_len: 24,
+        },
+    );
+    run.advance(5_000);
+    assert!(only(&run, &["tickle"]).is_empty(), "{:?}", run.actions());
 }
