@@ -1,32 +1,187 @@
 //! The table of every parameter floatip accepts: the one source of everything the documents
 //! say about a parameter. The meta-data (`ocf::metadata`) and the man page's PARAMETERS section
-//! (`ocf::manpage`) are generated from it, `--help` takes its one-line help, parsing takes its
-//! defaults, and tests check README.md's parameter table against it.
+//! (`ocf::manpage`) and README.md's parameter table are generated from it, and `--help` takes
+//! its one-line help.
+//!
+//! Each entry is also what parsing runs on: its value kind with its range, its default, and
+//! its roles (identifying, ignored with the reason, reloadable). `parse` is a loop over this
+//! table plus the checks that relate parameters to each other; adding a parameter is one entry
+//! here and the code that uses its value.
 //!
 //! Meta-data semantics follow the OCF 1.1 spec, "Resource Agent Meta-Data"
 //! (../shared/ocf/resource-agent-api-1.1.md): `required`, `reloadable` and `unique-group`.
 
+use super::{checks, Broadcast, Lifetime};
+use crate::error::Result;
+use crate::packet::MacAddr;
+use std::ffi::OsStr;
+use std::net::IpAddr;
+
+/// The typed key of each parameter, in table order: parsing and the code that uses a value
+/// name it by key, so a misspelt parameter does not build (the string names are for the
+/// outside world: the environment, flags and documents).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Ip,
+    Nic,
+    CidrNetmask,
+    Proto,
+    Broadcast,
+    Iflabel,
+    LvsSupport,
+    LvsIpv6Addrlabel,
+    LvsIpv6AddrlabelValue,
+    Mac,
+    ClusteripHash,
+    UniqueCloneAddress,
+    ArpInterval,
+    ArpCount,
+    ArpCountRefresh,
+    ArpBg,
+    ArpSender,
+    SendArpOpts,
+    FlushRoutes,
+    RunArping,
+    ArpProbeWait,
+    Nodad,
+    Noprefixroute,
+    Metric,
+    PreferredLft,
+    NetworkNamespace,
+    CheckLinkStatus,
+    LinkWatch,
+    ResetConnections,
+    FailbackDelay,
+    ConflictDefend,
+    ArpRefreshInterval,
+    ArpRepeatDelay,
+    Vmac,
+}
+
+impl Key {
+    /// This parameter's entry (a test keeps `PARAMETERS` in key order).
+    pub fn spec(self) -> &'static ParamSpec {
+        &PARAMETERS[self as usize]
+    }
+
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+}
+
+/// A parsed value. Each kind of [`Kind`] yields one variant; the code reads it back through
+/// [`FromValue`], so a value read as the wrong type fails the first test that parses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Integer(u64),
+    Boolean(bool),
+    Address(IpAddr),
+    Text(String),
+    /// `nic`: the interfaces in order of preference and the label of `nic:label`.
+    Nics(Vec<String>, Option<String>),
+    /// `cidr_netmask` and `proto`: one byte.
+    Byte(u8),
+    Broadcast(Broadcast),
+    Lifetime(Lifetime),
+    Mac(MacAddr),
+}
+
+/// A Rust type a [`Value`] variant converts to.
+pub trait FromValue: Sized {
+    fn from_value(value: &Value) -> Option<Self>;
+}
+
+macro_rules! from_value {
+    ($type:ty, $pattern:pat => $out:expr) => {
+        impl FromValue for $type {
+            fn from_value(value: &Value) -> Option<Self> {
+                match value {
+                    $pattern => Some($out),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+from_value!(u64, Value::Integer(n) => *n);
+from_value!(bool, Value::Boolean(b) => *b);
+from_value!(IpAddr, Value::Address(ip) => *ip);
+from_value!(String, Value::Text(s) => s.clone());
+from_value!((Vec<String>, Option<String>), Value::Nics(nics, label) => (nics.clone(), label.clone()));
+from_value!(u8, Value::Byte(b) => *b);
+from_value!(Broadcast, Value::Broadcast(b) => *b);
+from_value!(Lifetime, Value::Lifetime(l) => *l);
+from_value!(MacAddr, Value::Mac(m) => *m);
+
+/// What a value's check may need besides the value: the address, parsed before every other
+/// parameter, and where notes such as a dotted-netmask warning go.
+#[derive(Debug)]
+pub struct Context {
+    pub ip: IpAddr,
+    pub warnings: Vec<String>,
+}
+
+/// A named check: the raw value (already text without control characters) in, a typed value
+/// or a reason naming the parameter out.
+pub type CheckFn = fn(&OsStr, &mut Context) -> Result<Value>;
+
+/// What values a parameter takes. Its range lives here and nowhere else in the code: parsing
+/// checks it and the documents' range sentences are written from it (`{range}` in the prose).
+#[derive(Debug, Clone, Copy)]
 pub enum Kind {
-    String,
-    Integer,
+    /// A decimal whole number, no sign, from min to max.
+    Integer { min: u64, max: u64 },
+    /// yes/no, true/false, on/off, 1/0.
     Boolean,
+    /// An IPv4 or IPv6 address a floating address may be.
+    Address,
+    /// A name joined to a path (a namespace name): no `/`, not `.` or `..`.
+    Name,
+    /// One of `allowed`; any other value is refused with `otherwise`.
+    Enumeration {
+        allowed: &'static [&'static str],
+        otherwise: &'static str,
+    },
+    /// Any text.
+    Text,
+    /// A named check for values with a grammar of their own.
+    Check(CheckFn),
 }
 
 impl Kind {
     /// The content type as the meta-data spells it.
     pub fn ocf_type(self) -> &'static str {
         match self {
-            Kind::String => "string",
-            Kind::Integer => "integer",
+            Kind::Integer { .. } => "integer",
             Kind::Boolean => "boolean",
+            _ => "string",
         }
     }
+
+    /// The range sentence's numbers, for an integer.
+    pub fn range(self) -> Option<(u64, u64)> {
+        match self {
+            Kind::Integer { min, max } => Some((min, max)),
+            _ => None,
+        }
+    }
+}
+
+/// A parameter floatip accepts and does nothing with, and when that is so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ignored {
+    No,
+    /// Set to anything but false: accepted and logged with the reason.
+    Yes(&'static str),
+    /// As `Yes`, for an IPv4 address only.
+    ForIpv4(&'static str),
 }
 
 /// One parameter as the documents describe it.
 #[derive(Debug, Clone, Copy)]
 pub struct ParamSpec {
+    pub key: Key,
     pub name: &'static str,
     pub kind: Kind,
     /// The value used when the parameter is unset, as the meta-data's `default` shows it.
@@ -37,6 +192,11 @@ pub struct ParamSpec {
     pub required: bool,
     /// Takes effect through `reload-agent` without moving the address.
     pub reloadable: bool,
+    /// Says where the address is: stop and monitor keep it even when other parameters are
+    /// invalid (`parse_lenient`).
+    pub identifying: bool,
+    /// Accepted with no effect; the reason goes to the log.
+    pub ignored: Ignored,
     /// OCF 1.1 `unique-group`: no two resources may share the values of a group's parameters.
     pub unique_group: Option<&'static str>,
     /// The upstream agent version whose behaviour this follows, or "floatip only".
@@ -51,12 +211,15 @@ pub struct ParamSpec {
 
 /// The fields most parameters share; each entry names the ones it changes.
 const BASE: ParamSpec = ParamSpec {
+    key: Key::Ip,
     name: "",
-    kind: Kind::String,
+    kind: Kind::Text,
     default: None,
     unset: "",
     required: false,
     reloadable: false,
+    identifying: false,
+    ignored: Ignored::No,
     unique_group: None,
     upstream: IPADDR2,
     shortdesc: "",
@@ -70,12 +233,34 @@ const FLOATIP_ONLY: &str = "floatip only";
 /// `ip` and `network_namespace`: the same address may float in two namespaces.
 const ADDRESS_GROUP: Option<&str> = Some("address");
 
-use Kind::{Boolean, Integer};
+use Kind::{Boolean, Check, Enumeration, Integer, Name};
+
+const CLUSTERIP: &str = "CLUSTERIP is not supported by floatip";
+
+/// Longest interface name the kernel accepts (IFNAMSIZ - 1).
+pub const IFNAME_MAX: usize = 15;
+/// Longest alternative interface name (ALTIFNAMSIZ - 1): `nic` may name an interface by one.
+pub const ALTIFNAME_MAX: usize = 127;
+// The ranges below are also the resident plan's limits (`resident::plan` checks a plan
+// against them), hence constants rather than literals in the entries.
+/// The kernel reserves 0xffffffff (IPV6_ADDR_LABEL_DEFAULT) and refuses it as a label.
+pub const ADDRLABEL_MAX: u32 = u32::MAX - 1;
+pub const ARP_COUNT_MAX: u32 = 1000;
+pub const ARP_INTERVAL_MAX_MS: u32 = 60_000;
+pub const REFRESH_INTERVAL_MAX_S: u32 = 3_600;
+pub const PROBE_WAIT_MAX_MS: u32 = 10_000;
+pub const FAILBACK_DELAY_MAX_MS: u64 = 3_600_000;
+pub const REPEAT_DELAY_MAX_S: u32 = 3_600;
+/// `metric`: what `ip address add ... metric N` accepts, IFA_RT_PRIORITY's whole u32.
+pub const METRIC_MAX: u32 = u32::MAX;
 
 /// Every parameter, in meta-data order.
 pub const PARAMETERS: &[ParamSpec] = &[
     ParamSpec {
+        key: Key::Ip,
         name: "ip",
+        kind: Kind::Address,
+        identifying: true,
         required: true,
         unset: "(required)",
         unique_group: ADDRESS_GROUP,
@@ -102,7 +287,10 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::Nic,
         name: "nic",
+        kind: Check(checks::nic),
+        identifying: true,
         unset: "from routes",
         shortdesc: "Network interface, or standby adapters in order of preference",
         longdesc: &[
@@ -143,7 +331,10 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::CidrNetmask,
         name: "cidr_netmask",
+        kind: Check(checks::prefix),
+        identifying: true,
         unset: "from routes",
         shortdesc: "Prefix length (CIDR bits)",
         longdesc: &[
@@ -165,7 +356,10 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::Proto,
         name: "proto",
+        kind: Check(checks::proto),
+        identifying: true,
         unset: "any protocol",
         upstream: "IPaddr2 4.16",
         shortdesc: "Routing protocol of the routes the interface lookup considers",
@@ -181,7 +375,9 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::Broadcast,
         name: "broadcast",
+        kind: Check(checks::broadcast),
         unset: "computed (+)",
         shortdesc: "IPv4 broadcast address",
         longdesc: &[
@@ -197,7 +393,10 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::Iflabel,
         name: "iflabel",
+        kind: Check(checks::label),
+        identifying: true,
         shortdesc: "IPv4 interface label",
         longdesc: &[
             "IPv4 only. Label attached to the address, so that it is listed as nic:label, \
@@ -211,8 +410,10 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::LvsSupport,
         name: "lvs_support",
         kind: Boolean,
+        identifying: true,
         default: Some("false"),
         shortdesc: "Move the address to loopback on stop (LVS-DR)",
         longdesc: &[
@@ -229,8 +430,13 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::LvsIpv6Addrlabel,
         name: "lvs_ipv6_addrlabel",
         kind: Boolean,
+        identifying: true,
+        ignored: Ignored::ForIpv4(
+            "address labels exist for IPv6 only (IPaddr2 4.15.1 accepts it for IPv4 too)",
+        ),
         default: Some("true"),
         upstream: "IPaddr2 4.15.1",
         shortdesc: "IPv6 address label that keeps the address from being a source",
@@ -252,8 +458,10 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::LvsIpv6AddrlabelValue,
         name: "lvs_ipv6_addrlabel_value",
-        kind: Integer,
+        kind: Integer { min: 0, max: ADDRLABEL_MAX as u64 },
+        identifying: true,
         default: Some("99"),
         shortdesc: "IPv6 address label value",
         longdesc: &[
@@ -265,7 +473,9 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::Mac,
         name: "mac",
+        kind: Enumeration { allowed: &[], otherwise: CLUSTERIP },
         shortdesc: "CLUSTERIP MAC address (not supported)",
         longdesc: &[
             "In IPaddr2 this is the multicast MAC address for a CLUSTERIP (iptables-based \
@@ -277,7 +487,10 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::ClusteripHash,
         name: "clusterip_hash",
+        kind: Enumeration { allowed: &["sourceip-sourceport"], otherwise: CLUSTERIP },
+        ignored: Ignored::Yes("it only matters in CLUSTERIP mode, which floatip does not support"),
         default: Some("sourceip-sourceport"),
         shortdesc: "CLUSTERIP hash mode (not supported)",
         longdesc: &[
@@ -291,6 +504,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::UniqueCloneAddress,
         name: "unique_clone_address",
         kind: Boolean,
         default: Some("false"),
@@ -305,8 +519,9 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::ArpInterval,
         name: "arp_interval",
-        kind: Integer,
+        kind: Integer { min: 1, max: ARP_INTERVAL_MAX_MS as u64 },
         default: Some("200"),
         reloadable: true,
         shortdesc: "Milliseconds between announcement rounds",
@@ -318,8 +533,9 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::ArpCount,
         name: "arp_count",
-        kind: Integer,
+        kind: Integer { min: 1, max: ARP_COUNT_MAX as u64 },
         default: Some("5"),
         reloadable: true,
         shortdesc: "Announcement rounds after start",
@@ -339,8 +555,9 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::ArpCountRefresh,
         name: "arp_count_refresh",
-        kind: Integer,
+        kind: Integer { min: 0, max: ARP_COUNT_MAX as u64 },
         default: Some("0"),
         reloadable: true,
         shortdesc: "Announcement rounds on each recurring monitor",
@@ -355,6 +572,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::ArpBg,
         name: "arp_bg",
         kind: Boolean,
         default: Some("true"),
@@ -376,7 +594,10 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::ArpSender,
         name: "arp_sender",
+        kind: Kind::Text,
+        ignored: Ignored::Yes("floatip sends announcements in-process"),
         reloadable: true,
         shortdesc: "External ARP sender (ignored)",
         longdesc: &[
@@ -388,7 +609,10 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::SendArpOpts,
         name: "send_arp_opts",
+        kind: Kind::Text,
+        ignored: Ignored::Yes("floatip sends announcements in-process"),
         reloadable: true,
         shortdesc: "Options for the external ARP sender (ignored)",
         longdesc: &[
@@ -400,8 +624,10 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::FlushRoutes,
         name: "flush_routes",
         kind: Boolean,
+        ignored: Ignored::Yes("kernels without a route cache have nothing to flush"),
         default: Some("false"),
         shortdesc: "Flush the route cache on stop (no-op)",
         longdesc: &[
@@ -414,6 +640,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::RunArping,
         name: "run_arping",
         kind: Boolean,
         default: Some("false"),
@@ -433,8 +660,9 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::ArpProbeWait,
         name: "arp_probe_wait",
-        kind: Integer,
+        kind: Integer { min: 10, max: PROBE_WAIT_MAX_MS as u64 },
         default: Some("300"),
         reloadable: true,
         upstream: FLOATIP_ONLY,
@@ -449,6 +677,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::Nodad,
         name: "nodad",
         kind: Boolean,
         default: Some("false"),
@@ -465,6 +694,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::Noprefixroute,
         name: "noprefixroute",
         kind: Boolean,
         default: Some("false"),
@@ -479,8 +709,9 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::Metric,
         name: "metric",
-        kind: Integer,
+        kind: Integer { min: 0, max: METRIC_MAX as u64 },
         unset: "placing route's (IPv6)",
         reloadable: true,
         upstream: FLOATIP_ONLY,
@@ -512,7 +743,9 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::PreferredLft,
         name: "preferred_lft",
+        kind: Check(checks::lifetime),
         default: Some("forever"),
         shortdesc: "Preferred lifetime (forever or seconds)",
         longdesc: &[
@@ -526,7 +759,10 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::NetworkNamespace,
         name: "network_namespace",
+        kind: Name,
+        identifying: true,
         unset: "the agent's own",
         unique_group: ADDRESS_GROUP,
         shortdesc: "Network namespace name",
@@ -545,6 +781,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::CheckLinkStatus,
         name: "check_link_status",
         kind: Boolean,
         default: Some("true"),
@@ -564,6 +801,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::LinkWatch,
         name: "link_watch",
         kind: Boolean,
         default: Some("false"),
@@ -584,6 +822,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::ResetConnections,
         name: "reset_connections",
         kind: Boolean,
         default: Some("true"),
@@ -607,8 +846,9 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::FailbackDelay,
         name: "failback_delay",
-        kind: Integer,
+        kind: Integer { min: 0, max: FAILBACK_DELAY_MAX_MS },
         default: Some("2000"),
         reloadable: true,
         upstream: FLOATIP_ONLY,
@@ -625,6 +865,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::ConflictDefend,
         name: "conflict_defend",
         kind: Boolean,
         default: Some("true"),
@@ -648,8 +889,9 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::ArpRefreshInterval,
         name: "arp_refresh_interval",
-        kind: Integer,
+        kind: Integer { min: 0, max: REFRESH_INTERVAL_MAX_S as u64 },
         default: Some("0"),
         reloadable: true,
         upstream: FLOATIP_ONLY,
@@ -670,8 +912,9 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::ArpRepeatDelay,
         name: "arp_repeat_delay",
-        kind: Integer,
+        kind: Integer { min: 0, max: REPEAT_DELAY_MAX_S as u64 },
         default: Some("0"),
         reloadable: true,
         upstream: FLOATIP_ONLY,
@@ -689,7 +932,10 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ..BASE
     },
     ParamSpec {
+        key: Key::Vmac,
         name: "vmac",
+        kind: Check(checks::vmac),
+        identifying: true,
         upstream: FLOATIP_ONLY,
         shortdesc: "Virtual MAC that moves with the address (auto or a MAC)",
         longdesc: &[
@@ -709,6 +955,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
     },
 ];
 
+/// The entry of a name from outside (environment, flags); the code uses [`Key`] instead.
 pub fn find_spec(name: &str) -> Option<&'static ParamSpec> {
     PARAMETERS.iter().find(|p| p.name == name)
 }
@@ -749,17 +996,108 @@ mod tests {
     }
 
     #[test]
-    fn booleans_and_integers_have_defaults_of_their_type() {
+    fn booleans_and_integers_have_defaults() {
         for p in PARAMETERS {
             match (p.kind, p.default) {
-                (Kind::Boolean, Some(d)) => assert!(d == "true" || d == "false", "{}", p.name),
-                (Kind::Integer, Some(d)) => assert!(d.parse::<u64>().is_ok(), "{}", p.name),
-                (Kind::String, _) => {}
+                (Kind::Boolean | Kind::Integer { .. }, Some(_)) => {}
                 // Unset means something of its own, which the documents say.
-                (Kind::Integer, None) if !p.unset.is_empty() => {}
-                (_, None) => panic!("{}: a boolean or integer without a default", p.name),
+                (Kind::Integer { .. }, None) if !p.unset.is_empty() => {}
+                (Kind::Boolean | Kind::Integer { .. }, None) => {
+                    panic!("{}: a boolean or integer without a default", p.name)
+                }
+                _ => {}
             }
         }
+    }
+
+    /// `Key::spec` indexes the table by key.
+    #[test]
+    fn the_table_is_in_key_order() {
+        for (i, p) in PARAMETERS.iter().enumerate() {
+            assert_eq!(
+                p.key as usize, i,
+                "{}: entry {i} has key {:?}",
+                p.name, p.key
+            );
+            assert_eq!(p.key.name(), p.name);
+        }
+        assert_eq!(
+            Key::Vmac as usize + 1,
+            PARAMETERS.len(),
+            "a key without an entry"
+        );
+    }
+
+    /// The key is the name in CamelCase, so an entry cannot pair a key with another name.
+    #[test]
+    fn each_key_spells_its_name() {
+        for p in PARAMETERS {
+            let mut snake = String::new();
+            for c in format!("{:?}", p.key).chars() {
+                if c.is_ascii_uppercase() && !snake.is_empty() {
+                    snake.push('_');
+                }
+                snake.push(c.to_ascii_lowercase());
+            }
+            assert_eq!(snake, p.name);
+        }
+    }
+
+    #[test]
+    fn integer_ranges_are_not_empty() {
+        for p in PARAMETERS {
+            if let Some((min, max)) = p.kind.range() {
+                assert!(min <= max, "{}: {min} to {max}", p.name);
+            }
+        }
+    }
+
+    #[test]
+    fn ignored_parameters_have_a_reason_and_clusterip_hash_only_its_default() {
+        let ignored: Vec<&str> = PARAMETERS
+            .iter()
+            .filter(|p| p.ignored != Ignored::No)
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(
+            ignored,
+            [
+                "lvs_ipv6_addrlabel",
+                "clusterip_hash",
+                "arp_sender",
+                "send_arp_opts",
+                "flush_routes"
+            ]
+        );
+        for p in PARAMETERS {
+            if let Ignored::Yes(why) | Ignored::ForIpv4(why) = p.ignored {
+                assert!(!why.is_empty(), "{}", p.name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_identifying_set_says_where_the_address_is() {
+        let identifying: Vec<&str> = PARAMETERS
+            .iter()
+            .filter(|p| p.identifying)
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(
+            identifying,
+            [
+                "ip",
+                "nic",
+                "cidr_netmask",
+                "proto",
+                "iflabel",
+                "lvs_support",
+                "lvs_ipv6_addrlabel",
+                "lvs_ipv6_addrlabel_value",
+                "network_namespace",
+                "vmac"
+            ]
+        );
     }
 
     /// The word marks reloadable parameters in the man page, so prose must not use it.
