@@ -57,7 +57,7 @@ fn entry(out: &mut String, spec: &ParamSpec) {
     });
     out.push_str(&facts.join("; "));
     out.push_str(".\n.br\n");
-    for (i, paragraph) in spec.longdesc.iter().enumerate() {
+    for (i, paragraph) in spec.paragraphs().iter().enumerate() {
         if i > 0 {
             // A paragraph break that keeps the entry's indentation.
             out.push_str(".IP\n");

@@ -209,6 +209,25 @@ pub struct ParamSpec {
     pub help: &'static str,
 }
 
+impl ParamSpec {
+    /// The longdesc paragraphs as documents show them: `{range}` becomes the kind's range,
+    /// "MIN to MAX", so the range sentences say what parsing checks.
+    pub fn paragraphs(&self) -> Vec<String> {
+        self.longdesc
+            .iter()
+            .map(|p| self.with_range(p, " to "))
+            .collect()
+    }
+
+    /// `text` with `{range}` replaced by the kind's range, its bounds joined by `to`.
+    pub fn with_range(&self, text: &str, to: &str) -> String {
+        match self.kind.range() {
+            Some((min, max)) => text.replace("{range}", &format!("{min}{to}{max}")),
+            None => text.to_string(),
+        }
+    }
+}
+
 /// The fields most parameters share; each entry names the ones it changes.
 const BASE: ParamSpec = ParamSpec {
     key: Key::Ip,
@@ -465,8 +484,8 @@ pub const PARAMETERS: &[ParamSpec] = &[
         default: Some("99"),
         shortdesc: "IPv6 address label value",
         longdesc: &[
-            "The label that lvs_ipv6_addrlabel gives the address, a whole number from 0 to \
-             4294967294 (the kernel reserves 4294967295). Choose a label that the policy table (ip addrlabel list) does not \
+            "The label that lvs_ipv6_addrlabel gives the address, a whole number from \
+             {range} (the kernel reserves 4294967295). Choose a label that the policy table (ip addrlabel list) does not \
              use otherwise; the default, 99, is IPaddr2's. Default: 99.",
         ],
         help: "the label lvs_ipv6_addrlabel uses",
@@ -526,8 +545,8 @@ pub const PARAMETERS: &[ParamSpec] = &[
         reloadable: true,
         shortdesc: "Milliseconds between announcement rounds",
         longdesc: &[
-            "Time between two announcement rounds, in milliseconds. Allowed range 1 to \
-             60000. Default: 200.",
+            "Time between two announcement rounds, in milliseconds. Allowed range \
+             {range}. Default: 200.",
         ],
         help: "milliseconds between announcement rounds",
         ..BASE
@@ -541,7 +560,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
         shortdesc: "Announcement rounds after start",
         longdesc: &[
             "Number of announcement rounds sent after the address has been added by start. \
-             Allowed range 1 to 1000. Default: 5.",
+             Allowed range {range}. Default: 5.",
             "For an IPv4 address each round is two broadcast frames from the interface's \
              MAC: an ARP request and an ARP reply, both with sender IP and target IP equal \
              to ip (stacks and switches differ in which form they learn from). For an IPv6 \
@@ -565,7 +584,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
             "Number of announcement rounds (of the kind described under arp_count) sent \
              during every recurring monitor, for IPv4 and IPv6 addresses alike. This helps \
              neighbours whose caches still point to another node, for example after a \
-             network split. Allowed range 0 to 1000. Default: 0, recurring monitors send \
+             network split. Allowed range {range}. Default: 0, recurring monitors send \
              nothing. Probes never send.",
         ],
         help: "announcement rounds on each recurring monitor",
@@ -669,7 +688,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
         shortdesc: "Probe listening time in milliseconds",
         longdesc: &[
             "How long, in milliseconds, a duplicate-address probe listens for another owner \
-             (10 to 10000): the probe of run_arping before start, and the probe of a \
+             ({range}): the probe of run_arping before start, and the probe of a \
              monitor at OCF_CHECK_LEVEL 10. Two probes are sent, the second a third of the \
              way in. FloatIP-specific; IPaddr2 has no such parameter. Default: 300.",
         ],
@@ -719,7 +738,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
         longdesc: &[
             "The metric (priority) of the prefix route that comes with the address, as ip \
              address add ... metric N sets it (IFA_RT_PRIORITY), for IPv4 and IPv6: a whole \
-             number from 0 to 4294967295. It wins over the metric an IPv6 address otherwise \
+             number from {range}. It wins over the metric an IPv6 address otherwise \
              takes from the route that placed it (see cidr_netmask). For IPv6, 0 is the \
              kernel's own default, 256. The kernel gives an IPv4 prefix route only to the \
              first address of its subnet on the interface (a secondary address shares that \
@@ -857,7 +876,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
             "With standby adapters (nic=eth0,eth1) the address moves to a standby adapter \
              at once when the active adapter loses carrier. It moves back to a more \
              preferred adapter only after that adapter has kept carrier for this many \
-             milliseconds, a hold-down against a flapping link. Allowed range 0 to 3600000; \
+             milliseconds, a hold-down against a flapping link. Allowed range {range}; \
              0 moves back as soon as carrier returns. Default: 2000. Without standby \
              adapters it has no effect.",
         ],
@@ -898,7 +917,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
         shortdesc: "Seconds between background refreshes (0: off)",
         longdesc: &[
             "Seconds between refresh rounds sent by the background process for as long as \
-             the resource runs (0, the default, turns it off; at most 3600). A refresh \
+             the resource runs (allowed range {range}; 0, the default, turns it off). A refresh \
              round is the broadcast announcement plus a unicast answer to every neighbour \
              this node knows on the link (an ARP reply for IPv4, a solicited Neighbor \
              Advertisement for IPv6), which Linux treats as confirmation: the neighbours' \
@@ -925,7 +944,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
              between standby adapters. This reaches neighbours behind switch ports that \
              were not yet forwarding at the first burst, for example while spanning tree \
              still holds a port that just came up in its listening and learning states. \
-             Allowed range 0 to 3600. Default: 0, one burst only. Like keepalived's \
+             Allowed range {range}. Default: 0, one burst only. Like keepalived's \
              vrrp_garp_master_delay.",
         ],
         help: "seconds after a burst to send it again (0: off)",
@@ -1097,6 +1116,31 @@ mod tests {
                 "network_namespace",
                 "vmac"
             ]
+        );
+    }
+
+    /// Each integer's range sentence is written from its kind: the prose says `{range}` once,
+    /// and no other entry uses the placeholder.
+    #[test]
+    fn integer_prose_takes_its_range_from_the_kind() {
+        for p in PARAMETERS {
+            let placeholders: usize = p
+                .longdesc
+                .iter()
+                .map(|t| t.matches("{range}").count())
+                .sum();
+            let want = usize::from(p.kind.range().is_some());
+            assert_eq!(placeholders, want, "{}: {{range}} in its longdesc", p.name);
+            assert!(
+                p.paragraphs().iter().all(|t| !t.contains('{')),
+                "{}",
+                p.name
+            );
+        }
+        let arp_count = Key::ArpCount.spec().paragraphs();
+        assert!(
+            arp_count[0].contains("Allowed range 1 to 1000."),
+            "{arp_count:?}"
         );
     }
 
