@@ -28,7 +28,8 @@ uninstall:
 	-rmdir $(DESTDIR)$(OCFDIR)
 
 # Rewrites what is generated from the parameter table (src/params/table.rs): the meta-data
-# metadata/FloatIP.xml and the PARAMETERS section of packaging/floatip.8. Commit the result;
+# metadata/FloatIP.xml, the PARAMETERS section of packaging/floatip.8 and README.md's
+# parameter table. Commit the result;
 # tests/generated.rs fails while they differ from the table.
 generate:
 	$(CARGO) run --locked --quiet --example generate

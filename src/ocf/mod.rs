@@ -1,9 +1,11 @@
 //! The OCF 1.1 protocol: exit codes, actions and the exit-reason line
 //! (../shared/ocf/resource-agent-api-1.1.md, "Return Codes" and "Actions"), and the documents
-//! generated from the parameter table: the meta-data and the man page's PARAMETERS section.
+//! generated from the parameter table: the meta-data, the man page's PARAMETERS section and
+//! README.md's parameter table.
 
 pub mod manpage;
 pub mod metadata;
+pub mod readme;
 
 pub use crate::status::Status;
 

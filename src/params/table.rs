@@ -207,6 +207,8 @@ pub struct ParamSpec {
     pub longdesc: &'static [&'static str],
     /// One line for `--help`.
     pub help: &'static str,
+    /// The meaning cell of README.md's parameter table (Markdown; `{range}` as in longdesc).
+    pub readme: &'static str,
 }
 
 impl ParamSpec {
@@ -244,6 +246,7 @@ const BASE: ParamSpec = ParamSpec {
     shortdesc: "",
     longdesc: &[],
     help: "",
+    readme: "",
 };
 
 /// The IPaddr2 release floatip's parameter set started from (Debian 12's resource-agents).
@@ -303,6 +306,13 @@ pub const PARAMETERS: &[ParamSpec] = &[
              namespace: ip and network_namespace form one unique group.",
         ],
         help: "floating IPv4 or IPv6 address (required)",
+        readme: "The floating IPv4 or IPv6 address; IPv6 is normalised (RFC 5952). lo's own \
+         127.0.0.1 and ::1, multicast, unspecified, IPv4-mapped IPv6 and the network or \
+         broadcast address of its prefix are refused. Another 127.x address goes on `lo` as \
+         IPaddr2 attaches it (as /8, the loopback network, unless `cidr_netmask` says \
+         otherwise; nothing is announced); `nic` must then be empty or `lo`. An IPv6 link-local \
+         address (fe80::/10) needs `nic`. `ip` and `network_namespace` form the unique group \
+         `address`: the same address may float in two namespaces.",
         ..BASE
     },
     ParamSpec {
@@ -347,6 +357,21 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ],
         help: "interface, or standby adapters eth0,eth1 (default: from the route covering ip)",
         upstream: "IPaddr2 4.17",
+        readme: "The interface, by its name or an alternative name of up to 127 bytes (`ip link \
+         property add dev eth0 altname ...`; IPaddr2 4.17/4.18). When empty, found as IPaddr2's \
+         findif does since 4.17: among the link-scope routes of the main table that cover `ip` \
+         (default, unreachable, blackhole and prohibit routes ignored; only those of `proto` \
+         when set), the one with the lowest metric, then the longest prefix, then the lowest \
+         interface index. `nic:label` sets `iflabel`, which is built on the interface's own \
+         name. Standby adapters (floatip's own): `eth0,eth1` lists interfaces on one segment in \
+         order of preference; start uses the first that is up with carrier and on the address's \
+         subnet, the address moves to the next one on the same segment (checked with probe \
+         frames, see [The resident process](#the-resident-process)) at once when the active one \
+         loses carrier (announced with that adapter's MAC), and back after `failback_delay` \
+         (the resident process does both, see [The resident process](#the-resident-process)). \
+         monitor succeeds while the address is on any usable listed adapter and says which; \
+         when no usable one holds it, it reports the resource not running (7, \"link down on \
+         NIC\") so Pacemaker recovers it.",
         ..BASE
     },
     ParamSpec {
@@ -372,6 +397,12 @@ pub const PARAMETERS: &[ParamSpec] = &[
         ],
         help: "prefix length (default: from the covering route)",
         upstream: "IPaddr2 4.15",
+        readme: "Prefix length (IPv4 1–32, IPv6 1–128; a dotted IPv4 netmask is accepted with a \
+         warning). When empty, the covering route's. Without `nic`, a longer prefix than the \
+         covering route's may be asked for, IPv4 and IPv6 alike (as today's findif; 4.12 wanted \
+         the route's for IPv6), but not a shorter one. An IPv6 address is added with the metric \
+         of the route that placed it, even with `nic` and `cidr_netmask` given (IPaddr2 4.15), \
+         so its prefix route is that route and not a second one with the kernel's metric 256.",
         ..BASE
     },
     ParamSpec {
@@ -391,6 +422,10 @@ pub const PARAMETERS: &[ParamSpec] = &[
              are considered, as before IPaddr2 4.16.",
         ],
         help: "consider only routes of this routing protocol (kernel, static, a number)",
+        readme: "Only routes of this routing protocol place the address (IPaddr2 4.16): a name \
+         from iproute2's rt_protos (`kernel`, `boot`, `static`, `ra`, `dhcp`, `bird`, ...) or a \
+         number 0–255. `proto=kernel` keeps router-advertised and daemon-installed routes from \
+         winning.",
         ..BASE
     },
     ParamSpec {
@@ -409,6 +444,8 @@ pub const PARAMETERS: &[ParamSpec] = &[
              IPv6 has no broadcast.",
         ],
         help: "IPv4 broadcast address, + or - (default: computed)",
+        readme: "IPv4 only: an address, `+` (host bits set, the default) or `-` (host bits \
+         clear).",
         ..BASE
     },
     ParamSpec {
@@ -426,6 +463,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
              nic:label form.",
         ],
         help: "IPv4 address label, shown as nic:label",
+        readme: "IPv4 only: the address label, shown as `nic:label` (15 characters at most).",
         ..BASE
     },
     ParamSpec {
@@ -446,6 +484,8 @@ pub const PARAMETERS: &[ParamSpec] = &[
             "Default: false, stop deletes the address.",
         ],
         help: "on stop keep the address on lo as /32 (IPv4)",
+        readme: "IPv4 only: on stop, keep the address on `lo` as /32 (LVS direct-routing real \
+         servers); start takes it back.",
         ..BASE
     },
     ParamSpec {
@@ -474,6 +514,13 @@ pub const PARAMETERS: &[ParamSpec] = &[
              false. Set lvs_ipv6_addrlabel=false to keep that behaviour.",
         ],
         help: "IPv6: label the address so this node does not use it as a source",
+        readme: "IPv6: start gives `ip`/128 the address label `lvs_ipv6_addrlabel_value` \
+         (RTM_NEWADDRLABEL, before the address is added), so that RFC 6724 source selection \
+         keeps the node's own outgoing connections on its fixed address; stop removes that \
+         label, and only if it still has that value. True by default as in IPaddr2 4.15 (4.12: \
+         false); accepted and ignored, with a log line when set, for IPv4 (4.15.1). \
+         **Migration:** 4.12 users who relied on the floating address as the source of the \
+         node's own connections set `lvs_ipv6_addrlabel=false`.",
         ..BASE
     },
     ParamSpec {
@@ -489,6 +536,8 @@ pub const PARAMETERS: &[ParamSpec] = &[
              use otherwise; the default, 99, is IPaddr2's. Default: 99.",
         ],
         help: "the label lvs_ipv6_addrlabel uses",
+        readme: "The label, {range} (the kernel reserves 4294967295). Pick one `ip addrlabel \
+         list` does not use.",
         ..BASE
     },
     ParamSpec {
@@ -503,6 +552,8 @@ pub const PARAMETERS: &[ParamSpec] = &[
              floating address, see vmac.",
         ],
         help: "CLUSTERIP MAC; not supported",
+        readme: "IPaddr2's CLUSTERIP multicast MAC: not supported, any value is refused (see \
+         `vmac` for a MAC that moves with the address).",
         ..BASE
     },
     ParamSpec {
@@ -520,6 +571,8 @@ pub const PARAMETERS: &[ParamSpec] = &[
              other value is rejected.",
         ],
         help: "CLUSTERIP hash; not supported",
+        readme: "IPaddr2's CLUSTERIP hash: not supported; the default changes nothing and is \
+         accepted with a log line, any other value is refused.",
         ..BASE
     },
     ParamSpec {
@@ -535,6 +588,8 @@ pub const PARAMETERS: &[ParamSpec] = &[
              clone-max above 1 is rejected as well.",
         ],
         help: "not supported; true is rejected",
+        readme: "IPaddr2's per-clone address: not supported; true (or cloning with clone-max > \
+         1) is refused.",
         ..BASE
     },
     ParamSpec {
@@ -549,6 +604,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
              {range}. Default: 200.",
         ],
         help: "milliseconds between announcement rounds",
+        readme: "Milliseconds between announcement rounds ({range}).",
         ..BASE
     },
     ParamSpec {
@@ -571,6 +627,12 @@ pub const PARAMETERS: &[ParamSpec] = &[
              rounds are spread over time and arp_repeat_delay for a second burst.",
         ],
         help: "announcement rounds after start",
+        readme: "Rounds after start ({range}). An IPv4 round is two broadcast frames from the \
+         interface's MAC: an ARP request (sender IP = target IP = `ip`, target MAC zero) and an \
+         ARP reply (target MAC = sender MAC): stacks and switches differ in which form they \
+         learn from. An IPv6 round is one unsolicited Neighbor Advertisement to ff02::1, hop \
+         limit 255, Override set, Solicited clear, Router set when the interface forwards, with \
+         the target link-layer address option.",
         ..BASE
     },
     ParamSpec {
@@ -588,6 +650,8 @@ pub const PARAMETERS: &[ParamSpec] = &[
              nothing. Probes never send.",
         ],
         help: "announcement rounds on each recurring monitor",
+        readme: "Rounds sent on every recurring monitor, IPv4 and IPv6 ({range}). Probes never \
+         send.",
         ..BASE
     },
     ParamSpec {
@@ -610,6 +674,11 @@ pub const PARAMETERS: &[ParamSpec] = &[
             "Default: true, for IPv6 as well (IPaddr2 defaults to false for IPv6).",
         ],
         help: "send rounds after the first in the background",
+        readme: "Send the rounds after the first from a detached process. stop ends it before it \
+         removes the address, and the process re-checks before every round that the address is \
+         still on the interface. Without it, the whole burst must fit in the operation timeout \
+         (`validate-all` and `start` refuse a burst that cannot). True for IPv6 too (IPaddr2: \
+         false). A reload takes effect at the next start.",
         ..BASE
     },
     ParamSpec {
@@ -625,6 +694,8 @@ pub const PARAMETERS: &[ParamSpec] = &[
              is accepted, logged as ignored, and has no effect.",
         ],
         help: "ignored: floatip sends in-process",
+        readme: "Chose IPaddr2's external sender: accepted, logged once, ignored (floatip sends \
+         in-process).",
         ..BASE
     },
     ParamSpec {
@@ -640,6 +711,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
              and has no effect.",
         ],
         help: "ignored: floatip sends in-process",
+        readme: "Options for IPaddr2's external sender: accepted, logged once, ignored.",
         ..BASE
     },
     ParamSpec {
@@ -656,6 +728,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
              nothing whatever its value; true is logged as ignored.",
         ],
         help: "accepted; a no-op",
+        readme: "Accepted; a no-op (kernels without a route cache).",
         ..BASE
     },
     ParamSpec {
@@ -676,6 +749,9 @@ pub const PARAMETERS: &[ParamSpec] = &[
              arping and covers IPv4 only).",
         ],
         help: "probe for another owner before adding the address",
+        readme: "Before adding the address, probe for another owner (RFC 5227 ARP probes from \
+         0.0.0.0; for IPv6 an NS from ::, RFC 4862), in-process, and fail start, naming its \
+         MAC, if one answers. A probe that cannot be sent is reported as such.",
         ..BASE
     },
     ParamSpec {
@@ -693,6 +769,8 @@ pub const PARAMETERS: &[ParamSpec] = &[
              way in. FloatIP-specific; IPaddr2 has no such parameter. Default: 300.",
         ],
         help: "milliseconds to listen for another owner when probing",
+        readme: "Milliseconds a probe listens ({range}), for `run_arping` and for a monitor at \
+         `OCF_CHECK_LEVEL=10`.",
         ..BASE
     },
     ParamSpec {
@@ -710,6 +788,9 @@ pub const PARAMETERS: &[ParamSpec] = &[
              the address is already in use on the link.",
         ],
         help: "IPv6: skip duplicate address detection",
+        readme: "IPv6: skip duplicate address detection. Without it start waits for DAD (about \
+         1–2 s) within its timeout and fails with \"duplicate address detected\" if another \
+         node answers, removing the address.",
         ..BASE
     },
     ParamSpec {
@@ -725,6 +806,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
              Default: false, the prefix route is created.",
         ],
         help: "do not add the prefix route",
+        readme: "Do not add the prefix route.",
         ..BASE
     },
     ParamSpec {
@@ -759,6 +841,20 @@ pub const PARAMETERS: &[ParamSpec] = &[
              FloatIP-specific (resource-agents issue #2210).",
         ],
         help: "metric of the address's prefix route (IPv4 and IPv6)",
+        readme: "The metric of the address's prefix route (IFA_RT_PRIORITY, as `ip address add \
+         ... metric N`), IPv4 and IPv6, {range} (for IPv6, 0 is the kernel's default 256). It \
+         wins over the placing route's metric an IPv6 address takes otherwise; unset, IPv4 gets \
+         the kernel's 0. The kernel gives an IPv4 prefix route only to the first address of a \
+         subnet on an interface, so for IPv4 it matters when the address is alone in its subnet \
+         there. With `noprefixroute=true`, or with standby adapters (the resident moves the \
+         address without it), setting it is refused (6). reload-agent changes the running \
+         address's route in place (RTM_NEWADDR with NLM_F_REPLACE: the address stays); a \
+         removed metric applies at the next start. For IPv6 the kernel keeps an address's route \
+         at its deletion while another address of the prefix stays on the interface, and an \
+         in-place change replaces the first route of the prefix there, whoever's: stop takes \
+         the route of its metric when no address there has that metric any more, and reload \
+         puts back the route it took from another address. resource-agents #2210 asks IPaddr2 \
+         for it.",
         ..BASE
     },
     ParamSpec {
@@ -775,6 +871,8 @@ pub const PARAMETERS: &[ParamSpec] = &[
              rejected.",
         ],
         help: "preferred lifetime: forever or seconds",
+        readme: "`forever` or seconds; 0 marks the address deprecated (never chosen as a \
+         source).",
         ..BASE
     },
     ParamSpec {
@@ -797,6 +895,9 @@ pub const PARAMETERS: &[ParamSpec] = &[
              network_namespace form one unique group).",
         ],
         help: "network namespace under /var/run/netns",
+        readme: "Work in the named network namespace under /var/run/netns (no `/`, not `.` or \
+         `..`). A missing namespace is 5 for start, \"not running\" for monitor, success for \
+         stop.",
         ..BASE
     },
     ParamSpec {
@@ -817,6 +918,10 @@ pub const PARAMETERS: &[ParamSpec] = &[
              managed regardless of link state.",
         ],
         help: "require the nic up with carrier",
+        readme: "start requires, and monitor checks, that the interface is up with carrier: a \
+         start on a down link is 5 (4.17); a link down with the address present (and no usable \
+         standby adapter holding it) is \"not running\" to a monitor (7, as IPaddr2 today), \
+         with the reason \"link down on NIC\", so Pacemaker recovers elsewhere.",
         ..BASE
     },
     ParamSpec {
@@ -838,6 +943,10 @@ pub const PARAMETERS: &[ParamSpec] = &[
              (see check_link_status).",
         ],
         help: "tell Pacemaker at once when no listed adapter has carrier",
+        readme: "The background process watches the adapter holding the address; when it loses \
+         carrier or disappears and no standby adapter is left, it tells Pacemaker at once \
+         (`crm_resource --fail` for this resource on this node) instead of waiting for the next \
+         monitor.",
         ..BASE
     },
     ParamSpec {
@@ -862,6 +971,12 @@ pub const PARAMETERS: &[ParamSpec] = &[
              SOCK_DESTROY (CONFIG_INET_DIAG_DESTROY) is logged and stop goes on.",
         ],
         help: "reset the address's TCP connections at stop (clients reconnect at once)",
+        readme: "stop resets every TCP connection whose local address is `ip` (SOCK_DESTROY \
+         through sock_diag, as `ss -K`; listening sockets are left alone), before the address \
+         goes and once more right after, so each client reconnects at once to wherever the \
+         address is next instead of waiting for a timeout or keepalive (2 h by default). Not \
+         with `lvs_support` (the address stays on lo, serving). A kernel without SOCK_DESTROY \
+         is logged; stop goes on.",
         ..BASE
     },
     ParamSpec {
@@ -881,6 +996,9 @@ pub const PARAMETERS: &[ParamSpec] = &[
              adapters it has no effect.",
         ],
         help: "milliseconds a preferred adapter keeps carrier before the address moves back",
+        readme: "With standby adapters: milliseconds a more preferred adapter must keep carrier \
+         before the address moves back to it ({range}), a hold-down against flapping. Moving \
+         away from an adapter that lost carrier is immediate.",
         ..BASE
     },
     ParamSpec {
@@ -905,6 +1023,12 @@ pub const PARAMETERS: &[ParamSpec] = &[
              not silence the other machine. FloatIP-specific.",
         ],
         help: "re-announce when another machine claims the address",
+        readme: "When another machine claims the address while this node holds it (a failed \
+         owner whose kernel still answers ARP, say), announce again at once: a monitor at \
+         `OCF_CHECK_LEVEL=10` that hears another MAC re-announces and returns 190 \
+         (`OCF_DEGRADED`, with that MAC in the reason) rather than failing, and the background \
+         process, while it runs, listens and re-announces (at most once per 10 s, RFC 5227 § \
+         2.4). Conflicts are logged with both MACs and shown by `floatip status`.",
         ..BASE
     },
     ParamSpec {
@@ -928,6 +1052,12 @@ pub const PARAMETERS: &[ParamSpec] = &[
              arp_count_refresh, which sends rounds on each recurring monitor.",
         ],
         help: "seconds between background refreshes (0: off)",
+        readme: "Seconds between refresh rounds from the background process for as long as the \
+         resource runs ({range}; 0: off). A refresh round is the broadcast round plus a unicast \
+         answer (ARP reply, solicited NA) to every neighbour this node knows on the link, which \
+         Linux takes as confirmation: their entries stay REACHABLE and never go STALE→PROBE. \
+         Keep it below the neighbours' reachable time (15–45 s on Linux). A recurring monitor \
+         restarts the process if it died.",
         ..BASE
     },
     ParamSpec {
@@ -948,6 +1078,9 @@ pub const PARAMETERS: &[ParamSpec] = &[
              vrrp_garp_master_delay.",
         ],
         help: "seconds after a burst to send it again (0: off)",
+        readme: "Seconds after which the announcement burst is sent a second time, after start \
+         and after every move ({range}; 0: off), for switch ports that were not yet forwarding \
+         at the first burst (spanning tree). Like keepalived's `vrrp_garp_master_delay`.",
         ..BASE
     },
     ParamSpec {
@@ -970,6 +1103,12 @@ pub const PARAMETERS: &[ParamSpec] = &[
              refused (OCF_ERR_CONFIGURED). FloatIP-specific.",
         ],
         help: "virtual MAC that moves with the address: auto or a MAC",
+        readme: "A virtual MAC that moves with the address: `auto` (derived from `ip`, the same \
+         on every node) or an explicit unicast MAC. start creates a macvlan `fipXXXXXXXX` on \
+         `nic` with that MAC, puts the address on it and announces from it; stop removes both. \
+         Clients keep the same neighbour entry across moves; the announcement teaches the \
+         switches the MAC's new port. It takes one `nic`; with standby adapters it is refused \
+         (6).",
         ..BASE
     },
 ];
