@@ -176,11 +176,25 @@ pub struct Params {
     pub ignored: Vec<&'static str>,
     /// Warnings produced while parsing (e.g. a dotted-quad netmask).
     pub warnings: Vec<String>,
+    /// Every parameter's value by key, as the table parsed it (for what the fields above do
+    /// not carry, such as the reload log line).
+    pub values: Values,
 }
 
 impl Params {
     pub fn is_ipv6(&self) -> bool {
         self.ip.is_ipv6()
+    }
+
+    /// The reloadable parameters that have an effect, `name=value` in table order, for the
+    /// log line of a reload: the table's set, so the line lists each such parameter.
+    pub fn reloadable_settings(&self) -> String {
+        PARAMETERS
+            .iter()
+            .filter(|s| s.reloadable && s.ignored == Ignored::No)
+            .map(|s| format!("{}={}", s.name, self.values.shown(s.key)))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -663,6 +677,17 @@ impl Values {
     pub fn is_set(&self, key: Key) -> bool {
         self.explicit[key as usize]
     }
+
+    /// The value for a log line: a number with its unit, a boolean or text, else "unset".
+    fn shown(&self, key: Key) -> String {
+        match &self.values[key as usize] {
+            Some(Value::Integer(n)) => format!("{n}{}", key.spec().unit),
+            Some(Value::Boolean(b)) => b.to_string(),
+            Some(Value::Text(s)) => s.clone(),
+            Some(other) => format!("{other:?}"),
+            None => "unset".to_string(),
+        }
+    }
 }
 
 /// Whether a parameter set to this value is one floatip accepts and ignores.
@@ -901,6 +926,7 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
         address_label,
         ignored,
         warnings,
+        values: v,
     })
 }
 
@@ -1085,6 +1111,18 @@ mod tests {
     fn a_value_read_as_another_type_is_a_bug_a_test_shows() {
         let (values, _, _) = parse_values(&raw(&[("ip", "198.51.100.50")])).unwrap();
         let _: Option<bool> = values.get(Key::ArpCount);
+    }
+
+    #[test]
+    fn the_reload_line_lists_each_reloadable_setting_with_its_unit() {
+        let p = ok(&[("ip", "198.51.100.50"), ("arp_refresh_interval", "5")]);
+        assert_eq!(
+            p.reloadable_settings(),
+            "arp_interval=200ms arp_count=5 arp_count_refresh=0 arp_bg=true \
+             arp_probe_wait=300ms metric=unset link_watch=false reset_connections=true \
+             failback_delay=2000ms conflict_defend=true arp_refresh_interval=5s \
+             arp_repeat_delay=0s"
+        );
     }
 
     #[test]

@@ -197,6 +197,8 @@ pub struct ParamSpec {
     pub identifying: bool,
     /// Accepted with no effect; the reason goes to the log.
     pub ignored: Ignored,
+    /// The unit an integer is counted in, as log lines show it ("ms", "s"; empty for none).
+    pub unit: &'static str,
     /// OCF 1.1 `unique-group`: no two resources may share the values of a group's parameters.
     pub unique_group: Option<&'static str>,
     /// The upstream agent version whose behaviour this follows, or "floatip only".
@@ -241,6 +243,7 @@ const BASE: ParamSpec = ParamSpec {
     reloadable: false,
     identifying: false,
     ignored: Ignored::No,
+    unit: "",
     unique_group: None,
     upstream: IPADDR2,
     shortdesc: "",
@@ -596,6 +599,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
         key: Key::ArpInterval,
         name: "arp_interval",
         kind: Integer { min: 1, max: ARP_INTERVAL_MAX_MS as u64 },
+        unit: "ms",
         default: Some("200"),
         reloadable: true,
         shortdesc: "Milliseconds between announcement rounds",
@@ -758,6 +762,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
         key: Key::ArpProbeWait,
         name: "arp_probe_wait",
         kind: Integer { min: 10, max: PROBE_WAIT_MAX_MS as u64 },
+        unit: "ms",
         default: Some("300"),
         reloadable: true,
         upstream: FLOATIP_ONLY,
@@ -983,6 +988,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
         key: Key::FailbackDelay,
         name: "failback_delay",
         kind: Integer { min: 0, max: FAILBACK_DELAY_MAX_MS },
+        unit: "ms",
         default: Some("2000"),
         reloadable: true,
         upstream: FLOATIP_ONLY,
@@ -1035,6 +1041,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
         key: Key::ArpRefreshInterval,
         name: "arp_refresh_interval",
         kind: Integer { min: 0, max: REFRESH_INTERVAL_MAX_S as u64 },
+        unit: "s",
         default: Some("0"),
         reloadable: true,
         upstream: FLOATIP_ONLY,
@@ -1064,6 +1071,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
         key: Key::ArpRepeatDelay,
         name: "arp_repeat_delay",
         kind: Integer { min: 0, max: REPEAT_DELAY_MAX_S as u64 },
+        unit: "s",
         default: Some("0"),
         reloadable: true,
         upstream: FLOATIP_ONLY,
