@@ -266,18 +266,13 @@ const CLUSTERIP: &str = "CLUSTERIP is not supported by floatip";
 pub const IFNAME_MAX: usize = 15;
 /// Longest alternative interface name (ALTIFNAMSIZ - 1): `nic` may name an interface by one.
 pub const ALTIFNAME_MAX: usize = 127;
-// The ranges below are also the resident plan's limits (`resident::plan` checks a plan
-// against them), hence constants rather than literals in the entries.
-/// The kernel reserves 0xffffffff (IPV6_ADDR_LABEL_DEFAULT) and refuses it as a label.
-pub const ADDRLABEL_MAX: u32 = u32::MAX - 1;
+// These ranges are also the resident plan's limits (`resident::plan` checks a plan against
+// them), hence constants; every other range is written in its entry.
 pub const ARP_COUNT_MAX: u32 = 1000;
 pub const ARP_INTERVAL_MAX_MS: u32 = 60_000;
 pub const REFRESH_INTERVAL_MAX_S: u32 = 3_600;
-pub const PROBE_WAIT_MAX_MS: u32 = 10_000;
 pub const FAILBACK_DELAY_MAX_MS: u64 = 3_600_000;
 pub const REPEAT_DELAY_MAX_S: u32 = 3_600;
-/// `metric`: what `ip address add ... metric N` accepts, IFA_RT_PRIORITY's whole u32.
-pub const METRIC_MAX: u32 = u32::MAX;
 
 /// Every parameter, in meta-data order.
 pub const PARAMETERS: &[ParamSpec] = &[
@@ -529,7 +524,8 @@ pub const PARAMETERS: &[ParamSpec] = &[
     ParamSpec {
         key: Key::LvsIpv6AddrlabelValue,
         name: "lvs_ipv6_addrlabel_value",
-        kind: Integer { min: 0, max: ADDRLABEL_MAX as u64 },
+        // The kernel reserves 0xffffffff (IPV6_ADDR_LABEL_DEFAULT) and refuses it as a label.
+        kind: Integer { min: 0, max: u32::MAX as u64 - 1 },
         identifying: true,
         default: Some("99"),
         shortdesc: "IPv6 address label value",
@@ -761,7 +757,7 @@ pub const PARAMETERS: &[ParamSpec] = &[
     ParamSpec {
         key: Key::ArpProbeWait,
         name: "arp_probe_wait",
-        kind: Integer { min: 10, max: PROBE_WAIT_MAX_MS as u64 },
+        kind: Integer { min: 10, max: 10_000 },
         unit: "ms",
         default: Some("300"),
         reloadable: true,
@@ -817,7 +813,8 @@ pub const PARAMETERS: &[ParamSpec] = &[
     ParamSpec {
         key: Key::Metric,
         name: "metric",
-        kind: Integer { min: 0, max: METRIC_MAX as u64 },
+        // What `ip address add ... metric N` accepts: IFA_RT_PRIORITY's whole u32.
+        kind: Integer { min: 0, max: u32::MAX as u64 },
         unset: "placing route's (IPv6)",
         reloadable: true,
         upstream: FLOATIP_ONLY,
