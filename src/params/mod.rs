@@ -1,5 +1,11 @@
-//! Instance parameters: the table of every parameter floatip accepts (IPaddr2 4.12's names plus
-//! `check_link_status`), and the one step that turns raw strings into validated [`Params`].
+//! Instance parameters: the table of every parameter floatip accepts (`table.rs`: IPaddr2's
+//! names plus floatip's own), and the one step that turns raw strings into validated
+//! [`Params`]: `parse_values` checks each value by its entry's kind (or takes the entry's
+//! default), in table order; `parse` then checks how parameters relate to each other and
+//! builds [`Params`], reading each value by its [`Key`].
+//!
+//! Adding a parameter: a `Key` variant and an entry in `table.rs`, then the code that reads
+//! `v.get(Key::...)` and uses the value; `make generate` rewrites the documents.
 //!
 //! Pure: values arrive as an already collected name → bytes map, so every bad input is
 //! table-tested without a process environment. Each rejection names the parameter and maps to
