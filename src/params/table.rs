@@ -1173,7 +1173,8 @@ mod tests {
         }
     }
 
-    /// `Key::spec` indexes the table by key.
+    /// `Key::spec` indexes the table by key. A key added without an entry shifts the keys
+    /// after it (caught here) or, added last, is out of the table's bounds at its first use.
     #[test]
     fn the_table_is_in_key_order() {
         for (i, p) in PARAMETERS.iter().enumerate() {
@@ -1184,11 +1185,6 @@ mod tests {
             );
             assert_eq!(p.key.name(), p.name);
         }
-        assert_eq!(
-            Key::Vmac as usize + 1,
-            PARAMETERS.len(),
-            "a key without an entry"
-        );
     }
 
     /// The key is the name in CamelCase, so an entry cannot pair a key with another name.
