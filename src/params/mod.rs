@@ -1446,6 +1446,19 @@ mod tests {
     }
 
     #[test]
+    fn a_parameter_set_to_do_nothing_is_not_reported_as_ignored() {
+        let off = ok(&[
+            ("ip", "198.51.100.50"),
+            ("flush_routes", "false"),
+            ("lvs_ipv6_addrlabel", "false"),
+        ]);
+        assert_eq!(off.ignored, Vec::<&str>::new());
+        // For IPv6 the label is what the parameter asks for: it has an effect.
+        let v6 = ok(&[("ip", "2001:db8::50"), ("lvs_ipv6_addrlabel", "true")]);
+        assert_eq!(v6.ignored, Vec::<&str>::new());
+    }
+
+    #[test]
     fn address_labels_follow_ipaddr2_4_15() {
         let v6 = ok(&[("ip", "2001:db8::50")]);
         assert_eq!(v6.address_label, Some(99), "on by default, label 99");
