@@ -684,12 +684,12 @@ impl Values {
         self.explicit[key as usize]
     }
 
-    /// The value for a log line: a number with its unit, a boolean or text, else "unset".
+    /// The value for a log line: a number with its unit, a boolean, else "unset" (the
+    /// reloadable parameters are numbers and booleans).
     fn shown(&self, key: Key) -> String {
         match &self.values[key as usize] {
             Some(Value::Integer(n)) => format!("{n}{}", key.spec().unit),
             Some(Value::Boolean(b)) => b.to_string(),
-            Some(Value::Text(s)) => s.clone(),
             Some(other) => format!("{other:?}"),
             None => "unset".to_string(),
         }
@@ -1891,10 +1891,15 @@ mod tests {
             ("nic", "eth0"),
             ("cidr_netmask", "24"),
             ("arp_count", "many"),
+            ("arp_interval", "300"),
             ("iflabel", "bad label"),
         ]);
         assert!(parse(&r, &Meta::default()).is_err());
         let p = parse_lenient(&r, &Meta::default()).unwrap();
+        assert_eq!(
+            p.announce.interval_ms, 200,
+            "only identifying parameters are kept, valid or not"
+        );
         assert_eq!(p.nics, vec!["eth0".to_string()]);
         assert_eq!(p.prefix, Some(24));
         assert_eq!(p.label, None, "the invalid label is left out");
