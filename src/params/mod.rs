@@ -1459,6 +1459,16 @@ mod tests {
     }
 
     #[test]
+    fn metric_takes_one_nic_but_not_standby_adapters() {
+        let v4 = ("ip", "198.51.100.50");
+        let one = ok(&[v4, ("nic", "eth0"), ("metric", "50")]);
+        assert_eq!(one.route_metric, Some(50));
+        let why = refused(&[v4, ("nic", "eth0,eth1"), ("metric", "50")]);
+        assert!(why.starts_with("invalid metric \"50\""), "{why}");
+        assert!(why.contains("standby adapters"), "{why}");
+    }
+
+    #[test]
     fn address_labels_follow_ipaddr2_4_15() {
         let v6 = ok(&[("ip", "2001:db8::50")]);
         assert_eq!(v6.address_label, Some(99), "on by default, label 99");
