@@ -742,7 +742,8 @@ fn refuse(raw: &RawParams, key: Key, why: &str) -> Error {
 /// other and to the operation.
 pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
     let (v, cx, ignored) = parse_values(raw)?;
-    let Context { ip, warnings } = cx;
+    let warnings = cx.warnings;
+    let ip: IpAddr = v.get(Key::Ip).expect("ip is required, and checked first");
     let ipv6 = ip.is_ipv6();
 
     let (nics, mut label) = v.get(Key::Nic).unwrap_or_default();
@@ -768,7 +769,10 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
             _ => OsString::from(label),
         };
         let label_param = label_key.name();
-        check_label(label_param, &shown_value, label)?;
+        if label_key == Key::Nic {
+            // iflabel's own entry has checked it already.
+            check_label(label_param, &shown_value, label)?;
+        }
         if ipv6 {
             return Err(bad(
                 label_param,

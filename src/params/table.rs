@@ -276,14 +276,20 @@ pub const REPEAT_DELAY_MAX_S: u32 = 3_600;
 
 /// Every parameter, in meta-data order.
 pub const PARAMETERS: &[ParamSpec] = &[
+    // Spelled out in full: BASE has its key, so no field of it is left to BASE.
     ParamSpec {
         key: Key::Ip,
         name: "ip",
         kind: Kind::Address,
-        identifying: true,
-        required: true,
+        default: None,
         unset: "(required)",
+        required: true,
+        reloadable: false,
+        identifying: true,
+        ignored: Ignored::No,
+        unit: "",
         unique_group: ADDRESS_GROUP,
+        upstream: IPADDR2,
         shortdesc: "Floating IPv4 or IPv6 address",
         longdesc: &[
             "The floating IPv4 or IPv6 address to manage, written as a bare address; the \
@@ -311,7 +317,6 @@ pub const PARAMETERS: &[ParamSpec] = &[
          otherwise; nothing is announced); `nic` must then be empty or `lo`. An IPv6 link-local \
          address (fe80::/10) needs `nic`. `ip` and `network_namespace` form the unique group \
          `address`: the same address may float in two namespaces.",
-        ..BASE
     },
     ParamSpec {
         key: Key::Nic,
