@@ -232,7 +232,8 @@ impl ParamSpec {
     }
 }
 
-/// The fields most parameters share; each entry names the ones it changes.
+/// The fields most parameters share; each entry names the ones it changes (an entry that
+/// takes any text leaves `kind` to this).
 const BASE: ParamSpec = ParamSpec {
     key: Key::Ip,
     name: "",
@@ -689,7 +690,6 @@ pub const PARAMETERS: &[ParamSpec] = &[
     ParamSpec {
         key: Key::ArpSender,
         name: "arp_sender",
-        kind: Kind::Text,
         ignored: Ignored::Yes("floatip sends announcements in-process"),
         reloadable: true,
         shortdesc: "External ARP sender (ignored)",
@@ -706,7 +706,6 @@ pub const PARAMETERS: &[ParamSpec] = &[
     ParamSpec {
         key: Key::SendArpOpts,
         name: "send_arp_opts",
-        kind: Kind::Text,
         ignored: Ignored::Yes("floatip sends announcements in-process"),
         reloadable: true,
         shortdesc: "Options for the external ARP sender (ignored)",
