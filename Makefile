@@ -28,7 +28,8 @@ uninstall:
 	-rmdir $(DESTDIR)$(OCFDIR)
 
 # Rewrites what is generated from the parameter table (src/params/table.rs): the meta-data
-# metadata/FloatIP.xml and the PARAMETERS section of packaging/floatip.8. Commit the result;
+# metadata/FloatIP.xml, the PARAMETERS section of packaging/floatip.8 and README.md's
+# parameter table. Commit the result;
 # tests/generated.rs fails while they differ from the table.
 generate:
 	$(CARGO) run --locked --quiet --example generate
@@ -43,6 +44,8 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	# the fuzz crate's seed writer too (cargo fuzz builds only the targets)
+	RUSTC_BOOTSTRAP=1 $(CARGO) check --locked --quiet --manifest-path fuzz/Cargo.toml --examples
 
 unit:
 	bash tests/setup.sh

@@ -407,14 +407,35 @@ fn ocft_upstream_ipaddr2_cases_pass() {
 /// expectation unnoticed.
 const UPSTREAM_CASES: &[(&str, &[&str])] = &[
     ("check base env", &["OCF_SUCCESS"]),
-    ("check base env: unset 'OCF_RESKEY_ip'", &["OCF_ERR_CONFIGURED"]),
-    ("check base env: set invalid 'OCF_RESKEY_ip'", &["OCF_ERR_CONFIGURED"]),
-    ("check base env: set 'OCF_RESKEY_cidr_netmask'", &["OCF_SUCCESS"]),
-    ("check base env: set invalid 'OCF_RESKEY_cidr_netmask'", &["OCF_ERR_CONFIGURED"]),
-    ("check base env: set 'OCF_RESKEY_broadcast'", &["OCF_SUCCESS"]),
-    ("check base env: set invalid 'OCF_RESKEY_broadcast'", &["OCF_ERR_CONFIGURED"]),
+    (
+        "check base env: unset 'OCF_RESKEY_ip'",
+        &["OCF_ERR_CONFIGURED"],
+    ),
+    (
+        "check base env: set invalid 'OCF_RESKEY_ip'",
+        &["OCF_ERR_CONFIGURED"],
+    ),
+    (
+        "check base env: set 'OCF_RESKEY_cidr_netmask'",
+        &["OCF_SUCCESS"],
+    ),
+    (
+        "check base env: set invalid 'OCF_RESKEY_cidr_netmask'",
+        &["OCF_ERR_CONFIGURED"],
+    ),
+    (
+        "check base env: set 'OCF_RESKEY_broadcast'",
+        &["OCF_SUCCESS"],
+    ),
+    (
+        "check base env: set invalid 'OCF_RESKEY_broadcast'",
+        &["OCF_ERR_CONFIGURED"],
+    ),
     ("check base env: set 'OCF_RESKEY_nic'", &["OCF_SUCCESS"]),
-    ("check base env: set invalid 'OCF_RESKEY_nic'", &["OCF_ERR_CONFIGURED"]),
+    (
+        "check base env: set invalid 'OCF_RESKEY_nic'",
+        &["OCF_ERR_CONFIGURED"],
+    ),
     ("normal start", &["OCF_SUCCESS"]),
     ("normal stop", &["OCF_SUCCESS"]),
     ("double start", &["OCF_SUCCESS"]),
@@ -422,7 +443,10 @@ const UPSTREAM_CASES: &[(&str, &[&str])] = &[
     ("monitor with running", &["OCF_SUCCESS"]),
     ("monitor with not running", &["OCF_NOT_RUNNING"]),
     ("unimplemented command", &["OCF_ERR_UNIMPLEMENTED"]),
-    ("Attachment to loopback interface", &["OCF_SUCCESS", "OCF_SUCCESS", "OCF_SUCCESS"]),
+    (
+        "Attachment to loopback interface",
+        &["OCF_SUCCESS", "OCF_SUCCESS", "OCF_SUCCESS"],
+    ),
 ];
 
 /// floatip's deliberate differences from upstream's expectations (README "Exit codes against

@@ -6,7 +6,7 @@ use floatip::agent::Record;
 use floatip::host::state::{format_state, FileId, Resident, ResidentId, State};
 use floatip::packet::{arp, ndp, MacAddr};
 use floatip::params::PARAMETERS;
-use floatip::resident::{AddressTemplate, Launch, Plan};
+use floatip::resident::{AddressTemplate, ClusterId, Launch, LogTargets, Plan};
 use floatip_fuzz::{cli_encode, params_encode};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
@@ -286,6 +286,7 @@ fn state() {
             ip: "2001:db8::5".parse().unwrap(),
             nic: "eth0".into(),
             prefix_len: 64,
+            adapters: vec![2, 3],
         }),
         resident: Resident::Recorded(ResidentId {
             pid: 4242,
@@ -316,14 +317,25 @@ fn state() {
             refresh_every_ms: Some(10_000),
             defend: true,
             repeat_after_ms: Some(5_000),
+            second_wave: true,
             failback_delay_ms: 2_000,
             link_watch: true,
+            record_clients: true,
+            tickle_again: Vec::new(),
         },
         state_dir: "/run/floatip".into(),
         socket_ifindex: Some(2),
         executor: true,
+        cluster: Some(ClusterId {
+            pid: 4000,
+            start_time: 98765,
+        }),
+        find_cluster: false,
         crm_resource: None,
+        attrd_updater: None,
+        crm_node: None,
         debug: false,
+        log: LogTargets::default(),
     };
     write("state", "launch", launch.to_line().unwrap().as_bytes());
     write(

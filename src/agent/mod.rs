@@ -1430,20 +1430,6 @@ pub fn reload<H: Host>(host: &mut H, p: &Params, meta: &Meta) -> Result<()> {
             host.end_residents(patience)?;
         }
     }
-    info!(
-        "reloaded: arp_count={} arp_interval={}ms arp_bg={} arp_count_refresh={} arp_probe_wait={}ms metric={} conflict_defend={} arp_refresh_interval={}s arp_repeat_delay={}s failback_delay={}ms link_watch={}",
-        p.announce.count,
-        p.announce.interval_ms,
-        p.announce.background,
-        p.announce.refresh_count,
-        p.announce.probe_wait_ms,
-        p.route_metric
-            .map_or_else(|| "unset".to_string(), |m| m.to_string()),
-        p.announce.defend,
-        p.announce.refresh_interval_s,
-        p.announce.repeat_delay_s,
-        p.failback_delay_ms,
-        p.link_watch
-    );
+    info!("reloaded: {}", p.reloadable_settings());
     Ok(())
 }

@@ -57,7 +57,7 @@ fn entry(out: &mut String, spec: &ParamSpec) {
     });
     out.push_str(&facts.join("; "));
     out.push_str(".\n.br\n");
-    for (i, paragraph) in spec.longdesc.iter().enumerate() {
+    for (i, paragraph) in spec.paragraphs().iter().enumerate() {
         if i > 0 {
             // A paragraph break that keeps the entry's indentation.
             out.push_str(".IP\n");
@@ -82,19 +82,24 @@ fn escape(text: &str) -> String {
 /// The page with its generated part replaced by `section`; an error when the marks are
 /// missing or out of order.
 pub fn splice(page: &str, section: &str) -> Result<String, String> {
-    let begin = page
-        .find(BEGIN_MARK)
-        .ok_or_else(|| format!("the page lacks the line {BEGIN_MARK}"))?;
-    let after_begin = begin + BEGIN_MARK.len();
-    let end = page[after_begin..]
-        .find(END_MARK)
+    splice_between(page, BEGIN_MARK, END_MARK, section)
+}
+
+/// `text` with what lies between the line `begin` and the line `end` replaced by `section`.
+pub fn splice_between(text: &str, begin: &str, end: &str, section: &str) -> Result<String, String> {
+    let at = text
+        .find(begin)
+        .ok_or_else(|| format!("the file lacks the line {begin}"))?;
+    let after_begin = at + begin.len();
+    let until = text[after_begin..]
+        .find(end)
         .map(|at| after_begin + at)
-        .ok_or_else(|| format!("the page lacks the line {END_MARK} after the begin mark"))?;
+        .ok_or_else(|| format!("the file lacks the line {end} after the begin mark"))?;
     Ok(format!(
         "{}\n{}{}",
-        &page[..after_begin],
+        &text[..after_begin],
         section,
-        &page[end..]
+        &text[until..]
     ))
 }
 

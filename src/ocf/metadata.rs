@@ -210,8 +210,7 @@ fn parameter(out: &mut String, spec: &ParamSpec) {
     }
     out.push_str(&head);
     out.push_str(">\n");
-    let paragraphs: Vec<String> = spec.longdesc.iter().map(|p| p.to_string()).collect();
-    longdesc(out, &paragraphs);
+    longdesc(out, &spec.paragraphs());
     out.push_str(&format!(
         "<shortdesc lang=\"en\">{}</shortdesc>\n",
         escape(spec.shortdesc)

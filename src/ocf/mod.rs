@@ -1,11 +1,12 @@
 //! The OCF 1.1 protocol: exit codes and which one each kind of failure is (`exit`), actions
 //! and the exit-reason line (../shared/ocf/resource-agent-api-1.1.md, "Return Codes" and
-//! "Actions"), and the documents generated from the parameter table: the meta-data and the man
-//! page's PARAMETERS section.
+//! "Actions"), and the documents generated from the parameter table: the meta-data, the man
+//! page's PARAMETERS section and README.md's parameter table.
 
 pub mod exit;
 pub mod manpage;
 pub mod metadata;
+pub mod readme;
 mod status;
 
 pub use exit::exit_status;

@@ -1,5 +1,11 @@
-//! Instance parameters: the table of every parameter floatip accepts (IPaddr2 4.12's names plus
-//! `check_link_status`), and the one step that turns raw strings into validated [`Params`].
+//! Instance parameters: the table of every parameter floatip accepts (`table.rs`: IPaddr2's
+//! names plus floatip's own), and the one step that turns raw strings into validated
+//! [`Params`]: `parse_values` checks each value by its entry's kind (or takes the entry's
+//! default), in table order; `parse` then checks how parameters relate to each other and
+//! builds [`Params`], reading each value by its [`Key`].
+//!
+//! Adding a parameter: a `Key` variant and an entry in `table.rs`, then the code that reads
+//! `v.get(Key::...)` and uses the value; `make generate` rewrites the documents.
 //!
 //! Pure: values arrive as an already collected name → bytes map, so every bad input is
 //! table-tested without a process environment. Each rejection names the parameter and maps to
@@ -39,6 +45,21 @@ impl RawParams {
             }
             None => false,
         }
+    }
+
+    /// Sets a parameter by key (the code's own settings, such as `parse_lenient`'s trials).
+    pub fn set_key(&mut self, key: Key, value: impl Into<OsString>) {
+        self.values.insert(key.name(), value.into());
+    }
+
+    /// The raw value of a parameter by key; an empty value is unset.
+    pub fn value_of(&self, key: Key) -> Option<&OsStr> {
+        self.get(key.name())
+    }
+
+    /// Set, but to the empty string (most parameters read that as unset).
+    fn is_empty(&self, key: Key) -> bool {
+        self.values.get(key.name()).is_some_and(|v| v.is_empty())
     }
 
     pub fn is_set(&self, name: &str) -> bool {
@@ -163,43 +184,35 @@ pub struct Params {
     pub ignored: Vec<&'static str>,
     /// Warnings produced while parsing (e.g. a dotted-quad netmask).
     pub warnings: Vec<String>,
+    /// Every parameter's value by key, as the table parsed it (for what the fields above do
+    /// not carry, such as the reload log line).
+    pub values: Values,
 }
 
 impl Params {
     pub fn is_ipv6(&self) -> bool {
         self.ip.is_ipv6()
     }
-}
 
-/// Why a parameter that was set has no effect, for the log.
-pub fn why_ignored(name: &str) -> &'static str {
-    match name {
-        "arp_sender" | "send_arp_opts" => "floatip sends announcements in-process",
-        "flush_routes" => "kernels without a route cache have nothing to flush",
-        "clusterip_hash" => "it only matters in CLUSTERIP mode, which floatip does not support",
-        "lvs_ipv6_addrlabel" => {
-            "address labels exist for IPv6 only (IPaddr2 4.15.1 accepts it for IPv4 too)"
-        }
-        _ => "floatip does not use it",
+    /// The reloadable parameters that have an effect, `name=value` in table order, for the
+    /// log line of a reload: the table's set, so the line lists each such parameter.
+    pub fn reloadable_settings(&self) -> String {
+        PARAMETERS
+            .iter()
+            .filter(|s| s.reloadable && s.ignored == Ignored::No)
+            .map(|s| format!("{}={}", s.name, self.values.shown(s.key)))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
-/// Longest interface name the kernel accepts (IFNAMSIZ - 1).
-pub const IFNAME_MAX: usize = 15;
-/// Longest alternative interface name (ALTIFNAMSIZ - 1): `nic` may name an interface by one.
-pub const ALTIFNAME_MAX: usize = 127;
-/// lvs_ipv6_addrlabel's default since IPaddr2 4.15 (4.12 had false).
-pub const LVS_IPV6_ADDRLABEL_DEFAULT: bool = true;
-/// The kernel reserves 0xffffffff (IPV6_ADDR_LABEL_DEFAULT) and refuses it as a label.
-pub const ADDRLABEL_MAX: u32 = u32::MAX - 1;
-pub const ARP_COUNT_MAX: u32 = 1000;
-pub const ARP_INTERVAL_MAX_MS: u32 = 60_000;
-pub const REFRESH_INTERVAL_MAX_S: u32 = 3_600;
-pub const PROBE_WAIT_MAX_MS: u32 = 10_000;
-pub const FAILBACK_DELAY_MAX_MS: u64 = 3_600_000;
-pub const REPEAT_DELAY_MAX_S: u32 = 3_600;
-/// `metric`: what `ip address add ... metric N` accepts, IFA_RT_PRIORITY's whole u32.
-pub const METRIC_MAX: u32 = u32::MAX;
+/// Why a parameter that was set has no effect, for the log (the table's reason).
+pub fn why_ignored(name: &str) -> &'static str {
+    match find_spec(name).map(|s| s.ignored) {
+        Some(Ignored::Yes(why) | Ignored::ForIpv4(why)) => why,
+        _ => "floatip does not use it",
+    }
+}
 
 /// Shows a user's value inside a reason: escaped, non-UTF-8 bytes replaced, and cut short so
 /// the reason stays one readable line.
@@ -259,23 +272,6 @@ pub fn parse_int(name: &str, value: &OsStr, min: u64, max: u64) -> Result<u64> {
             value,
             &format!("expected a whole number from {min} to {max}"),
         )),
-    }
-}
-
-fn boolean(raw: &RawParams, name: &str) -> Result<bool> {
-    let value = raw
-        .get(name)
-        .unwrap_or_else(|| OsStr::new(find_spec(name).and_then(|s| s.default).unwrap_or("false")));
-    parse_bool(name, value)
-}
-
-fn integer(raw: &RawParams, name: &str, min: u64, max: u64) -> Result<u64> {
-    match raw.get(name) {
-        Some(value) => parse_int(name, value, min, max),
-        None => {
-            let default = find_spec(name).and_then(|s| s.default).unwrap_or("0");
-            parse_int(name, OsStr::new(default), min, max)
-        }
     }
 }
 
@@ -605,39 +601,180 @@ pub const TIMEOUT_MARGIN_MS: u64 = 2_000;
 /// What start may spend waiting for IPv6 duplicate address detection.
 pub const DAD_ALLOWANCE_MS: u64 = 3_000;
 
-/// The whole validation: raw values in, typed parameters or the first reason out.
-pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
-    let ip_value = raw
-        .get("ip")
-        .ok_or_else(|| Error::configured("ip is required: set the floating address (ip=...)"))?;
-    let ip = parse_ip(ip_value)?;
-    let ipv6 = ip.is_ipv6();
-    let mut warnings = Vec::new();
-    let mut ignored = Vec::new();
+/// The named checks of the table's `Kind::Check` entries, one per grammar.
+pub(crate) mod checks {
+    use super::*;
 
-    let (nics, mut label) = match raw.get("nic") {
-        Some(v) => parse_nic(v)?,
-        None => (Vec::new(), None),
+    pub fn nic(value: &OsStr, _: &mut Context) -> Result<Value> {
+        parse_nic(value).map(|(nics, label)| Value::Nics(nics, label))
+    }
+
+    pub fn prefix(value: &OsStr, cx: &mut Context) -> Result<Value> {
+        parse_prefix(value, cx.ip.is_ipv6(), &mut cx.warnings).map(Value::Byte)
+    }
+
+    pub fn proto(value: &OsStr, _: &mut Context) -> Result<Value> {
+        parse_proto(value).map(Value::Byte)
+    }
+
+    pub fn broadcast(value: &OsStr, _: &mut Context) -> Result<Value> {
+        parse_broadcast(value).map(Value::Broadcast)
+    }
+
+    /// `iflabel` on its own; how it fits the nic (and a label given as nic:label) is checked
+    /// with the other parameters.
+    pub fn label(value: &OsStr, _: &mut Context) -> Result<Value> {
+        let s = text("iflabel", value)?;
+        check_label("iflabel", value, s)?;
+        Ok(Value::Text(s.to_string()))
+    }
+
+    pub fn lifetime(value: &OsStr, _: &mut Context) -> Result<Value> {
+        parse_lifetime(value).map(Value::Lifetime)
+    }
+
+    pub fn vmac(value: &OsStr, cx: &mut Context) -> Result<Value> {
+        parse_vmac(value, cx.ip).map(Value::Mac)
+    }
+}
+
+/// One value by its entry's kind.
+fn parse_value(spec: &ParamSpec, value: &OsStr, cx: &mut Context) -> Result<Value> {
+    let name = spec.name;
+    match spec.kind {
+        Kind::Integer { min, max } => parse_int(name, value, min, max).map(Value::Integer),
+        Kind::Boolean => parse_bool(name, value).map(Value::Boolean),
+        Kind::Address => parse_ip(value).map(Value::Address),
+        Kind::Name => check_netns(value).map(Value::Text),
+        Kind::Enumeration { allowed, otherwise } => {
+            let s = text(name, value)?;
+            if allowed.contains(&s) {
+                Ok(Value::Text(s.to_string()))
+            } else {
+                Err(bad(name, value, otherwise))
+            }
+        }
+        Kind::Text => text(name, value).map(|s| Value::Text(s.to_string())),
+        Kind::Check(check) => check(value, cx),
+    }
+}
+
+/// Every parameter's value, by key: what was set, else the table's default.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Values {
+    values: Vec<Option<Value>>,
+    explicit: Vec<bool>,
+}
+
+impl Values {
+    /// The value as the type its kind yields. Asking for another type is a bug in the code
+    /// that reads it, which the first test parsing that parameter shows.
+    pub fn get<T: FromValue>(&self, key: Key) -> Option<T> {
+        self.values[key as usize].as_ref().map(|value| {
+            T::from_value(value)
+                .unwrap_or_else(|| panic!("{} read as the wrong type: {value:?}", key.name()))
+        })
+    }
+
+    /// The value of a parameter the table gives a default.
+    fn with_default<T: FromValue>(&self, key: Key) -> T {
+        self.get(key)
+            .unwrap_or_else(|| panic!("{} has no default in the table", key.name()))
+    }
+
+    pub fn is_set(&self, key: Key) -> bool {
+        self.explicit[key as usize]
+    }
+
+    /// The value for a log line: a number with its unit, a boolean, else "unset" (the
+    /// reloadable parameters are numbers and booleans).
+    fn shown(&self, key: Key) -> String {
+        match &self.values[key as usize] {
+            Some(Value::Integer(n)) => format!("{n}{}", key.spec().unit),
+            Some(Value::Boolean(b)) => b.to_string(),
+            Some(other) => format!("{other:?}"),
+            None => "unset".to_string(),
+        }
+    }
+}
+
+/// Whether a parameter set to this value is one floatip accepts and ignores.
+fn has_no_effect(spec: &ParamSpec, value: Option<&Value>, ip: IpAddr) -> bool {
+    let asks_for_something = value != Some(&Value::Boolean(false));
+    match spec.ignored {
+        Ignored::No => false,
+        Ignored::Yes(_) => asks_for_something,
+        Ignored::ForIpv4(_) => asks_for_something && ip.is_ipv4(),
+    }
+}
+
+/// Each parameter on its own, in table order: its value (or default) checked by its kind.
+pub fn parse_values(raw: &RawParams) -> Result<(Values, Context, Vec<&'static str>)> {
+    let ip_value = raw
+        .value_of(Key::Ip)
+        .ok_or_else(|| Error::configured("ip is required: set the floating address (ip=...)"))?;
+    let mut cx = Context {
+        ip: parse_ip(ip_value)?,
+        warnings: Vec::new(),
     };
+    let mut values = Values::default();
+    let mut ignored = Vec::new();
+    for spec in PARAMETERS {
+        let explicit = raw.value_of(spec.key);
+        let value = explicit
+            .or(spec.default.map(OsStr::new))
+            .map(|v| parse_value(spec, v, &mut cx))
+            .transpose()?;
+        if explicit.is_some() && has_no_effect(spec, value.as_ref(), cx.ip) {
+            ignored.push(spec.name);
+        }
+        values.values.push(value);
+        values.explicit.push(explicit.is_some());
+    }
+    Ok((values, cx, ignored))
+}
+
+/// A reason naming the parameter and showing the value the user set.
+fn refuse(raw: &RawParams, key: Key, why: &str) -> Error {
+    bad(key.name(), raw.value_of(key).unwrap_or_default(), why)
+}
+
+/// The whole validation: raw values in, typed parameters or the first reason out. Each value
+/// is checked by its table entry; what follows are the checks that relate parameters to each
+/// other and to the operation.
+pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
+    let (v, cx, ignored) = parse_values(raw)?;
+    let warnings = cx.warnings;
+    let ip: IpAddr = v.get(Key::Ip).expect("ip is required, and checked first");
+    let ipv6 = ip.is_ipv6();
+
+    let (nics, mut label) = v.get(Key::Nic).unwrap_or_default();
     // The label may come from nic:label or from iflabel; reasons name the one the user set.
-    let label_param = if label.is_some() { "nic" } else { "iflabel" };
-    if let Some(v) = raw.get("iflabel") {
-        let from_iflabel = text("iflabel", v)?.to_string();
+    let label_key = if label.is_some() {
+        Key::Nic
+    } else {
+        Key::Iflabel
+    };
+    if let Some(from_iflabel) = v.get::<String>(Key::Iflabel) {
         if label.as_deref().is_some_and(|l| l != from_iflabel) {
-            return Err(bad(
-                "iflabel",
-                v,
+            return Err(refuse(
+                raw,
+                Key::Iflabel,
                 "differs from the label given in nic (nic:label)",
             ));
         }
         label = Some(from_iflabel);
     }
     if let Some(label) = &label {
-        let shown_value = match (label_param, raw.get("nic")) {
-            ("nic", Some(nic)) => nic.to_os_string(),
+        let shown_value = match (label_key, raw.value_of(Key::Nic)) {
+            (Key::Nic, Some(nic)) => nic.to_os_string(),
             _ => OsString::from(label),
         };
-        check_label(label_param, &shown_value, label)?;
+        let label_param = label_key.name();
+        if label_key == Key::Nic {
+            // iflabel's own entry has checked it already.
+            check_label(label_param, &shown_value, label)?;
+        }
         if ipv6 {
             return Err(bad(
                 label_param,
@@ -672,38 +809,33 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
         }
     }
 
-    let prefix = raw
-        .get("cidr_netmask")
-        .map(|v| parse_prefix(v, ipv6, &mut warnings))
-        .transpose()?;
-
-    let broadcast = match raw.get("broadcast") {
-        Some(v) if ipv6 => return Err(bad("broadcast", v, "IPv6 has no broadcast address")),
-        Some(v) => parse_broadcast(v)?,
-        None => Broadcast::HostBitsSet,
-    };
+    let prefix = v.get::<u8>(Key::CidrNetmask);
+    if ipv6 && v.is_set(Key::Broadcast) {
+        return Err(refuse(raw, Key::Broadcast, "IPv6 has no broadcast address"));
+    }
+    let broadcast = v.get(Key::Broadcast).unwrap_or(Broadcast::HostBitsSet);
 
     if let (IpAddr::V4(v4), Some(len)) = (ip, prefix) {
         if let Some(why) = network_or_broadcast(v4, len) {
-            return Err(bad("ip", ip_value, &why));
+            return Err(refuse(raw, Key::Ip, &why));
         }
     }
     let loopback = is_loopback(ip);
     if let (IpAddr::V4(v4), true, None) = (ip, loopback, prefix) {
         // Its prefix is known without routes: the loopback network's.
         if let Some(why) = network_or_broadcast(v4, LOOPBACK_PREFIX) {
-            return Err(bad("ip", ip_value, &why));
+            return Err(refuse(raw, Key::Ip, &why));
         }
     }
     if let Some(other) = nics.iter().find(|n| loopback && *n != LOOPBACK_NIC) {
-        return Err(bad(
-            "ip",
-            ip_value,
+        return Err(refuse(
+            raw,
+            Key::Ip,
             &format!("a loopback address goes on lo only, not on nic {other}"),
         ));
     }
 
-    let lvs_support = boolean(raw, "lvs_support")?;
+    let lvs_support: bool = v.with_default(Key::LvsSupport);
     if lvs_support && ipv6 {
         return Err(Error::configured("lvs_support is for IPv4 addresses only"));
     }
@@ -713,35 +845,13 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
         ));
     }
 
-    // True by default since IPaddr2 4.15; accepted for IPv4 since 4.15.1, where it does
-    // nothing (reported only when set explicitly: the default must not log on every call).
-    let lvs_ipv6_addrlabel = match raw.get("lvs_ipv6_addrlabel") {
-        Some(v) => parse_bool("lvs_ipv6_addrlabel", v)?,
-        None => LVS_IPV6_ADDRLABEL_DEFAULT,
-    };
-    let label_value = integer(raw, "lvs_ipv6_addrlabel_value", 0, u64::from(ADDRLABEL_MAX))? as u32;
-    let address_label = (ipv6 && lvs_ipv6_addrlabel).then_some(label_value);
-    if !ipv6 && lvs_ipv6_addrlabel && raw.is_set("lvs_ipv6_addrlabel") {
-        ignored.push("lvs_ipv6_addrlabel");
-    }
-    let proto = raw.get("proto").map(parse_proto).transpose()?;
+    // True by default since IPaddr2 4.15; for IPv4 it does nothing (the table's ForIpv4).
+    let address_label = (ipv6 && v.with_default::<bool>(Key::LvsIpv6Addrlabel))
+        .then(|| v.with_default::<u64>(Key::LvsIpv6AddrlabelValue) as u32);
 
-    // IPaddr2 features floatip does not implement: refuse rather than ignore.
-    if let Some(v) = raw.get("mac") {
-        return Err(bad("mac", v, "CLUSTERIP is not supported by floatip"));
-    }
-    // Its documented default changes nothing without CLUSTERIP; anything else asks for it.
-    if let Some(v) = raw.get("clusterip_hash") {
-        if v != "sourceip-sourceport" {
-            return Err(bad(
-                "clusterip_hash",
-                v,
-                "CLUSTERIP is not supported by floatip",
-            ));
-        }
-        ignored.push("clusterip_hash");
-    }
-    if boolean(raw, "unique_clone_address")? {
+    // IPaddr2 features floatip does not implement: refuse rather than ignore (mac and
+    // clusterip_hash are refused by their entries).
+    if v.with_default(Key::UniqueCloneAddress) {
         return Err(Error::configured(
             "unique_clone_address=true is not supported by floatip",
         ));
@@ -752,87 +862,60 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
             meta.clone_max
         )));
     }
+    // The table's ranges fit each field, so the narrowing casts below keep the value.
     let announce = Announce {
-        count: integer(raw, "arp_count", 1, u64::from(ARP_COUNT_MAX))? as u32,
-        interval_ms: integer(raw, "arp_interval", 1, u64::from(ARP_INTERVAL_MAX_MS))? as u32,
-        refresh_count: integer(raw, "arp_count_refresh", 0, u64::from(ARP_COUNT_MAX))? as u32,
-        background: boolean(raw, "arp_bg")?,
-        refresh_interval_s: integer(
-            raw,
-            "arp_refresh_interval",
-            0,
-            u64::from(REFRESH_INTERVAL_MAX_S),
-        )? as u32,
-        defend: boolean(raw, "conflict_defend")?,
-        probe_wait_ms: integer(raw, "arp_probe_wait", 10, u64::from(PROBE_WAIT_MAX_MS))? as u32,
-        repeat_delay_s: integer(raw, "arp_repeat_delay", 0, u64::from(REPEAT_DELAY_MAX_S))? as u32,
+        count: v.with_default::<u64>(Key::ArpCount) as u32,
+        interval_ms: v.with_default::<u64>(Key::ArpInterval) as u32,
+        refresh_count: v.with_default::<u64>(Key::ArpCountRefresh) as u32,
+        background: v.with_default(Key::ArpBg),
+        refresh_interval_s: v.with_default::<u64>(Key::ArpRefreshInterval) as u32,
+        defend: v.with_default(Key::ConflictDefend),
+        probe_wait_ms: v.with_default::<u64>(Key::ArpProbeWait) as u32,
+        repeat_delay_s: v.with_default::<u64>(Key::ArpRepeatDelay) as u32,
     };
-    for name in ["arp_sender", "send_arp_opts"] {
-        if let Some(v) = raw.get(name) {
-            text(name, v)?;
-            ignored.push(find_spec(name).map(|s| s.name).unwrap_or(name));
-        }
-    }
-    if boolean(raw, "flush_routes")? {
-        ignored.push("flush_routes");
-    }
 
-    let nodad = boolean(raw, "nodad")?;
-    let noprefixroute = boolean(raw, "noprefixroute")?;
-    let route_metric = match raw.get("metric") {
-        Some(v) => {
-            let metric = parse_int("metric", v, 0, u64::from(METRIC_MAX))? as u32;
-            if noprefixroute {
-                return Err(bad(
-                    "metric",
-                    v,
-                    "noprefixroute=true adds no prefix route to give it to; drop one of them",
-                ));
-            }
-            if nics.len() > 1 {
-                // The resident moves the address between adapters without it.
-                return Err(bad(
-                    "metric",
-                    v,
-                    "not carried to standby adapters (nic lists several); list one nic, or drop metric",
-                ));
-            }
-            Some(metric)
-        }
-        None => None,
-    };
-    let preferred_lft = match raw.get("preferred_lft") {
-        Some(v) => parse_lifetime(v)?,
-        None if raw.values.contains_key("preferred_lft") => {
-            return Err(Error::configured(
-                "preferred_lft is empty: use forever or a number of seconds",
-            ))
-        }
-        None => Lifetime::Forever,
-    };
-    let network_namespace = raw.get("network_namespace").map(check_netns).transpose()?;
-    let vmac = raw.get("vmac").map(|v| parse_vmac(v, ip)).transpose()?;
-    if let (Some(_), Some(v), true) = (vmac, raw.get("vmac"), loopback) {
-        return Err(bad(
-            "vmac",
-            v,
+    let noprefixroute = v.with_default(Key::Noprefixroute);
+    let route_metric = v.get::<u64>(Key::Metric).map(|m| m as u32);
+    if route_metric.is_some() && noprefixroute {
+        return Err(refuse(
+            raw,
+            Key::Metric,
+            "noprefixroute=true adds no prefix route to give it to; drop one of them",
+        ));
+    }
+    if route_metric.is_some() && nics.len() > 1 {
+        // The resident moves the address between adapters without it.
+        return Err(refuse(
+            raw,
+            Key::Metric,
+            "not carried to standby adapters (nic lists several); list one nic, or drop metric",
+        ));
+    }
+    if raw.is_empty(Key::PreferredLft) {
+        // IPaddr2 refuses it too, rather than reading it as forever.
+        return Err(Error::configured(
+            "preferred_lft is empty: use forever or a number of seconds",
+        ));
+    }
+    let vmac = v.get::<MacAddr>(Key::Vmac);
+    if vmac.is_some() && loopback {
+        return Err(refuse(
+            raw,
+            Key::Vmac,
             "a loopback address lives on lo, which has no MAC to move",
         ));
     }
-    if let (Some(_), Some(v)) = (vmac, raw.get("vmac")) {
-        if nics.len() > 1 {
-            // The macvlan sits on one lower adapter; moving it to a standby is not built, and
-            // accepting the pair left the address unannounced after the first round.
-            return Err(bad(
-                "vmac",
-                v,
-                "a virtual MAC cannot be combined with standby adapters in nic: list one nic, or drop vmac",
-            ));
-        }
+    if vmac.is_some() && nics.len() > 1 {
+        // The macvlan sits on one lower adapter; moving it to a standby is not built, and
+        // accepting the pair left the address unannounced after the first round.
+        return Err(refuse(
+            raw,
+            Key::Vmac,
+            "a virtual MAC cannot be combined with standby adapters in nic: list one nic, or drop vmac",
+        ));
     }
-    let check_link_status = boolean(raw, "check_link_status")?;
 
-    let params = Params {
+    Ok(Params {
         ip,
         nics,
         vmac,
@@ -841,42 +924,30 @@ pub fn parse(raw: &RawParams, meta: &Meta) -> Result<Params> {
         broadcast,
         lvs_support,
         announce,
-        nodad,
+        nodad: v.with_default(Key::Nodad),
         noprefixroute,
         route_metric,
-        preferred_lft,
-        network_namespace,
-        check_link_status,
-        probe_before_start: boolean(raw, "run_arping")?,
-        failback_delay_ms: integer(raw, "failback_delay", 0, FAILBACK_DELAY_MAX_MS)?,
-        link_watch: boolean(raw, "link_watch")?,
-        reset_connections: boolean(raw, "reset_connections")?,
-        tickle_clients: boolean(raw, "tickle_clients")?,
-        proto,
+        preferred_lft: v.with_default(Key::PreferredLft),
+        network_namespace: v.get(Key::NetworkNamespace),
+        check_link_status: v.with_default(Key::CheckLinkStatus),
+        probe_before_start: v.with_default(Key::RunArping),
+        failback_delay_ms: v.with_default(Key::FailbackDelay),
+        link_watch: v.with_default(Key::LinkWatch),
+        reset_connections: v.with_default(Key::ResetConnections),
+        tickle_clients: v.with_default(Key::TickleClients),
+        proto: v.get(Key::Proto),
         address_label,
         ignored,
         warnings,
-    };
-    Ok(params)
+        values: v,
+    })
 }
-
-/// The parameters that say where the address is; everything else only shapes announcements.
-const IDENTIFYING: &[&str] = &[
-    "nic",
-    "proto",
-    "cidr_netmask",
-    "iflabel",
-    "network_namespace",
-    "vmac",
-    "lvs_support",
-    "lvs_ipv6_addrlabel",
-    "lvs_ipv6_addrlabel_value",
-];
 
 /// For stop and monitor, which must act on the address whatever else is wrong with the
 /// configuration: the full parameters when they validate; otherwise the address plus every
-/// identifying parameter that validates on its own, with one warning per parameter left out.
-/// Fails only when `ip` itself is missing or invalid (then nothing of ours can be placed).
+/// identifying parameter (the table's role) that validates on its own, with one warning per
+/// parameter left out. Fails only when `ip` itself is missing or invalid (then nothing of
+/// ours can be placed).
 pub fn parse_lenient(raw: &RawParams, meta: &Meta) -> Result<Params> {
     let meta = Meta {
         clone_max: 1,
@@ -887,22 +958,27 @@ pub fn parse_lenient(raw: &RawParams, meta: &Meta) -> Result<Params> {
         Err(e) => e,
     };
     let ip = raw
-        .get("ip")
+        .value_of(Key::Ip)
         .ok_or_else(|| first_error.clone())
         .and_then(parse_ip)?;
     let mut kept = RawParams::new();
-    kept.set("ip", ip.to_string());
+    kept.set_key(Key::Ip, ip.to_string());
     let mut warnings = vec![format!(
         "{}; acting on what identifies the address",
         first_error.reason
     )];
-    for name in IDENTIFYING {
-        let Some(value) = raw.get(name) else { continue };
+    for spec in PARAMETERS
+        .iter()
+        .filter(|s| s.identifying && s.key != Key::Ip)
+    {
+        let Some(value) = raw.value_of(spec.key) else {
+            continue;
+        };
         let mut trial = kept.clone();
-        trial.set(name, value);
+        trial.set_key(spec.key, value);
         match parse(&trial, &meta) {
             Ok(_) => kept = trial,
-            Err(e) => warnings.push(format!("{}; {name} is left out", e.reason)),
+            Err(e) => warnings.push(format!("{}; {} is left out", e.reason, spec.name)),
         }
     }
     let mut params = parse(&kept, &meta)?;
@@ -1020,6 +1096,46 @@ mod tests {
 
     fn ok(pairs: &[(&str, &str)]) -> Params {
         parse(&raw(pairs), &Meta::default()).expect("valid")
+    }
+
+    /// Defaults are strings in the table (the meta-data shows them); each must parse by its
+    /// own entry's kind.
+    #[test]
+    fn every_default_parses_by_its_kind() {
+        for spec in PARAMETERS {
+            let Some(default) = spec.default else {
+                continue;
+            };
+            let mut cx = Context {
+                ip: "198.51.100.50".parse().unwrap(),
+                warnings: Vec::new(),
+            };
+            let value = parse_value(spec, OsStr::new(default), &mut cx);
+            assert!(
+                value.is_ok(),
+                "{}: default {default:?}: {value:?}",
+                spec.name
+            );
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "arp_count read as the wrong type")]
+    fn a_value_read_as_another_type_is_a_bug_a_test_shows() {
+        let (values, _, _) = parse_values(&raw(&[("ip", "198.51.100.50")])).unwrap();
+        let _: Option<bool> = values.get(Key::ArpCount);
+    }
+
+    #[test]
+    fn the_reload_line_lists_each_reloadable_setting_with_its_unit() {
+        let p = ok(&[("ip", "198.51.100.50"), ("arp_refresh_interval", "5")]);
+        assert_eq!(
+            p.reloadable_settings(),
+            "arp_interval=200ms arp_count=5 arp_count_refresh=0 arp_bg=true \
+             arp_probe_wait=300ms metric=unset link_watch=false reset_connections=true \
+             tickle_clients=true failback_delay=2000ms conflict_defend=true arp_refresh_interval=5s \
+             arp_repeat_delay=0s"
+        );
     }
 
     #[test]
@@ -1334,6 +1450,29 @@ mod tests {
             ("flush_routes", "true"),
         ]);
         assert_eq!(p.ignored, vec!["arp_sender", "flush_routes"]);
+    }
+
+    #[test]
+    fn a_parameter_set_to_do_nothing_is_not_reported_as_ignored() {
+        let off = ok(&[
+            ("ip", "198.51.100.50"),
+            ("flush_routes", "false"),
+            ("lvs_ipv6_addrlabel", "false"),
+        ]);
+        assert_eq!(off.ignored, Vec::<&str>::new());
+        // For IPv6 the label is what the parameter asks for: it has an effect.
+        let v6 = ok(&[("ip", "2001:db8::50"), ("lvs_ipv6_addrlabel", "true")]);
+        assert_eq!(v6.ignored, Vec::<&str>::new());
+    }
+
+    #[test]
+    fn metric_takes_one_nic_but_not_standby_adapters() {
+        let v4 = ("ip", "198.51.100.50");
+        let one = ok(&[v4, ("nic", "eth0"), ("metric", "50")]);
+        assert_eq!(one.route_metric, Some(50));
+        let why = refused(&[v4, ("nic", "eth0,eth1"), ("metric", "50")]);
+        assert!(why.starts_with("invalid metric \"50\""), "{why}");
+        assert!(why.contains("standby adapters"), "{why}");
     }
 
     #[test]
@@ -1769,10 +1908,15 @@ mod tests {
             ("nic", "eth0"),
             ("cidr_netmask", "24"),
             ("arp_count", "many"),
+            ("arp_interval", "300"),
             ("iflabel", "bad label"),
         ]);
         assert!(parse(&r, &Meta::default()).is_err());
         let p = parse_lenient(&r, &Meta::default()).unwrap();
+        assert_eq!(
+            p.announce.interval_ms, 200,
+            "only identifying parameters are kept, valid or not"
+        );
         assert_eq!(p.nics, vec!["eth0".to_string()]);
         assert_eq!(p.prefix, Some(24));
         assert_eq!(p.label, None, "the invalid label is left out");
