@@ -453,5 +453,73 @@ mod tests {
             .collect();
         let (clients, capped) = of_sockets(vip4(), &many);
         assert_eq!((clients.len(), capped), (CAP, true));
+        // exactly CAP is all of them: nothing was left out
+        let (clients, capped) = of_sockets(vip4(), &many[..CAP]);
+        assert_eq!((clients.len(), capped), (CAP, false));
+    }
+
+    #[test]
+    fn the_attribute_is_named_after_the_resource() {
+        assert_eq!(attribute_name("vip"), "floatip-clients-vip");
+        assert_eq!(attribute_name("web:1"), "floatip-clients-web:1");
+    }
+
+    #[test]
+    fn broadcast_multicast_and_unspecified_peers_are_no_clients() {
+        for peer in ["255.255.255.255", "224.0.0.1", "0.0.0.0"] {
+            let text = format!("floatip-clients-1 {NOW} 198.51.100.50 {peer},40000,80");
+            assert_eq!(decode(vip4(), &text, NOW), Ok((vec![], 1)), "{peer}");
+        }
+        let vip6: IpAddr = "2001:db8::50".parse().unwrap();
+        for peer in ["ff02::1", "::"] {
+            let text = format!("floatip-clients-1 {NOW} 2001:db8::50 {peer},40000,80");
+            assert_eq!(decode(vip6, &text, NOW), Ok((vec![], 1)), "{peer}");
+        }
+    }
+
+    #[test]
+    fn the_limits_are_inclusive() {
+        let good = "198.51.100.9,40000,80";
+        let one = vec![client("198.51.100.9:40000", 80)];
+        // recorded exactly STALE_AFTER ago, or a minute ahead of this node's clock
+        for at in [NOW - STALE_AFTER.as_secs(), NOW + 60] {
+            let text = format!("floatip-clients-1 {at} 198.51.100.50 {good}");
+            assert_eq!(decode(vip4(), &text, NOW), Ok((one.clone(), 0)), "{at}");
+        }
+        let ahead = format!("floatip-clients-1 {} 198.51.100.50 {good}", NOW + 61);
+        assert_eq!(
+            decode(vip4(), &ahead, NOW),
+            Err(Refused::Stale { age_s: 0 })
+        );
+        // exactly TEXT_MAX bytes (padded with spaces, which separate nothing)
+        let mut text = format!("floatip-clients-1 {NOW} 198.51.100.50 {good}");
+        text.push_str(&" ".repeat(TEXT_MAX - text.len()));
+        assert_eq!(decode(vip4(), &text, NOW), Ok((one, 0)));
+        text.push(' ');
+        assert_eq!(
+            decode(vip4(), &text, NOW),
+            Err(Refused::Oversized(TEXT_MAX + 1))
+        );
+    }
+
+    #[test]
+    fn a_refusal_says_why_in_its_log_line() {
+        let said = |r: Refused| r.to_string();
+        assert_eq!(
+            said(Refused::Oversized(70000)),
+            "it is 70000 bytes, more than 65536"
+        );
+        assert_eq!(
+            said(Refused::Malformed("no time".into())),
+            "it is malformed (no time)"
+        );
+        assert_eq!(
+            said(Refused::Foreign("198.51.100.51".parse().unwrap())),
+            "it is the list of 198.51.100.51, not of this address"
+        );
+        assert_eq!(
+            said(Refused::Stale { age_s: 601 }),
+            "it was recorded 601s ago, more than 600s"
+        );
     }
 }

@@ -269,6 +269,38 @@ mod tests {
     }
 
     #[test]
+    fn requests_have_the_kernels_lengths_and_flags() {
+        // nlmsghdr (16) + inet_diag_req_v2 (8 + a 48-byte socket id)
+        let list = list_request(libc::AF_INET as u8, 7);
+        assert_eq!(list.len(), 72);
+        assert_eq!(u32::from_ne_bytes(list[0..4].try_into().unwrap()), 72);
+        assert_eq!(u16::from_ne_bytes(list[4..6].try_into().unwrap()), 20);
+        // NLM_F_REQUEST | NLM_F_DUMP
+        assert_eq!(u16::from_ne_bytes(list[6..8].try_into().unwrap()), 0x301);
+        assert_eq!(u32::from_ne_bytes(list[8..12].try_into().unwrap()), 7);
+        // every state but LISTEN (10), TIME_WAIT (6), CLOSE (7) and the unused bit 0
+        assert_eq!(CONNECTED_STATES, 0b1011_0011_1110);
+        assert_eq!(u32::from_ne_bytes(list[20..24].try_into().unwrap()), 0xb3e);
+        let one = socket(libc::AF_INET, "198.51.100.50:80", "198.51.100.254:40000");
+        let destroy = destroy_request(&one, 8);
+        assert_eq!(destroy.len(), 72);
+        assert_eq!(u32::from_ne_bytes(destroy[0..4].try_into().unwrap()), 72);
+        assert_eq!(u16::from_ne_bytes(destroy[4..6].try_into().unwrap()), 21);
+        // NLM_F_REQUEST | NLM_F_ACK
+        assert_eq!(u16::from_ne_bytes(destroy[6..8].try_into().unwrap()), 5);
+    }
+
+    #[test]
+    fn a_done_message_of_a_bare_header_ends_the_dump() {
+        let done = header(HEADER_LEN, NLMSG_DONE, 2, 9);
+        assert!(parse_answer(&done, 9).done);
+        // shorter than a header: nothing is read from it
+        let mut short = header(HEADER_LEN, NLMSG_DONE, 2, 9);
+        short[0..4].copy_from_slice(&15u32.to_ne_bytes());
+        assert!(!parse_answer(&short, 9).done);
+    }
+
+    #[test]
     fn sockets_round_trip_through_the_kernels_layout() {
         let v4 = socket(libc::AF_INET, "198.51.100.50:80", "198.51.100.254:40000");
         let v6 = socket(
